@@ -1,0 +1,157 @@
+#include "archive/binlog_archive.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "archive/binlog_name.hpp"
+#include "archive/file_io.hpp"
+#include "archive/partial_scan.hpp"
+
+namespace pitr::archive {
+
+std::uint64_t ArchivedLog::start() const {
+  if (!segments.empty()) return segments.front().record.start;
+  return partial ? partial->start : 0;
+}
+
+std::uint64_t ArchivedLog::sealed_end() const {
+  return segments.empty() ? start() : segments.back().record.end;
+}
+
+std::optional<std::string> ArchivedLog::format_description() const {
+  for (const auto& s : segments)
+    if (!s.record.format_description.empty()) return s.record.format_description;
+  return std::nullopt;
+}
+
+BinlogArchive::BinlogArchive(const fs::path& root) : layout_(root) {
+  layout_.check_exists();
+  scan();
+}
+
+void BinlogArchive::scan() {
+  if (!fs::exists(layout_.binlog_root())) return;
+  std::vector<fs::path> sources;
+  for (auto& e : fs::directory_iterator(layout_.binlog_root()))
+    if (e.is_directory()) sources.push_back(e.path());
+  std::sort(sources.begin(), sources.end());
+  for (auto& source : sources) {
+    std::vector<ArchivedLog> logs;
+    for (auto& dir : fs::directory_iterator(source)) {
+      if (!dir.is_directory()) continue;
+      ArchivedLog log{source.filename().string(), dir.path().filename().string(), {}, {}};
+      for (auto& f : fs::directory_iterator(dir.path())) {
+        auto name = f.path().filename().string();
+        if (ArchiveLayout::is_segment_name(name))
+          log.segments.push_back({f.path(), read_segment_record(f.path())});
+        else if (ArchiveLayout::is_partial_name(name))
+          log.partial = PartialFile{f.path(), ArchiveLayout::start_of(name)};
+      }
+      std::sort(log.segments.begin(), log.segments.end(),
+                [](auto& a, auto& b) { return a.record.start < b.record.start; });
+      if (!log.segments.empty() || log.partial) logs.push_back(std::move(log));
+    }
+    std::sort(logs.begin(), logs.end(),
+              [](auto& a, auto& b) { return binlog_name_less(a.file, b.file); });
+    for (auto& l : logs) logs_.push_back(std::move(l));
+  }
+}
+
+const ArchivedLog& BinlogArchive::find(const std::string& file,
+                                       const std::optional<std::string>& source_id) const {
+  const ArchivedLog* found = nullptr;
+  std::vector<std::string> holders;
+  for (const auto& log : logs_) {
+    if (log.file != file || (source_id && log.source_id != *source_id)) continue;
+    holders.push_back(log.source_id);
+    found = &log;
+  }
+  if (holders.size() > 1)
+    throw IoError(fmt::format("{} exists for several sources ({}); name one with --source-id", file,
+                              fmt::join(holders, ", ")));
+  if (!found) throw IoError(fmt::format("the archive has no binlog file named {}", file));
+  return *found;
+}
+
+void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) const {
+  if (log.start() != 0)
+    throw IoError(
+        fmt::format("the archive holds {} only from offset {} (capture started there); "
+                    "it cannot give back the whole file",
+                    log.file, log.start()));
+  std::uint64_t expected = 0;
+  for (const auto& s : log.segments) {
+    if (s.record.start != expected)
+      throw IoError(fmt::format("{}: hole in the archive between offsets {} and {}", log.file,
+                                expected, s.record.start));
+    read_segment(s.path, s.record, sink);
+    expected = s.record.end;
+  }
+  if (!log.partial) return;
+  if (log.partial->start != expected)
+    throw IoError(fmt::format("{}: open tail starts at {}, sealed segments end at {}", log.file,
+                              log.partial->start, expected));
+  MappedFile map(log.partial->path);
+  auto scan = scan_partial(map.bytes(), log.file, log.partial->start, log.format_description());
+  sink(map.bytes().first(scan.boundary - log.partial->start));
+}
+
+std::vector<std::string> BinlogArchive::verify() const {
+  std::vector<std::string> problems;
+  const ArchivedLog* previous = nullptr;
+  for (const auto& log : logs_) {
+    if (previous && previous->source_id != log.source_id) previous = nullptr;
+    verify_log(log, previous, problems);
+    previous = &log;
+  }
+  for (const auto& gap : gaps())
+    problems.push_back(fmt::format(
+        "recorded gap in source {}: after {}:{} the server no longer had {} ({})", gap.source_id,
+        gap.after_file.empty() ? "(start)" : gap.after_file, gap.after_position,
+        gap.wanted_file.empty() ? "the requested binlog" : gap.wanted_file, gap.server_error));
+  return problems;
+}
+
+void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previous,
+                               std::vector<std::string>& problems) const {
+  auto where = fmt::format("{}/{}", log.source_id, log.file);
+  if (previous) {
+    if (!previous->complete())
+      problems.push_back(
+          fmt::format("{}/{} stops at offset {} without its ROTATE event, yet a "
+                      "later file {} is archived: the rest of it is missing",
+                      previous->source_id, previous->file, previous->sealed_end(), log.file));
+    else if (previous->segments.back().record.next_file != log.file)
+      problems.push_back(fmt::format(
+          "{}/{} rotates to {}, but the next archived file is {}", previous->source_id,
+          previous->file, previous->segments.back().record.next_file.value_or("?"), log.file));
+    if (log.start() != 0)
+      problems.push_back(
+          fmt::format("{} starts at offset {}, not at the file's beginning", where, log.start()));
+  }
+  std::optional<std::uint64_t> expected;
+  for (const auto& s : log.segments) {
+    if (expected && s.record.start != *expected)
+      problems.push_back(fmt::format("{}: {} between offsets {} and {}", where,
+                                     s.record.start > *expected ? "hole" : "overlap", *expected,
+                                     s.record.start));
+    if (s.record.file != log.file || s.record.source_id != log.source_id)
+      problems.push_back(fmt::format("{}: segment {} is recorded as {}/{}", where,
+                                     s.path.filename().string(), s.record.source_id,
+                                     s.record.file));
+    try {
+      read_segment(s.path, s.record, [](Bytes) {});
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+    expected = s.record.end;
+  }
+  if (log.partial && expected && log.partial->start != *expected)
+    problems.push_back(fmt::format("{}: open tail starts at {}, sealed segments end at {}", where,
+                                   log.partial->start, *expected));
+  if (log.partial && log.complete())
+    problems.push_back(fmt::format("{}: has an open tail after the file's ROTATE event", where));
+}
+
+}  // namespace pitr::archive

@@ -1,0 +1,67 @@
+#pragma once
+// Read side of the binlog archive: the catalog of every archived binlog file, built from
+// the segment files themselves, and the operations on it (get, verify).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/archive_layout.hpp"
+#include "archive/gap_record.hpp"
+#include "archive/segment_file.hpp"
+#include "archive/segment_record.hpp"
+
+namespace pitr::archive {
+
+struct ArchivedSegment {
+  fs::path path;
+  SegmentRecord record;
+};
+
+struct PartialFile {
+  fs::path path;
+  std::uint64_t start = 0;
+};
+
+struct ArchivedLog {
+  std::string source_id;
+  std::string file;
+  std::vector<ArchivedSegment> segments;  // sorted by start
+  std::optional<PartialFile> partial;
+
+  std::uint64_t start() const;
+  std::uint64_t sealed_end() const;  // end of the last sealed segment, or start()
+  bool complete() const { return !segments.empty() && segments.back().record.ends_file; }
+  // The file's FORMAT_DESCRIPTION_EVENT (hex) as recorded by its segments.
+  std::optional<std::string> format_description() const;
+};
+
+class BinlogArchive {
+ public:
+  explicit BinlogArchive(const fs::path& root);
+
+  const ArchiveLayout& layout() const { return layout_; }
+  // All archived logs, grouped by source and in binlog order within a source.
+  const std::vector<ArchivedLog>& logs() const { return logs_; }
+  std::vector<GapRecord> gaps() const { return list_gaps(layout_); }
+
+  // The log named `file`; `source_id` disambiguates when several sources have one.
+  const ArchivedLog& find(const std::string& file,
+                          const std::optional<std::string>& source_id) const;
+
+  // Writes the archived bytes of `log` (sealed segments, then the complete transactions of
+  // its partial tail). Throws when the archive does not hold the file from its start.
+  void write_log(const ArchivedLog& log, const ByteSink& sink) const;
+
+  // Every problem found: damaged segments, holes, overlaps, recorded gaps.
+  std::vector<std::string> verify() const;
+
+ private:
+  void scan();
+  void verify_log(const ArchivedLog& log, const ArchivedLog* previous,
+                  std::vector<std::string>& problems) const;
+
+  ArchiveLayout layout_;
+  std::vector<ArchivedLog> logs_;
+};
+
+}  // namespace pitr::archive

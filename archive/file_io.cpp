@@ -1,0 +1,132 @@
+#include "archive/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pitr::archive {
+
+void throw_errno(const std::string& operation, const fs::path& path) {
+  throw IoError(operation + " " + path.string() + ": " + std::strerror(errno));
+}
+
+File::File(const fs::path& path, Mode mode) : path_(path) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case Mode::kRead:
+      flags |= O_RDONLY;
+      break;
+    case Mode::kReadWrite:
+      flags |= O_RDWR;
+      break;
+    case Mode::kCreateOrOpen:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    case Mode::kCreateExclusive:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      break;
+  }
+  fd_ = ::open(path.c_str(), flags, 0640);
+  if (fd_ < 0) throw_errno("cannot open", path);
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+File::File(File&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+std::uint64_t File::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+void File::pwrite_all(Bytes data, std::uint64_t offset) {
+  while (!data.empty()) {
+    auto n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot write", path_);
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+void File::write_all(Bytes data) {
+  pwrite_all(data, size());
+}
+
+std::size_t File::pread_some(std::span<std::uint8_t> out, std::uint64_t offset) const {
+  while (true) {
+    auto n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw_errno("cannot read", path_);
+  }
+}
+
+void File::pread_exact(std::span<std::uint8_t> out, std::uint64_t offset) const {
+  while (!out.empty()) {
+    auto n = pread_some(out, offset);
+    if (n == 0) throw IoError("unexpected end of file reading " + path_.string());
+    out = out.subspan(n);
+    offset += n;
+  }
+}
+
+void File::truncate(std::uint64_t size) {
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw_errno("cannot truncate", path_);
+}
+
+void File::sync() {
+  if (::fdatasync(fd_) != 0) throw_errno("cannot fsync", path_);
+}
+
+void fsync_directory(const fs::path& dir) {
+  File d(dir, File::Mode::kRead);
+  if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", dir);
+}
+
+void write_file_atomically(const fs::path& path, Bytes data) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    File f(tmp, File::Mode::kCreateOrOpen);
+    f.truncate(0);
+    f.pwrite_all(data, 0);
+    f.sync();
+  }
+  fs::rename(tmp, path);
+  fsync_directory(path.parent_path());
+}
+
+std::string read_small_file(const fs::path& path) {
+  File f(path, File::Mode::kRead);
+  std::string s(f.size(), '\0');
+  f.pread_exact({reinterpret_cast<std::uint8_t*>(s.data()), s.size()}, 0);
+  return s;
+}
+
+MappedFile::MappedFile(const fs::path& path) {
+  File f(path, File::Mode::kRead);
+  size_ = f.size();
+  if (size_ == 0) return;
+  data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, f.fd(), 0);
+  if (data_ == MAP_FAILED) {
+    data_ = nullptr;
+    throw_errno("cannot map", path);
+  }
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(data_, size_);
+}
+
+}  // namespace pitr::archive

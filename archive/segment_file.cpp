@@ -1,0 +1,161 @@
+#include "archive/segment_file.hpp"
+
+#include <fmt/format.h>
+#include <zstd.h>
+
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "archive/sha256.hpp"
+
+namespace pitr::archive {
+namespace {
+
+constexpr std::uint32_t kSkippableMagic = 0x184D2A5F;
+constexpr std::uint8_t kTrailerMagic[4] = {'P', 'I', 'T', 'R'};
+constexpr std::size_t kChunk = 1 << 20;
+
+struct CctxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DctxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+void check_zstd(std::size_t code, const fs::path& path) {
+  if (ZSTD_isError(code))
+    throw IoError(fmt::format("zstd error on {}: {}", path.string(), ZSTD_getErrorName(code)));
+}
+
+std::vector<std::uint8_t> record_frame(const SegmentRecord& record) {
+  auto json = to_json(record).dump();
+  std::vector<std::uint8_t> frame(8 + json.size() + 8);
+  store_le(frame.data(), kSkippableMagic, 4);
+  store_le(frame.data() + 4, json.size() + 8, 4);
+  std::copy(json.begin(), json.end(), frame.begin() + 8);
+  store_le(frame.data() + 8 + json.size(), json.size(), 4);
+  std::copy(std::begin(kTrailerMagic), std::end(kTrailerMagic), frame.end() - 4);
+  return frame;
+}
+
+// Compresses the range into `out`, returning the SHA-256 of the uncompressed bytes.
+std::string compress_range(const File& source, std::uint64_t from, std::uint64_t size, File& out,
+                           int level) {
+  std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
+  check_zstd(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level), out.path());
+  check_zstd(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1), out.path());
+  check_zstd(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size), out.path());
+  std::vector<std::uint8_t> in(kChunk), compressed(ZSTD_CStreamOutSize());
+  Sha256 sha;
+  std::uint64_t done = 0, written = 0;
+  bool finished = false;
+  while (!finished) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - done));
+    source.pread_exact({in.data(), n}, from + done);
+    sha.update({in.data(), n});
+    done += n;
+    auto mode = done == size ? ZSTD_e_end : ZSTD_e_continue;
+    ZSTD_inBuffer input{in.data(), n, 0};
+    do {
+      ZSTD_outBuffer output{compressed.data(), compressed.size(), 0};
+      auto left = ZSTD_compressStream2(cctx.get(), &output, &input, mode);
+      check_zstd(left, out.path());
+      out.pwrite_all({compressed.data(), output.pos}, written);
+      written += output.pos;
+      finished = mode == ZSTD_e_end && left == 0;
+    } while (input.pos < input.size || (mode == ZSTD_e_end && !finished));
+  }
+  return sha.hex();
+}
+
+}  // namespace
+
+void write_segment(const File& source, std::uint64_t source_base, SegmentRecord& record,
+                   const fs::path& dest, int compression_level) {
+  auto tmp = dest;
+  tmp += ".tmp";
+  std::error_code ignored;
+  fs::remove(tmp, ignored);
+  {
+    File out(tmp, File::Mode::kCreateExclusive);
+    record.sha256 =
+        compress_range(source, record.start - source_base, record.size(), out, compression_level);
+    record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+    out.pwrite_all(record_frame(record), out.size());
+    out.sync();
+  }
+  if (fs::exists(dest)) {
+    auto existing = read_segment_record(dest);
+    fs::remove(tmp);
+    if (existing.sha256 == record.sha256 && existing.end == record.end) return;
+    throw IoError(
+        fmt::format("segment {} already exists with different content (sha256 {} vs "
+                    "{}); refusing to overwrite archived history",
+                    dest.string(), existing.sha256, record.sha256));
+  }
+  fs::rename(tmp, dest);
+  fsync_directory(dest.parent_path());
+}
+
+SegmentRecord read_segment_record(const fs::path& segment) {
+  File f(segment, File::Mode::kRead);
+  auto size = f.size();
+  std::uint8_t tail[8];
+  auto damaged = [&](const std::string& why) {
+    return IoError(fmt::format("segment {} is damaged: {}", segment.string(), why));
+  };
+  if (size < 16) throw damaged("too short to hold an index record");
+  f.pread_exact(tail, size - 8);
+  if (!std::equal(tail + 4, tail + 8, kTrailerMagic)) throw damaged("index record trailer missing");
+  auto json_len = load_le(tail, 4);
+  if (json_len + 16 > size) throw damaged("index record length out of range");
+  std::vector<std::uint8_t> frame(json_len + 8);
+  f.pread_exact(frame, size - 16 - json_len);
+  if (load_le(frame.data(), 4) != kSkippableMagic) throw damaged("index frame header missing");
+  try {
+    return segment_record_from_json(
+        nlohmann::json::parse(frame.begin() + 8, frame.begin() + 8 + static_cast<long>(json_len)));
+  } catch (const nlohmann::json::exception& e) {
+    throw damaged(std::string("index record unreadable: ") + e.what());
+  }
+}
+
+void read_segment(const fs::path& segment, const SegmentRecord& record, const ByteSink& sink) {
+  File f(segment, File::Mode::kRead);
+  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx(ZSTD_createDCtx());
+  std::vector<std::uint8_t> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize());
+  Sha256 sha;
+  std::uint64_t offset = 0, produced = 0;
+  auto file_size = f.size();
+  std::size_t last = 0;
+  while (offset < file_size) {
+    auto n = f.pread_some(in, offset);
+    offset += n;
+    ZSTD_inBuffer input{in.data(), n, 0};
+    while (input.pos < input.size) {
+      ZSTD_outBuffer output{out.data(), out.size(), 0};
+      last = ZSTD_decompressStream(dctx.get(), &output, &input);
+      check_zstd(last, segment);
+      if (output.pos) {
+        Bytes chunk{out.data(), output.pos};
+        sha.update(chunk);
+        produced += output.pos;
+        if (produced > record.size())
+          throw IoError(fmt::format("segment {} holds more bytes than its record says ({})",
+                                    segment.string(), record.size()));
+        sink(chunk);
+      }
+    }
+  }
+  if (last != 0)
+    throw IoError("segment " + segment.string() + " is truncated (incomplete zstd frame)");
+  if (produced != record.size())
+    throw IoError(fmt::format("segment {} holds {} bytes, its record says {}", segment.string(),
+                              produced, record.size()));
+  if (sha.hex() != record.sha256)
+    throw IoError(fmt::format("segment {} fails its checksum: the archived bytes are damaged",
+                              segment.string()));
+}
+
+}  // namespace pitr::archive

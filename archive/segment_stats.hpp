@@ -1,0 +1,45 @@
+#pragma once
+// Accumulates what a segment's index record says about its events, fed one event at a
+// time, both while capturing and when an open partial segment is re-read after a crash.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "archive/segment_record.hpp"
+#include "formats/binlog/event_header.hpp"
+#include "formats/binlog/format_description.hpp"
+#include "formats/binlog/transaction_tracker.hpp"
+
+namespace pitr::archive {
+
+class SegmentStats {
+ public:
+  // `data` as for TransactionTracker::feed. `end` is the file offset after the event.
+  void feed(const binlog::EventHeader& header, Bytes data, const binlog::FormatDescription& fd,
+            std::uint64_t end);
+
+  bool at_boundary() const { return tracker_.at_boundary(); }
+  // File offset of the last transaction boundary seen (0 before any).
+  std::uint64_t boundary() const { return boundary_; }
+  // Copies the counters as of the last boundary into `record`.
+  void fill(SegmentRecord& record) const;
+  bool file_ended() const { return at_boundary_.ends_file; }
+
+ private:
+  struct Counters {
+    std::uint32_t first_time = 0;
+    std::uint32_t last_time = 0;
+    std::optional<std::string> first_gtid;
+    std::optional<std::string> last_gtid;
+    std::uint64_t events = 0;
+    std::uint64_t transactions = 0;
+    std::optional<std::string> next_file;
+    bool ends_file = false;
+  };
+  binlog::TransactionTracker tracker_;
+  Counters running_;
+  Counters at_boundary_;
+  std::uint64_t boundary_ = 0;
+};
+
+}  // namespace pitr::archive

@@ -1,0 +1,277 @@
+#include "capture/mysql/binlog_capture.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "archive/archive_lock.hpp"
+#include "archive/gap_record.hpp"
+#include "capture/mysql/binlog_stream.hpp"
+#include "capture/mysql/server_identity.hpp"
+#include "capture/stop_signal.hpp"
+#include "formats/binlog/checksum.hpp"
+#include "formats/binlog/event_bodies.hpp"
+#include "formats/binlog/event_types.hpp"
+
+namespace pitr::capture {
+
+namespace asio = boost::asio;
+using binlog::EventType;
+
+namespace {
+
+constexpr std::uint16_t kErrAccessDenied = 1045;
+constexpr std::uint16_t kErrMasterFatalReadingBinlog = 1236;
+constexpr std::size_t kKeptPrefix = 4096;  // bytes of a huge event kept for the tracker
+
+void log(const std::string& message) {
+  fmt::print(stderr, "pitr capture: {}\n", message);
+}
+
+bool is_type(const binlog::EventHeader& h, EventType t) {
+  return h.type == static_cast<std::uint8_t>(t);
+}
+
+// Checks a binlog event's CRC32 while its bytes pass through in pieces.
+class StreamingChecksum {
+ public:
+  StreamingChecksum(std::uint32_t event_size, bool enabled)
+      : size_(event_size), enabled_(enabled) {}
+  void update(Bytes piece) {
+    if (!enabled_) return;
+    auto body_end = size_ - binlog::kChecksumSize;
+    auto start = seen_;
+    seen_ += piece.size();
+    if (start < body_end)
+      crc_.update(piece.first(std::min<std::uint64_t>(piece.size(), body_end - start)));
+    for (auto pos = std::max(start, body_end); pos < seen_; ++pos)
+      tail_[pos - body_end] = piece[pos - start];
+  }
+  void check(const binlog::EventHeader& h, const std::string& file, std::uint64_t offset) const {
+    if (!enabled_) return;
+    auto stored = static_cast<std::uint32_t>(load_le(tail_, 4));
+    if (stored != crc_.value())
+      throw ConnectionError(fmt::format(
+          "checksum mismatch in {} at {}:{} received from the server (stored {:08x}, computed "
+          "{:08x}); the event was not archived",
+          binlog::event_type_name(h.type), file, offset, stored, crc_.value()));
+  }
+
+ private:
+  std::uint64_t size_;
+  bool enabled_;
+  std::uint64_t seen_ = 0;
+  binlog::EventCrc crc_;
+  std::uint8_t tail_[4] = {};
+};
+
+// One replication session: turns the event stream into archive writes.
+class Session {
+ public:
+  Session(const ServerIdentity& server, SegmentWriter& writer, const LogPosition& start)
+      : writer_(writer), pending_file_(start.file), pending_position_(start.offset) {
+    fd_.checksum = server.binlog_checksum == "CRC32" ? binlog::ChecksumAlgorithm::kCrc32
+                                                     : binlog::ChecksumAlgorithm::kOff;
+  }
+
+  // Returns when a non-blocking dump caught up.
+  void run(BinlogStream& stream, const StopSignal& stop) {
+    while (!stop.requested()) {
+      auto ev = stream.next_event();
+      if (!ev) return;
+      handle(stream, *ev);
+      if (auto sealed = writer_.take_sealed())
+        log(fmt::format("sealed {} [{}, {}): {} events, {} transactions", sealed->file,
+                        sealed->start, sealed->end, sealed->events, sealed->transactions));
+    }
+  }
+
+ private:
+  void handle(BinlogStream& stream, const EventStart& ev) {
+    const auto& h = ev.header;
+    if (is_type(h, EventType::kHeartbeat) || is_type(h, EventType::kHeartbeatV2)) {
+      writer_.tick();
+      return;
+    }
+    if (is_type(h, EventType::kRotate) && (h.artificial() || h.log_pos == 0)) {
+      on_fake_rotate(ev);
+      return;
+    }
+    if (is_type(h, EventType::kFormatDescription)) {
+      fd_ = binlog::decode_format_description(ev.first);
+      if (h.log_pos == 0) return;  // re-sent for a replica starting mid-file: not part of it
+    }
+    if (h.artificial()) return;  // e.g. MariaDB's fake GTID_LIST
+    write_event(stream, ev);
+  }
+
+  void on_fake_rotate(const EventStart& ev) {
+    auto data = ev.first.first(ev.first.size() - fd_.checksum_size());
+    auto rotate = binlog::decode_rotate(data, binlog::FormatDescription{});
+    pending_file_ = rotate.next_file;
+    pending_position_ = rotate.position;
+    if (pending_file_ == writer_.file() && !writer_.file_ended() &&
+        pending_position_ != writer_.end())
+      throw ConnectionError(fmt::format("the server resumes {} at {}, the archive ends at {}",
+                                        pending_file_, pending_position_, writer_.end()));
+  }
+
+  void start_file_if_needed(const binlog::EventHeader& h) {
+    if (writer_.file() == pending_file_ && !writer_.file_ended()) return;
+    if (writer_.file() == pending_file_)
+      throw ConnectionError(
+          fmt::format("the server continued after the end of {} without "
+                      "naming the next binlog file",
+                      pending_file_));
+    std::uint64_t start = h.log_pos ? h.log_pos - h.event_size : pending_position_;
+    writer_.begin_file(pending_file_, start <= 4 ? 0 : start);
+    if (start > 4) log(fmt::format("archiving {} from offset {}", pending_file_, start));
+  }
+
+  void write_event(BinlogStream& stream, const EventStart& ev) {
+    const auto& h = ev.header;
+    start_file_if_needed(h);
+    auto offset = writer_.end();
+    if (h.log_pos != 0 && h.log_pos != offset + h.event_size)
+      throw ConnectionError(fmt::format(
+          "{} event at {}:{} says it ends at {}, expected {}: the stream skipped or repeated bytes",
+          binlog::event_type_name(h.type), writer_.file(), offset, h.log_pos,
+          offset + h.event_size));
+    StreamingChecksum crc(h.event_size, fd_.checksum == binlog::ChecksumAlgorithm::kCrc32);
+    crc.update(ev.first);
+    writer_.append(ev.first);
+    Bytes first = ev.first;
+    if (ev.more) {
+      prefix_.assign(ev.first.begin(), ev.first.begin() + std::min(ev.first.size(), kKeptPrefix));
+      first = prefix_;
+      while (auto chunk = stream.next_chunk()) {
+        crc.update(*chunk);
+        writer_.append(*chunk);
+      }
+    }
+    crc.check(h, writer_.file(), offset);
+    writer_.end_event(h, first, fd_);
+    if (is_type(h, EventType::kRotate)) {
+      auto rotate = binlog::decode_rotate(first.first(first.size() - fd_.checksum_size()), fd_);
+      pending_file_ = rotate.next_file;
+      pending_position_ = rotate.position;
+    }
+  }
+
+  SegmentWriter& writer_;
+  std::string pending_file_;
+  std::uint64_t pending_position_;
+  binlog::FormatDescription fd_;
+  std::vector<std::uint8_t> prefix_;
+};
+
+void sleep_interruptible(asio::io_context& io, StopSignal& stop, std::chrono::milliseconds d) {
+  asio::steady_timer timer(io, d);
+  bool done = false;
+  stop.on_stop([&] { timer.cancel(); });
+  timer.async_wait([&](const boost::system::error_code&) { done = true; });
+  io.restart();
+  while (!done) io.run_one();
+  stop.on_stop(nullptr);
+}
+
+void record_gap_once(const archive::ArchiveLayout& layout, archive::GapRecord gap) {
+  for (const auto& g : archive::list_gaps(layout))
+    if (g.source_id == gap.source_id && g.after_file == gap.after_file &&
+        g.after_position == gap.after_position)
+      return;
+  archive::record_gap(layout, gap);
+}
+
+}  // namespace
+
+void BinlogCapture::run() {
+  asio::io_context io;
+  StopSignal stop(io);
+  archive::ArchiveLayout layout(options_.archive);
+  layout.create_or_check();
+  archive::ArchiveLock lock(layout.lock_file());
+
+  std::optional<std::string> source_id;
+  bool ever_connected = false;
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stop.requested()) {
+    std::optional<SegmentWriter> writer;
+    LogPosition position;
+    try {
+      MysqlConnection connection(io, options_.endpoint, &stop);
+      auto server = identify_server(connection);
+      if (source_id && *source_id != server.source_id())
+        throw CaptureFatal(fmt::format("the server at {}:{} is now {} (archive source {}), not "
+                                       "the server this capture started with ({}); start a new "
+                                       "capture for it",
+                                       options_.endpoint.host, options_.endpoint.port,
+                                       server.describe(), server.source_id(), *source_id),
+                           1);
+      source_id = server.source_id();
+      writer.emplace(layout, *source_id, options_.policy);
+      auto resume = writer->recover();
+      DumpRequest request{options_.replica_server_id, "", 4, std::nullopt, options_.stop_at_end,
+                          options_.heartbeat};
+      if (resume) {
+        position = *resume;
+      } else if (options_.start_position) {
+        position = *options_.start_position;
+      } else if (options_.start_gtid) {
+        request.gtid = options_.start_gtid;
+      } else {
+        auto logs = list_binlogs(connection);
+        if (logs.empty()) throw CaptureFatal("the server lists no binary logs", 1);
+        position = {logs.front(), 4};
+      }
+      request.file = position.file;
+      request.position = position.offset;
+      log(fmt::format("connected to {}{}; {}", server.describe(),
+                      connection.tls_active() ? " over " + connection.tls_cipher() : "",
+                      request.gtid ? "starting at GTID " + *request.gtid
+                                   : fmt::format("{} at {}:{}", resume ? "resuming" : "starting",
+                                                 position.file, position.offset)));
+      ever_connected = true;
+      BinlogStream stream(connection, server, request);
+      Session session(server, *writer, position);
+      backoff = std::chrono::milliseconds(500);
+      session.run(stream, stop);
+      writer->finish();
+      if (!stop.requested()) log("caught up with the server; stopping (--stop-at-end)");
+      return;
+    } catch (const Interrupted&) {
+      if (writer) writer->finish();
+      break;
+    } catch (const ServerError& e) {
+      if (writer) writer->finish();
+      if (e.code() == kErrMasterFatalReadingBinlog) {
+        record_gap_once(layout, {source_id.value_or(""), writer ? writer->file() : "",
+                                 writer ? writer->end() : 0, position.file,
+                                 static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
+        throw CaptureFatal(
+            fmt::format("{}\nThe server no longer has the binlog capture needs ({}:{}); it was "
+                        "probably purged while capture was stopped. The archive now has a gap "
+                        "(recorded in {}): take a new base backup, then restart capture with "
+                        "--start-file set to the server's oldest binlog.",
+                        e.what(), position.file, position.offset, layout.gaps_dir().string()),
+            kExitGap);
+      }
+      if (e.code() == kErrAccessDenied && !ever_connected)
+        throw CaptureFatal(std::string(e.what()) +
+                               "\nCheck the user and the password (PITR_PASSWORD or "
+                               "--password-file); the user needs REPLICATION SLAVE and "
+                               "REPLICATION CLIENT (BINLOG MONITOR on MariaDB).",
+                           1);
+      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
+    } catch (const ConnectionError& e) {
+      if (writer) writer->finish();
+      if (!ever_connected && options_.stop_at_end) throw CaptureFatal(e.what(), 1);
+      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
+    }
+    sleep_interruptible(io, stop, backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  log(fmt::format("stopped by signal {}; archive is consistent", stop.signal_number()));
+}
+
+}  // namespace pitr::capture

@@ -1,0 +1,52 @@
+#pragma once
+// `pitr capture` for MySQL/MariaDB: keeps a replication session to the source open,
+// writes every event into the archive, and reconnects with backoff after network
+// failures, server restarts or a killed connection, resuming at the last durable
+// transaction boundary. Stops cleanly on SIGINT/SIGTERM.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "capture/mysql/mysql_connection.hpp"
+#include "capture/segment_writer.hpp"
+
+namespace pitr::capture {
+
+struct CaptureOptions {
+  MysqlEndpoint endpoint;
+  std::filesystem::path archive;
+  std::uint32_t replica_server_id = 0;
+  SegmentPolicy policy;
+  std::optional<LogPosition> start_position;  // used only when the archive is empty
+  std::optional<std::string> start_gtid;      // likewise
+  std::chrono::seconds heartbeat{5};
+  bool stop_at_end = false;  // exit once caught up with the server
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+// A failure retrying cannot fix (wrong credentials, purged binlogs, identity change).
+class CaptureFatal : public std::runtime_error {
+ public:
+  CaptureFatal(const std::string& message, int exit_code)
+      : std::runtime_error(message), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+inline constexpr int kExitGap = 3;
+
+class BinlogCapture {
+ public:
+  explicit BinlogCapture(CaptureOptions options) : options_(std::move(options)) {}
+  // Runs until stopped by a signal (or caught up with --stop-at-end); throws CaptureFatal.
+  void run();
+
+ private:
+  CaptureOptions options_;
+};
+
+}  // namespace pitr::capture

@@ -1,0 +1,217 @@
+#include "capture/segment_writer.hpp"
+
+#include <fmt/format.h>
+
+#include "archive/binlog_archive.hpp"
+#include "archive/partial_scan.hpp"
+#include "archive/segment_file.hpp"
+#include "formats/binlog/event_types.hpp"
+
+namespace pitr::capture {
+
+namespace fs = archive::fs;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kBufferSize = 1 << 20;
+
+// Removes leftovers of interrupted atomic writes.
+void remove_temporaries(const fs::path& dir) {
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".tmp") fs::remove(e.path());
+}
+
+}  // namespace
+
+SegmentWriter::SegmentWriter(archive::ArchiveLayout layout, std::string source_id,
+                             SegmentPolicy policy)
+    : layout_(std::move(layout)), source_id_(std::move(source_id)), policy_(policy) {
+  archive::check_path_component(source_id_, "source id");
+  buffer_.reserve(kBufferSize);
+}
+
+std::optional<LogPosition> SegmentWriter::recover() {
+  archive::BinlogArchive catalog(layout_.root());
+  const archive::ArchivedLog* last = nullptr;
+  for (const auto& log : catalog.logs())
+    if (log.source_id == source_id_) last = &log;
+  if (!last) return std::nullopt;
+  remove_temporaries(layout_.log_dir(source_id_, last->file));
+
+  file_ = last->file;
+  end_ = last->sealed_end();
+  partial_start_ = end_;
+  fde_hex_ = last->format_description().value_or("");
+  if (last->partial)
+    adopt_partial(last->partial->path, last->partial->start, last->format_description());
+  file_ended_ = last->complete();
+  if (file_ended_) {
+    auto next = last->segments.back().record.next_file;
+    if (!next) return LogPosition{file_, end_};  // STOP event: the server restarted
+    archive::check_path_component(*next, "binlog file name");
+    return LogPosition{*next, 4};
+  }
+  return LogPosition{file_, end_};
+}
+
+void SegmentWriter::adopt_partial(const fs::path& path, std::uint64_t start,
+                                  const std::optional<std::string>& fde_hex) {
+  if (start != end_) {
+    // A crash between sealing a segment and removing its partial leaves both: the sealed
+    // segment already holds the partial's bytes.
+    if (start < end_) {
+      archive::File old(path, archive::File::Mode::kRead);
+      if (start + old.size() > end_)
+        throw archive::IoError(
+            fmt::format("{} overlaps the sealed segments and holds more; "
+                        "inspect it by hand before capturing again",
+                        path.string()));
+      fs::remove(path);
+      archive::fsync_directory(path.parent_path());
+      return;
+    }
+    throw archive::IoError(fmt::format("{} starts at {}, but the sealed segments end at {}",
+                                       path.string(), start, end_));
+  }
+  std::uint64_t boundary;
+  {
+    archive::MappedFile map(path);
+    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex);
+    boundary = scan.boundary;
+    if (scan.format_description_hex) fde_hex_ = *scan.format_description_hex;
+    if (scan.end != boundary)
+      fmt::print(stderr,
+                 "pitr: recovery: dropping {} bytes after {}:{} (an incomplete "
+                 "transaction{}); they will be fetched again\n",
+                 scan.end - boundary, file_, boundary,
+                 scan.tail_problem ? ": " + *scan.tail_problem : "");
+  }
+  archive::File f(path, archive::File::Mode::kReadWrite);
+  f.truncate(boundary - start);
+  f.sync();
+  if (boundary == start) {
+    fs::remove(path);
+    archive::fsync_directory(path.parent_path());
+    return;
+  }
+  archive::MappedFile map(path);  // re-read: the statistics must stop at the boundary
+  stats_ = archive::scan_partial(map.bytes(), file_, start, fde_hex).stats;
+  partial_.emplace(std::move(f));
+  end_ = boundary;
+  written_ = boundary - start;
+  opened_at_ = synced_at_ = Clock::now();
+}
+
+void SegmentWriter::begin_file(const std::string& file, std::uint64_t start) {
+  archive::check_path_component(file, "binlog file name");
+  if (partial_) finish();
+  file_ = file;
+  file_ended_ = false;
+  fde_hex_.clear();
+  stats_ = {};
+  end_ = partial_start_ = start;
+  fs::create_directories(layout_.log_dir(source_id_, file_));
+  archive::fsync_directory(layout_.source_dir(source_id_));
+  if (start == 0) append(Bytes(binlog::kBinlogMagic, sizeof binlog::kBinlogMagic));
+}
+
+void SegmentWriter::open_partial() {
+  partial_start_ = end_;
+  auto path = layout_.partial(source_id_, file_, partial_start_);
+  partial_.emplace(path, archive::File::Mode::kCreateOrOpen);
+  partial_->truncate(0);
+  written_ = 0;
+  archive::fsync_directory(path.parent_path());
+  stats_ = {};
+  opened_at_ = synced_at_ = Clock::now();
+}
+
+void SegmentWriter::append(Bytes bytes) {
+  if (!partial_) open_partial();
+  end_ += bytes.size();
+  dirty_ = true;
+  if (buffer_.size() + bytes.size() > kBufferSize) {
+    flush_buffer();
+    if (bytes.size() >= kBufferSize) {
+      partial_->pwrite_all(bytes, written_);
+      written_ += bytes.size();
+      return;
+    }
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+void SegmentWriter::flush_buffer() {
+  if (buffer_.empty()) return;
+  partial_->pwrite_all(buffer_, written_);
+  written_ += buffer_.size();
+  buffer_.clear();
+}
+
+void SegmentWriter::sync() {
+  if (!partial_ || !dirty_) return;
+  flush_buffer();
+  partial_->sync();
+  dirty_ = false;
+  synced_at_ = Clock::now();
+}
+
+void SegmentWriter::end_event(const binlog::EventHeader& header, Bytes first_bytes,
+                              const binlog::FormatDescription& fd) {
+  bool whole = first_bytes.size() == header.event_size;
+  if (header.type == static_cast<std::uint8_t>(binlog::EventType::kFormatDescription) && whole &&
+      end_ - header.event_size == 4)
+    fde_hex_ = archive::to_hex(first_bytes);
+  Bytes data = whole ? first_bytes.first(header.event_size - fd.checksum_size()) : first_bytes;
+  stats_.feed(header, data, fd, end_);
+  if (stats_.file_ended()) file_ended_ = true;
+  if (!stats_.at_boundary()) return;
+  if (policy_.sync_each_transaction || Clock::now() - synced_at_ >= std::chrono::seconds(1)) sync();
+  if (seal_due()) seal();
+}
+
+bool SegmentWriter::seal_due() const {
+  if (!partial_ || !stats_.at_boundary() || stats_.boundary() <= partial_start_) return false;
+  return file_ended_ || end_ - partial_start_ >= policy_.max_bytes ||
+         Clock::now() - opened_at_ >= policy_.max_age;
+}
+
+void SegmentWriter::tick() {
+  if (partial_ && Clock::now() - synced_at_ >= std::chrono::seconds(1)) sync();
+  if (seal_due()) seal();
+}
+
+void SegmentWriter::seal() {
+  sync();
+  archive::SegmentRecord record;
+  record.source_id = source_id_;
+  record.file = file_;
+  record.start = partial_start_;
+  record.end = stats_.boundary();
+  record.format_description = fde_hex_;
+  stats_.fill(record);
+  auto partial_path = partial_->path();
+  archive::write_segment(*partial_, partial_start_, record,
+                         layout_.segment(source_id_, file_, partial_start_),
+                         policy_.compression_level);
+  if (record.end != end_)
+    throw std::logic_error("sealing a segment that does not end at a transaction boundary");
+  partial_.reset();
+  fs::remove(partial_path);
+  archive::fsync_directory(partial_path.parent_path());
+  ++sealed_count_;
+  last_sealed_ =
+      SealedSegmentInfo{file_, record.start, record.end, record.events, record.transactions};
+  partial_start_ = end_;
+  stats_ = {};
+}
+
+void SegmentWriter::finish() {
+  if (!partial_) return;
+  sync();
+  if (stats_.at_boundary() && stats_.boundary() > partial_start_ && stats_.boundary() == end_)
+    seal();
+}
+
+}  // namespace pitr::capture

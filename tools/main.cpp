@@ -1,0 +1,34 @@
+// pitr: continuous binlog archiving and point-in-time restore.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <map>
+
+#include "tools/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace pitr::tools;
+  CLI::App app{"pitr: continuous archiving of MySQL/MariaDB binlogs, byte for byte"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pitr 0.1.0"));
+  std::map<CLI::App*, CommandRunner> runners;
+  for (auto add : {add_capture_command, add_status_command, add_get_command, add_verify_command,
+                   add_inspect_command}) {
+    auto before = app.get_subcommands({}).size();
+    auto runner = add(app);
+    runners[app.get_subcommands({})[before]] = std::move(runner);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    for (auto* sub : app.get_subcommands()) return runners.at(sub)();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pitr: error: {}\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}
