@@ -1,9 +1,11 @@
 #pragma once
 // SIGINT/SIGTERM delivered through the capture's Asio loop: records that a stop was asked
 // for and cancels whatever network operation is waiting, so shutdown is immediate.
+// Boost 1.74 with g++ 12 needs <utility> before Asio.
+#include <utility>
+
 #include <boost/asio.hpp>
 #include <functional>
-#include <utility>  // Boost 1.74 with g++ 12 needs this before Asio
 
 namespace pitr::capture {
 

@@ -3,13 +3,15 @@
 // handshake, authentication (mysql_native_password, caching_sha2_password), text
 // queries, and raw packet reads for the replication stream. Every wait has a deadline.
 // Not thread-safe: one connection belongs to the thread running its io_context.
+// Boost 1.74 with g++ 12 needs <utility> before Asio.
+#include <utility>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <utility>  // Boost 1.74 with g++ 12 needs this before Asio
 #include <vector>
 
 #include "formats/mysql_protocol/handshake.hpp"
