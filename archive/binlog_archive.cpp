@@ -97,6 +97,18 @@ void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) cons
   sink(map.bytes().first(scan.boundary - log.partial->start));
 }
 
+namespace {
+
+// Whether `next` continues `previous`: the file its ROTATE names or, after a STOP event
+// (server shutdown), the file with the next sequence number.
+bool follows(const ArchivedLog& previous, const ArchivedLog& next) {
+  const auto& last = previous.segments.back().record;
+  if (last.next_file) return *last.next_file == next.file;
+  return binlog_sequence(next.file) == binlog_sequence(previous.file) + 1;
+}
+
+}  // namespace
+
 std::vector<std::string> BinlogArchive::verify() const {
   std::vector<std::string> problems;
   const ArchivedLog* previous = nullptr;
@@ -122,10 +134,12 @@ void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previo
           fmt::format("{}/{} stops at offset {} without its ROTATE event, yet a "
                       "later file {} is archived: the rest of it is missing",
                       previous->source_id, previous->file, previous->sealed_end(), log.file));
-    else if (previous->segments.back().record.next_file != log.file)
-      problems.push_back(fmt::format(
-          "{}/{} rotates to {}, but the next archived file is {}", previous->source_id,
-          previous->file, previous->segments.back().record.next_file.value_or("?"), log.file));
+    else if (!follows(*previous, log))
+      problems.push_back(fmt::format("{}/{} is followed by {}, but the next archived file is {}",
+                                     previous->source_id, previous->file,
+                                     previous->segments.back().record.next_file.value_or(
+                                         "the next-numbered file (it ended with STOP)"),
+                                     log.file));
     if (log.start() != 0)
       problems.push_back(
           fmt::format("{} starts at offset {}, not at the file's beginning", where, log.start()));

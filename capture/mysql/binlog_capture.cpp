@@ -75,10 +75,11 @@ class Session {
   }
 
   // Returns when a non-blocking dump caught up.
-  void run(BinlogStream& stream, const StopSignal& stop) {
+  void run(BinlogStream& stream, const StopSignal& stop, bool non_blocking) {
     while (!stop.requested()) {
       auto ev = stream.next_event();
-      if (!ev) return;
+      if (!ev && non_blocking) return;
+      if (!ev) throw ConnectionError("the server ended the binlog stream (shutting down?)");
       handle(stream, *ev);
       if (auto sealed = writer_.take_sealed())
         log(fmt::format("sealed {} [{}, {}): {} events, {} transactions", sealed->file,
@@ -235,9 +236,10 @@ void BinlogCapture::run() {
       BinlogStream stream(connection, server, request);
       Session session(server, *writer, position);
       backoff = std::chrono::milliseconds(500);
-      session.run(stream, stop);
+      session.run(stream, stop, request.non_blocking);
       writer->finish();
-      if (!stop.requested()) log("caught up with the server; stopping (--stop-at-end)");
+      if (stop.requested()) break;
+      log("caught up with the server; stopping (--stop-at-end)");
       return;
     } catch (const Interrupted&) {
       if (writer) writer->finish();

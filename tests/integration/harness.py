@@ -1,0 +1,232 @@
+"""Helpers for integration tests: private MariaDB servers, the pitr binary, workloads.
+
+Every test starts its own servers on free loopback ports under a temporary directory
+(scripts/mariadb-instance) and removes them afterwards.
+"""
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
+INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=60, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class MariaDB:
+    """A private mariadbd on 127.0.0.1 with a user pitr@127.0.0.1."""
+
+    def __init__(self, root, server_id=1, extra_args=()):
+        self.dir = os.path.join(root, f"mariadb-{server_id}")
+        self.port = free_port()
+        self.server_id = server_id
+        self.extra_args = list(extra_args)
+        self.start()
+        with open(os.path.join(self.dir, "password")) as f:
+            self.password = f.read().strip()
+
+    def start(self):
+        subprocess.run([INSTANCE, "start", self.dir, str(self.port), str(self.server_id), "--",
+                        *self.extra_args], check=True)
+
+    def stop(self):
+        subprocess.run([INSTANCE, "stop", self.dir], check=True)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def sql(self, statements, check=True):
+        out = subprocess.run([INSTANCE, "sql", self.dir, "--batch", "--skip-column-names"],
+                             input=statements, capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise AssertionError(f"SQL failed: {out.stderr}\n{statements[:500]}")
+        return out.stdout
+
+    def binlogs(self):
+        return [line.split("\t")[0] for line in self.sql("SHOW BINARY LOGS").splitlines()]
+
+    def binlog_path(self, name):
+        return os.path.join(self.dir, "data", name)
+
+    @property
+    def uri(self):
+        return f"mysql://pitr@127.0.0.1:{self.port}"
+
+
+def pitr(*args, password=None, check=True, timeout=300, **kwargs):
+    env = dict(os.environ)
+    env.pop("PITR_PASSWORD", None)
+    if password is not None:
+        env["PITR_PASSWORD"] = password
+    out = subprocess.run([PITR, *args], capture_output=True, env=env, timeout=timeout, **kwargs)
+    if check and out.returncode != 0:
+        raise AssertionError(f"pitr {' '.join(args)} exited {out.returncode}:\n"
+                             f"{out.stderr.decode(errors='replace')}")
+    return out
+
+
+class Capture:
+    """`pitr capture` running in the background."""
+
+    def __init__(self, archive, server, *extra, password=None):
+        env = dict(os.environ)
+        env["PITR_PASSWORD"] = server.password if password is None else password
+        self.log_path = os.path.join(archive + ".capture.log")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [PITR, "capture", "--archive", archive, "--source", server.uri, "--heartbeat", "1",
+             *extra], stdout=self.log, stderr=self.log, env=env)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=60):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def archived_file(archive, name):
+    return pitr("get", "--archive", archive, name).stdout
+
+
+def in_use_flag_cleared(data):
+    """The active binlog's FDE carries the "in use" flag (header flags byte at offset 21)."""
+    if len(data) > 21:
+        data = bytearray(data)
+        data[21] &= 0xFE
+    return bytes(data)
+
+
+class Workload:
+    """Writes through one client session in a background thread until stopped."""
+
+    def __init__(self, server, db="work", seed=1):
+        self.server, self.db = server, db
+        self.random = random.Random(seed)
+        self.stop_event = threading.Event()
+        self.error = None
+        self.batches = 0
+        server.sql(f"CREATE DATABASE IF NOT EXISTS {db};"
+                   f"CREATE TABLE IF NOT EXISTS {db}.orders (id INT AUTO_INCREMENT PRIMARY KEY,"
+                   f" customer INT, amount DECIMAL(10,2), note VARCHAR(200), doc MEDIUMBLOB);")
+
+    def batch(self):
+        r, db = self.random, self.db
+        statements = ["BEGIN;"]
+        for _ in range(r.randint(1, 20)):
+            kind = r.random()
+            if kind < 0.6:
+                statements.append(
+                    f"INSERT INTO {db}.orders (customer, amount, note, doc) VALUES "
+                    f"({r.randint(1, 1000)}, {r.randint(1, 99999) / 100}, 'n{r.random()}', "
+                    f"RANDOM_BYTES({r.randint(1, 1024)}));")
+            elif kind < 0.85:
+                statements.append(f"UPDATE {db}.orders SET amount = amount + 1 "
+                                  f"WHERE id % 7 = {r.randint(0, 6)} LIMIT 5;")
+            else:
+                statements.append(f"DELETE FROM {db}.orders WHERE id % 11 = {r.randint(0, 10)} "
+                                  f"LIMIT 2;")
+        statements.append("COMMIT;")
+        self.server.sql("\n".join(statements))
+        self.batches += 1
+
+    def _run(self):
+        try:
+            while not self.stop_event.is_set():
+                self.batch()
+        except Exception as e:  # reported by stop()
+            self.error = e
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+        if self.error and not exc[0]:
+            raise self.error
+
+
+class ServerTestCase(unittest.TestCase):
+    """Gives each test a temporary directory that is removed afterwards."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="pitr-it-")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            try:
+                s.stop()
+            except Exception:
+                pass
+        if os.environ.get("PITR_KEEP_TMP"):
+            print(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def mariadb(self, server_id=1, extra_args=()):
+        s = MariaDB(self.tmp, server_id, extra_args)
+        self.servers.append(s)
+        return s
+
+    def assert_archive_matches(self, archive, server, timeout=120):
+        """pitr get gives every binlog of the server back byte for byte (the active one but
+        for its in-use flag)."""
+        names = server.binlogs()
+        active = names[-1]
+
+        def caught_up():
+            got = archived_file(archive, active) if self._has(archive, active) else b""
+            return len(got) == os.path.getsize(server.binlog_path(active))
+
+        wait_until(caught_up, timeout, what=f"capture to reach the end of {active}")
+        for name in names:
+            with open(server.binlog_path(name), "rb") as f:
+                expected = f.read()
+            got = archived_file(archive, name)
+            if name == active:
+                expected, got = in_use_flag_cleared(expected), in_use_flag_cleared(got)
+            self.assertEqual(len(got), len(expected), f"{name}: size differs")
+            self.assertTrue(got == expected, f"{name}: archived bytes differ from the server's")
+        return names
+
+    @staticmethod
+    def _has(archive, name):
+        return pitr("get", "--archive", archive, name, "-o", os.devnull, check=False).returncode == 0

@@ -1,0 +1,79 @@
+"""Capture survives kill -9, server restarts, binlog rotation and killed connections with no
+gap and no duplicate, and refuses to paper over purged binlogs."""
+import os
+import random
+import time
+import unittest
+
+from harness import Capture, ServerTestCase, Workload, pitr, wait_until
+
+
+class FailureTest(ServerTestCase):
+    def test_sigkill_at_random_moments(self):
+        server = self.mariadb()
+        archive = os.path.join(self.tmp, "archive")
+        rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
+        with Workload(server):
+            for _ in range(6):
+                capture = Capture(archive, server, "--segment-size", "256K")
+                time.sleep(rng.uniform(0.3, 2.5))
+                capture.kill9()
+                self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+                if rng.random() < 0.3:
+                    server.sql("FLUSH BINARY LOGS;")
+            capture = Capture(archive, server, "--segment-size", "256K")
+            time.sleep(1)
+        self.assert_archive_matches(archive, server)
+        self.assertEqual(capture.stop(), 0)
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+
+    def test_server_restart_rotation_and_killed_connection(self):
+        server = self.mariadb()
+        archive = os.path.join(self.tmp, "archive")
+        capture = Capture(archive, server)
+        with Workload(server) as work:
+            time.sleep(1)
+            server.sql("FLUSH BINARY LOGS;")
+            time.sleep(1)
+            ids = server.sql("SELECT ID FROM information_schema.PROCESSLIST "
+                             "WHERE COMMAND LIKE 'Binlog Dump%';").split()
+            self.assertEqual(len(ids), 1)
+            server.sql(f"KILL {ids[0]};")
+            time.sleep(1.5)
+        before = work.batches
+        server.restart()
+        with Workload(server, seed=2):
+            time.sleep(2)
+        self.assertTrue(capture.alive())
+        self.assert_archive_matches(archive, server)
+        self.assertEqual(capture.stop(), 0)
+        log = capture.output()
+        self.assertGreaterEqual(log.count("reconnecting"), 2, log)
+        self.assertGreater(before, 0)
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+
+    def test_purged_binlog_is_reported_as_a_gap(self):
+        server = self.mariadb()
+        archive = os.path.join(self.tmp, "archive")
+        pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+             password=server.password)
+        with Workload(server):
+            time.sleep(0.5)
+        server.sql("FLUSH BINARY LOGS; INSERT INTO work.orders (customer) VALUES (1);"
+                   "FLUSH BINARY LOGS;")
+        server.sql(f"PURGE BINARY LOGS TO '{server.binlogs()[-1]}';")
+        out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+                   password=server.password, check=False)
+        self.assertEqual(out.returncode, 3, out.stderr)
+        self.assertIn(b"no longer has the binlog", out.stderr)
+        verify = pitr("verify", "--archive", archive, check=False)
+        self.assertEqual(verify.returncode, 1)
+        self.assertIn(b"recorded gap", verify.stdout)
+        # Trying again records the same gap once.
+        pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+             password=server.password, check=False)
+        self.assertEqual(len(os.listdir(os.path.join(archive, "gaps"))), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
