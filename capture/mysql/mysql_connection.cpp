@@ -187,7 +187,8 @@ void MysqlConnection::send_command(const std::vector<std::uint8_t>& payload) {
 void MysqlConnection::start_tls() {
   auto mode = endpoint_.ssl_mode;
   if (mode == SslMode::kVerifyCa || mode == SslMode::kVerifyIdentity) {
-    tls_context_.set_verify_mode(asio::ssl::verify_peer);
+    // The SSL object was created with the context's settings: set the mode on the stream.
+    stream_.set_verify_mode(asio::ssl::verify_peer);
     if (!endpoint_.ssl_ca.empty())
       tls_context_.load_verify_file(endpoint_.ssl_ca);
     else
@@ -195,7 +196,7 @@ void MysqlConnection::start_tls() {
     if (mode == SslMode::kVerifyIdentity)
       stream_.set_verify_callback(asio::ssl::host_name_verification(endpoint_.host));
   } else {
-    tls_context_.set_verify_mode(asio::ssl::verify_none);
+    stream_.set_verify_mode(asio::ssl::verify_none);
   }
   SSL_set_tlsext_host_name(stream_.native_handle(), endpoint_.host.c_str());
   auto request = mp::encode_ssl_request(kClientCapabilities | mp::kClientSsl);
