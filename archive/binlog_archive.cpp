@@ -12,23 +12,45 @@ namespace pitr::archive {
 
 std::uint64_t ArchivedLog::start() const {
   if (!segments.empty()) return segments.front().record.start;
-  return partial ? partial->start : 0;
+  return partials.empty() ? 0 : partials.front().start;
 }
 
 std::uint64_t ArchivedLog::sealed_end() const {
   return segments.empty() ? start() : segments.back().record.end;
 }
 
-std::optional<std::string> ArchivedLog::format_description() const {
-  for (const auto& s : segments)
-    if (!s.record.format_description.empty()) return s.record.format_description;
-  return std::nullopt;
-}
-
 BinlogArchive::BinlogArchive(const fs::path& root) : layout_(root) {
   layout_.check_exists();
   scan();
 }
+
+namespace {
+
+// Fills what the log's records and open segments tell about the whole file: its format
+// description, and whether its last event (ROTATE or STOP) is archived, sealed or not.
+void describe_log(ArchivedLog& log) {
+  for (const auto& s : log.segments)
+    if (!s.record.format_description.empty() && !log.fde_hex)
+      log.fde_hex = s.record.format_description;
+  if (!log.fde_hex && !log.partials.empty() && log.partials.front().start == 0) {
+    MappedFile map(log.partials.front().path);
+    log.fde_hex = scan_partial(map.bytes(), log.file, 0, std::nullopt).format_description_hex;
+  }
+  if (!log.segments.empty()) {
+    log.ends_file = log.segments.back().record.ends_file;
+    log.next_file = log.segments.back().record.next_file;
+  }
+  if (const auto* tail = log.tail()) {
+    MappedFile map(tail->path);
+    auto scan = scan_partial(map.bytes(), log.file, tail->start, log.format_description());
+    if (scan.stats.file_ended()) {
+      log.ends_file = true;
+      log.next_file = scan.stats.next_file();
+    }
+  }
+}
+
+}  // namespace
 
 void BinlogArchive::scan() {
   if (!fs::exists(layout_.binlog_root())) return;
@@ -40,17 +62,27 @@ void BinlogArchive::scan() {
     std::vector<ArchivedLog> logs;
     for (auto& dir : fs::directory_iterator(source)) {
       if (!dir.is_directory()) continue;
-      ArchivedLog log{source.filename().string(), dir.path().filename().string(), {}, {}};
+      ArchivedLog log;
+      log.source_id = source.filename().string();
+      log.file = dir.path().filename().string();
       for (auto& f : fs::directory_iterator(dir.path())) {
         auto name = f.path().filename().string();
         if (ArchiveLayout::is_segment_name(name))
           log.segments.push_back({f.path(), read_segment_record(f.path())});
         else if (ArchiveLayout::is_partial_name(name))
-          log.partial = PartialFile{f.path(), ArchiveLayout::start_of(name)};
+          log.partials.push_back(PartialFile{f.path(), ArchiveLayout::start_of(name)});
       }
       std::sort(log.segments.begin(), log.segments.end(),
                 [](auto& a, auto& b) { return a.record.start < b.record.start; });
-      if (!log.segments.empty() || log.partial) logs.push_back(std::move(log));
+      std::sort(log.partials.begin(), log.partials.end(),
+                [](auto& a, auto& b) { return a.start < b.start; });
+      std::erase_if(log.partials, [&](const PartialFile& p) {
+        return std::any_of(log.segments.begin(), log.segments.end(),
+                           [&](auto& s) { return s.record.start == p.start; });
+      });
+      if (log.segments.empty() && log.partials.empty()) continue;
+      describe_log(log);
+      logs.push_back(std::move(log));
     }
     std::sort(logs.begin(), logs.end(),
               [](auto& a, auto& b) { return binlog_name_less(a.file, b.file); });
@@ -88,13 +120,18 @@ void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) cons
     read_segment(s.path, s.record, sink);
     expected = s.record.end;
   }
-  if (!log.partial) return;
-  if (log.partial->start != expected)
-    throw IoError(fmt::format("{}: open tail starts at {}, sealed segments end at {}", log.file,
-                              log.partial->start, expected));
-  MappedFile map(log.partial->path);
-  auto scan = scan_partial(map.bytes(), log.file, log.partial->start, log.format_description());
-  sink(map.bytes().first(scan.boundary - log.partial->start));
+  for (const auto& partial : log.partials) {
+    if (partial.start != expected)
+      throw IoError(fmt::format("{}: open segment starts at {}, the archive before it ends at {}",
+                                log.file, partial.start, expected));
+    MappedFile map(partial.path);
+    auto scan = scan_partial(map.bytes(), log.file, partial.start, log.format_description());
+    sink(map.bytes().first(scan.boundary - partial.start));
+    expected = scan.boundary;
+    if (&partial != log.tail() && scan.boundary != scan.end)
+      throw IoError(fmt::format("{}: open segment {} is damaged after offset {}", log.file,
+                                partial.path.string(), scan.boundary));
+  }
 }
 
 namespace {
@@ -102,8 +139,7 @@ namespace {
 // Whether `next` continues `previous`: the file its ROTATE names or, after a STOP event
 // (server shutdown), the file with the next sequence number.
 bool follows(const ArchivedLog& previous, const ArchivedLog& next) {
-  const auto& last = previous.segments.back().record;
-  if (last.next_file) return *last.next_file == next.file;
+  if (previous.next_file) return *previous.next_file == next.file;
   return binlog_sequence(next.file) == binlog_sequence(previous.file) + 1;
 }
 
@@ -135,11 +171,10 @@ void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previo
                       "later file {} is archived: the rest of it is missing",
                       previous->source_id, previous->file, previous->sealed_end(), log.file));
     else if (!follows(*previous, log))
-      problems.push_back(fmt::format("{}/{} is followed by {}, but the next archived file is {}",
-                                     previous->source_id, previous->file,
-                                     previous->segments.back().record.next_file.value_or(
-                                         "the next-numbered file (it ended with STOP)"),
-                                     log.file));
+      problems.push_back(fmt::format(
+          "{}/{} is followed by {}, but the next archived file is {}", previous->source_id,
+          previous->file,
+          previous->next_file.value_or("the next-numbered file (it ended with STOP)"), log.file));
     if (log.start() != 0)
       problems.push_back(
           fmt::format("{} starts at offset {}, not at the file's beginning", where, log.start()));
@@ -161,10 +196,20 @@ void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previo
     }
     expected = s.record.end;
   }
-  if (log.partial && expected && log.partial->start != *expected)
-    problems.push_back(fmt::format("{}: open tail starts at {}, sealed segments end at {}", where,
-                                   log.partial->start, *expected));
-  if (log.partial && log.complete())
+  for (const auto& partial : log.partials) {
+    if (expected && partial.start != *expected)
+      problems.push_back(
+          fmt::format("{}: open segment starts at {}, the archive before it ends "
+                      "at {}",
+                      where, partial.start, *expected));
+    MappedFile map(partial.path);
+    auto scan = scan_partial(map.bytes(), log.file, partial.start, log.format_description());
+    expected = scan.boundary;
+    if (&partial != log.tail() && scan.boundary != scan.end)
+      problems.push_back(fmt::format("{}: open segment {} is damaged after offset {}", where,
+                                     partial.path.string(), scan.boundary));
+  }
+  if (!log.partials.empty() && !log.segments.empty() && log.segments.back().record.ends_file)
     problems.push_back(fmt::format("{}: has an open tail after the file's ROTATE event", where));
 }
 

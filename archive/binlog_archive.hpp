@@ -26,13 +26,22 @@ struct ArchivedLog {
   std::string source_id;
   std::string file;
   std::vector<ArchivedSegment> segments;  // sorted by start
-  std::optional<PartialFile> partial;
+  // Open segments not sealed yet, sorted by start: the last is the tail being written;
+  // earlier ones were handed off at a transaction boundary and are being compressed.
+  // A partial whose sealed segment already exists is left out.
+  std::vector<PartialFile> partials;
 
   std::uint64_t start() const;
   std::uint64_t sealed_end() const;  // end of the last sealed segment, or start()
-  bool complete() const { return !segments.empty() && segments.back().record.ends_file; }
-  // The file's FORMAT_DESCRIPTION_EVENT (hex) as recorded by its segments.
-  std::optional<std::string> format_description() const;
+  const PartialFile* tail() const { return partials.empty() ? nullptr : &partials.back(); }
+  // The file's ROTATE or STOP event is archived (sealed or in an open segment).
+  bool complete() const { return ends_file; }
+  bool ends_file = false;
+  std::optional<std::string> next_file;  // named by the ROTATE event
+  // The file's FORMAT_DESCRIPTION_EVENT (hex), from a segment record or the first open
+  // segment; needed to parse any part of the file after it.
+  std::optional<std::string> format_description() const { return fde_hex; }
+  std::optional<std::string> fde_hex;
 };
 
 class BinlogArchive {

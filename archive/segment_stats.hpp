@@ -24,6 +24,7 @@ class SegmentStats {
   // Copies the counters as of the last boundary into `record`.
   void fill(SegmentRecord& record) const;
   bool file_ended() const { return at_boundary_.ends_file; }
+  const std::optional<std::string>& next_file() const { return at_boundary_.next_file; }
 
  private:
   struct Counters {

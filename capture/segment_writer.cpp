@@ -5,6 +5,7 @@
 #include "archive/binlog_archive.hpp"
 #include "archive/partial_scan.hpp"
 #include "archive/segment_file.hpp"
+#include "capture/segment_sealer.hpp"
 #include "formats/binlog/event_types.hpp"
 
 namespace pitr::capture {
@@ -16,68 +17,105 @@ namespace {
 
 constexpr std::size_t kBufferSize = 1 << 20;
 
-// Removes leftovers of interrupted atomic writes.
-void remove_temporaries(const fs::path& dir) {
-  for (auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".tmp") fs::remove(e.path());
-}
-
 }  // namespace
 
 SegmentWriter::SegmentWriter(archive::ArchiveLayout layout, std::string source_id,
                              SegmentPolicy policy)
-    : layout_(std::move(layout)), source_id_(std::move(source_id)), policy_(policy) {
+    : layout_(std::move(layout)),
+      source_id_(std::move(source_id)),
+      policy_(policy),
+      sealer_(policy.compression_level) {
   archive::check_path_component(source_id_, "source id");
   buffer_.reserve(kBufferSize);
 }
 
 std::optional<LogPosition> SegmentWriter::recover() {
-  archive::BinlogArchive catalog(layout_.root());
   const archive::ArchivedLog* last = nullptr;
-  for (const auto& log : catalog.logs())
-    if (log.source_id == source_id_) last = &log;
-  if (!last) return std::nullopt;
-  remove_temporaries(layout_.log_dir(source_id_, last->file));
-
-  file_ = last->file;
-  end_ = last->sealed_end();
-  partial_start_ = end_;
-  fde_hex_ = last->format_description().value_or("");
-  if (last->partial)
-    adopt_partial(last->partial->path, last->partial->start, last->format_description());
-  file_ended_ = last->complete();
-  if (file_ended_) {
-    auto next = last->segments.back().record.next_file;
-    if (!next) return LogPosition{file_, end_};  // STOP event: the server restarted
-    archive::check_path_component(*next, "binlog file name");
-    return LogPosition{*next, 4};
+  {
+    archive::BinlogArchive catalog(layout_.root());
+    for (const auto& log : catalog.logs())
+      if (log.source_id == source_id_) last = &log;
+    if (!last) return std::nullopt;
+    file_ = last->file;
+    remove_leftovers(layout_.log_dir(source_id_, file_));
+    end_ = partial_start_ = last->sealed_end();
+    fde_hex_ = last->format_description().value_or("");
+    for (const auto& partial : last->partials) {
+      if (&partial == last->tail())
+        adopt_partial(partial.path, partial.start);
+      else
+        seal_handed_off(partial.path, partial.start);
+    }
   }
-  return LogPosition{file_, end_};
+  archive::BinlogArchive catalog(layout_.root());
+  last = &catalog.find(file_, source_id_);
+  if (last->segments.empty() && !partial_) {
+    // Nothing of the file survived: archive it again from its beginning.
+    auto file = std::exchange(file_, "");
+    end_ = 0;
+    return LogPosition{file, 4};
+  }
+  file_ended_ = last->complete();
+  if (!file_ended_) return LogPosition{file_, end_};
+  if (!last->next_file) return LogPosition{file_, end_};  // STOP event: the server restarted
+  archive::check_path_component(*last->next_file, "binlog file name");
+  return LogPosition{*last->next_file, 4};
 }
 
-void SegmentWriter::adopt_partial(const fs::path& path, std::uint64_t start,
-                                  const std::optional<std::string>& fde_hex) {
-  if (start != end_) {
-    // A crash between sealing a segment and removing its partial leaves both: the sealed
-    // segment already holds the partial's bytes.
-    if (start < end_) {
-      archive::File old(path, archive::File::Mode::kRead);
-      if (start + old.size() > end_)
-        throw archive::IoError(
-            fmt::format("{} overlaps the sealed segments and holds more; "
-                        "inspect it by hand before capturing again",
-                        path.string()));
-      fs::remove(path);
-      archive::fsync_directory(path.parent_path());
-      return;
-    }
-    throw archive::IoError(fmt::format("{} starts at {}, but the sealed segments end at {}",
-                                       path.string(), start, end_));
+void SegmentWriter::remove_leftovers(const fs::path& dir) {
+  std::vector<std::uint64_t> sealed;
+  for (auto& e : fs::directory_iterator(dir))
+    if (archive::ArchiveLayout::is_segment_name(e.path().filename().string()))
+      sealed.push_back(archive::ArchiveLayout::start_of(e.path().filename().string()));
+  for (auto& e : fs::directory_iterator(dir)) {
+    auto name = e.path().filename().string();
+    // Interrupted atomic writes, and open segments whose sealed copy was already durable.
+    bool sealed_partial = archive::ArchiveLayout::is_partial_name(name) &&
+                          std::find(sealed.begin(), sealed.end(),
+                                    archive::ArchiveLayout::start_of(name)) != sealed.end();
+    if (e.path().extension() == ".tmp" || sealed_partial) fs::remove(e.path());
   }
+  archive::fsync_directory(dir);
+}
+
+void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
+  if (start != end_)
+    throw archive::IoError(fmt::format("{} starts at {}, but the archive before it ends at {}",
+                                       path.string(), start, end_));
+  archive::SegmentRecord record;
+  {
+    archive::MappedFile map(path);
+    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
+    if (scan.boundary != scan.end)
+      throw archive::IoError(fmt::format(
+          "{} was complete when handed off for sealing, but is "
+          "damaged after offset {}: {}",
+          path.string(), scan.boundary, scan.tail_problem.value_or("incomplete transaction")));
+    if (scan.format_description_hex) fde_hex_ = *scan.format_description_hex;
+    scan.stats.fill(record);
+    record.end = scan.boundary;
+  }
+  record.source_id = source_id_;
+  record.file = file_;
+  record.start = start;
+  record.format_description = fde_hex_;
+  SegmentSealer::seal_now(path, record, layout_.segment(source_id_, file_, start),
+                          policy_.compression_level);
+  end_ = partial_start_ = record.end;
+}
+
+std::optional<std::string> SegmentWriter::fde_hex_or_none() const {
+  return fde_hex_.empty() ? std::nullopt : std::optional(fde_hex_);
+}
+
+void SegmentWriter::adopt_partial(const fs::path& path, std::uint64_t start) {
+  if (start != end_)
+    throw archive::IoError(fmt::format("{} starts at {}, but the archive before it ends at {}",
+                                       path.string(), start, end_));
   std::uint64_t boundary;
   {
     archive::MappedFile map(path);
-    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex);
+    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
     boundary = scan.boundary;
     if (scan.format_description_hex) fde_hex_ = *scan.format_description_hex;
     if (scan.end != boundary)
@@ -96,7 +134,7 @@ void SegmentWriter::adopt_partial(const fs::path& path, std::uint64_t start,
     return;
   }
   archive::MappedFile map(path);  // re-read: the statistics must stop at the boundary
-  stats_ = archive::scan_partial(map.bytes(), file_, start, fde_hex).stats;
+  stats_ = archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none()).stats;
   partial_.emplace(std::move(f));
   end_ = boundary;
   written_ = boundary - start;
@@ -191,15 +229,11 @@ void SegmentWriter::seal() {
   record.end = stats_.boundary();
   record.format_description = fde_hex_;
   stats_.fill(record);
-  auto partial_path = partial_->path();
-  archive::write_segment(*partial_, partial_start_, record,
-                         layout_.segment(source_id_, file_, partial_start_),
-                         policy_.compression_level);
   if (record.end != end_)
     throw std::logic_error("sealing a segment that does not end at a transaction boundary");
+  auto partial_path = partial_->path();
   partial_.reset();
-  fs::remove(partial_path);
-  archive::fsync_directory(partial_path.parent_path());
+  sealer_.submit(partial_path, record, layout_.segment(source_id_, file_, partial_start_));
   ++sealed_count_;
   last_sealed_ =
       SealedSegmentInfo{file_, record.start, record.end, record.events, record.transactions};
@@ -208,10 +242,12 @@ void SegmentWriter::seal() {
 }
 
 void SegmentWriter::finish() {
-  if (!partial_) return;
-  sync();
-  if (stats_.at_boundary() && stats_.boundary() > partial_start_ && stats_.boundary() == end_)
-    seal();
+  if (partial_) {
+    sync();
+    if (stats_.at_boundary() && stats_.boundary() > partial_start_ && stats_.boundary() == end_)
+      seal();
+  }
+  sealer_.drain();
 }
 
 }  // namespace pitr::capture

@@ -11,6 +11,7 @@
 #include "archive/archive_layout.hpp"
 #include "archive/file_io.hpp"
 #include "archive/segment_stats.hpp"
+#include "capture/segment_sealer.hpp"
 
 namespace pitr::capture {
 
@@ -54,7 +55,8 @@ class SegmentWriter {
                  const binlog::FormatDescription& fd);
   // Periodic work while idle: the once-a-second fsync, and sealing an old segment.
   void tick();
-  // Graceful stop: make everything durable and seal the complete part of the open segment.
+  // Graceful stop: make everything durable, seal the complete part of the open segment and
+  // wait until every handed-off segment is sealed.
   void finish();
 
   std::uint64_t sealed_segments() const { return sealed_count_; }
@@ -68,8 +70,10 @@ class SegmentWriter {
   void sync();
   void seal();
   bool seal_due() const;
-  void adopt_partial(const archive::fs::path& path, std::uint64_t start,
-                     const std::optional<std::string>& fde_hex);
+  void remove_leftovers(const archive::fs::path& dir);
+  void seal_handed_off(const archive::fs::path& path, std::uint64_t start);
+  void adopt_partial(const archive::fs::path& path, std::uint64_t start);
+  std::optional<std::string> fde_hex_or_none() const;
 
   archive::ArchiveLayout layout_;
   std::string source_id_;
@@ -88,6 +92,7 @@ class SegmentWriter {
   bool dirty_ = false;
   std::uint64_t sealed_count_ = 0;
   std::optional<SealedSegmentInfo> last_sealed_;
+  SegmentSealer sealer_;  // last: its worker stops before the members it never touches
 };
 
 }  // namespace pitr::capture

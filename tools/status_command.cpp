@@ -37,15 +37,15 @@ void add_counts(SourceSummary& s, const archive::SegmentRecord& r, std::uint64_t
   if (r.last_gtid) s.last_gtid = r.last_gtid;
 }
 
-void add_partial(SourceSummary& s, const archive::ArchivedLog& log) {
-  archive::MappedFile map(log.partial->path);
-  auto scan =
-      archive::scan_partial(map.bytes(), log.file, log.partial->start, log.format_description());
+void add_partial(SourceSummary& s, const archive::ArchivedLog& log,
+                 const archive::PartialFile& partial) {
+  archive::MappedFile map(partial.path);
+  auto scan = archive::scan_partial(map.bytes(), log.file, partial.start, log.format_description());
   archive::SegmentRecord r;
   scan.stats.fill(r);
-  add_counts(s, r, scan.boundary - log.partial->start);
-  s.open_tail_bytes += scan.boundary - log.partial->start;
-  auto mtime = archive::fs::last_write_time(log.partial->path);
+  add_counts(s, r, scan.boundary - partial.start);
+  s.open_tail_bytes += scan.boundary - partial.start;
+  auto mtime = archive::fs::last_write_time(partial.path);
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::file_clock::to_sys(mtime).time_since_epoch());
   s.last_capture =
@@ -69,7 +69,7 @@ std::vector<SourceSummary> summarize(const archive::BinlogArchive& catalog) {
       add_counts(s, seg.record, seg.record.size());
       s.last_capture = std::max(s.last_capture, seg.record.sealed_at);
     }
-    if (log.partial) add_partial(s, log);
+    for (const auto& partial : log.partials) add_partial(s, log, partial);
   }
   return out;
 }

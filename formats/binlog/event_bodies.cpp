@@ -89,10 +89,7 @@ MariaGtidEvent decode_maria_gtid(Bytes event, const FormatDescription& fd) {
   g.gtid.domain = c.u32();
   g.gtid.server_id = static_cast<std::uint32_t>(load_le(event.data() + 5, 4));
   g.flags = c.u8();
-  if (g.flags & kMariaGtidGroupCommitId) {
-    finish_post_header(c, fd, static_cast<std::uint8_t>(EventType::kMariaGtid), 13);
-    g.commit_id = c.u64();
-  }
+  if (g.flags & kMariaGtidGroupCommitId) g.commit_id = c.u64();  // right after the flags
   return g;
 }
 

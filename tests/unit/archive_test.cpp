@@ -91,7 +91,7 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
     }  // destroyed without finish(): what a kill -9 leaves
     // The crash also left the beginning of the next transaction and a torn event.
     archive::BinlogArchive before(layout.root());
-    auto partial = before.find(name, std::nullopt).partial;
+    const auto* partial = before.find(name, std::nullopt).tail();
     ASSERT_TRUE(partial);
     auto on_disk = archive::fs::file_size(partial->path);
     {
@@ -127,6 +127,48 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
     EXPECT_EQ(archived(layout.root(), name), original);
     EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
   }
+}
+
+TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
+  const std::string name = "mysql-bin.checksum-crc32";
+  auto original = read_all(test::fixture(name));
+  {
+    auto w = writer(2048);
+    feed(w, original, name);
+    w.finish();
+  }
+  // Turn the archive into what a kill -9 leaves while segments wait for compression:
+  // the last three sealed segments become open segments again, the final one torn.
+  archive::BinlogArchive catalog(layout.root());
+  auto segs = catalog.find(name, std::nullopt).segments;
+  ASSERT_GE(segs.size(), 4u);
+  for (std::size_t i = segs.size() - 3; i < segs.size(); ++i) {
+    const auto& r = segs[i].record;
+    archive::fs::remove(segs[i].path);
+    std::ofstream out(layout.partial("mysql-test", name, r.start), std::ios::binary);
+    auto size = i + 1 == segs.size() ? r.size() - 10 : r.size();
+    out.write(reinterpret_cast<const char*>(original.data() + r.start), static_cast<long>(size));
+  }
+  auto problems = archive::BinlogArchive(layout.root()).verify();
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  auto w = writer(2048);
+  auto resume = w.recover();
+  ASSERT_TRUE(resume);
+  EXPECT_EQ(resume->file, name);
+  // Resumes inside what was the last segment, at its last complete transaction.
+  EXPECT_GT(resume->offset, segs.back().record.start);
+  EXPECT_LT(resume->offset, segs.back().record.end);
+  archive::BinlogArchive after(layout.root());
+  EXPECT_EQ(after.find(name, std::nullopt).segments.size(), segs.size() - 1);
+  binlog::EventReader reader(original, name);
+  while (auto ev = reader.next()) {
+    if (ev->offset < resume->offset) continue;
+    w.append(ev->raw);
+    w.end_event(ev->header, ev->raw, reader.format());
+  }
+  w.finish();
+  EXPECT_EQ(archived(layout.root(), name), original);
+  EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
 }
 
 TEST_F(ArchiveFixture, VerifyFindsDamageAndHoles) {

@@ -1,0 +1,73 @@
+#include "capture/segment_sealer.hpp"
+
+#include "archive/segment_file.hpp"
+
+namespace pitr::capture {
+
+SegmentSealer::SegmentSealer(int compression_level)
+    : level_(compression_level), worker_([this] { work(); }) {}
+
+SegmentSealer::~SegmentSealer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+void SegmentSealer::seal_now(const archive::fs::path& partial, archive::SegmentRecord& record,
+                             const archive::fs::path& segment, int compression_level) {
+  {
+    archive::File source(partial, archive::File::Mode::kRead);
+    archive::write_segment(source, record.start, record, segment, compression_level);
+  }
+  archive::fs::remove(partial);
+  archive::fsync_directory(partial.parent_path());
+}
+
+void SegmentSealer::rethrow_failure() {
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
+                           archive::fs::path segment) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
+  rethrow_failure();
+  jobs_.push_back({std::move(partial), std::move(record), std::move(segment)});
+  changed_.notify_all();
+}
+
+void SegmentSealer::drain() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return (jobs_.empty() && !busy_) || failure_; });
+  rethrow_failure();
+}
+
+void SegmentSealer::work() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+    // On shutdown the queue is still finished: every queued partial is complete.
+    if (jobs_.empty() || failure_) return;
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    try {
+      seal_now(job.partial, job.record, job.segment, level_);
+    } catch (...) {
+      lock.lock();
+      failure_ = std::current_exception();
+      busy_ = false;
+      changed_.notify_all();
+      return;
+    }
+    lock.lock();
+    busy_ = false;
+    changed_.notify_all();
+  }
+}
+
+}  // namespace pitr::capture

@@ -1,0 +1,55 @@
+#pragma once
+// Compresses handed-off open segments into sealed segments on a background thread, in
+// the order they were handed off, so that receiving the binlog never waits for zstd.
+// At most a few segments wait at a time: beyond that, submit() blocks (backpressure).
+// Thread-safe between the one capture thread calling it and its own worker.
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "archive/file_io.hpp"
+#include "archive/segment_record.hpp"
+
+namespace pitr::capture {
+
+class SegmentSealer {
+ public:
+  explicit SegmentSealer(int compression_level);
+  ~SegmentSealer();
+  SegmentSealer(const SegmentSealer&) = delete;
+  SegmentSealer& operator=(const SegmentSealer&) = delete;
+
+  // Seals `record`'s range from the partial file (which holds the record's bytes from its
+  // start on and is complete and fsynced) into `segment`, then removes the partial.
+  // Rethrows the error of an earlier job that failed.
+  void submit(archive::fs::path partial, archive::SegmentRecord record, archive::fs::path segment);
+  // Waits until every submitted job is done; rethrows a failure.
+  void drain();
+
+  // Seals one partial in the calling thread (what the worker does for each job).
+  static void seal_now(const archive::fs::path& partial, archive::SegmentRecord& record,
+                       const archive::fs::path& segment, int compression_level);
+
+ private:
+  struct Job {
+    archive::fs::path partial;
+    archive::SegmentRecord record;
+    archive::fs::path segment;
+  };
+  void work();
+  void rethrow_failure();
+
+  static constexpr std::size_t kMaxPending = 4;
+  int level_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Job> jobs_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+  std::thread worker_;
+};
+
+}  // namespace pitr::capture
