@@ -154,6 +154,10 @@ void SegmentWriter::begin_file(const std::string& file, std::uint64_t start) {
   if (start == 0) append(Bytes(binlog::kBinlogMagic, sizeof binlog::kBinlogMagic));
 }
 
+void SegmentWriter::note_format_description(Bytes fde_event) {
+  if (fde_hex_.empty()) fde_hex_ = archive::to_hex(fde_event);
+}
+
 void SegmentWriter::open_partial() {
   partial_start_ = end_;
   auto path = layout_.partial(source_id_, file_, partial_start_);

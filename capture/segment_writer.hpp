@@ -53,6 +53,9 @@ class SegmentWriter {
   // `first_bytes` is the event from its start: all of it, or for a huge event its beginning.
   void end_event(const binlog::EventHeader& header, Bytes first_bytes,
                  const binlog::FormatDescription& fd);
+  // For a file archived from the middle: its FORMAT_DESCRIPTION_EVENT as the server re-sent
+  // it, kept in the index records so that the archived part can be parsed on its own.
+  void note_format_description(Bytes fde_event);
   // Periodic work while idle: the once-a-second fsync, and sealing an old segment.
   void tick();
   // Graceful stop: make everything durable, seal the complete part of the open segment and

@@ -68,8 +68,12 @@ class StreamingChecksum {
 // One replication session: turns the event stream into archive writes.
 class Session {
  public:
-  Session(const ServerIdentity& server, SegmentWriter& writer, const LogPosition& start)
-      : writer_(writer), pending_file_(start.file), pending_position_(start.offset) {
+  Session(const ServerIdentity& server, SegmentWriter& writer, const LogPosition& start,
+          bool gtid_start)
+      : writer_(writer),
+        wait_for_gtid_(gtid_start),
+        pending_file_(start.file),
+        pending_position_(start.offset) {
     fd_.checksum = server.binlog_checksum == "CRC32" ? binlog::ChecksumAlgorithm::kCrc32
                                                      : binlog::ChecksumAlgorithm::kOff;
   }
@@ -100,6 +104,7 @@ class Session {
     }
     if (is_type(h, EventType::kFormatDescription)) {
       fd_ = binlog::decode_format_description(ev.first);
+      fde_raw_.assign(ev.first.begin(), ev.first.end());
       if (h.log_pos == 0) return;  // re-sent for a replica starting mid-file: not part of it
     }
     if (h.artificial()) return;  // e.g. MariaDB's fake GTID_LIST
@@ -129,9 +134,27 @@ class Session {
     if (start > 4) log(fmt::format("archiving {} from offset {}", pending_file_, start));
   }
 
+  static bool is_gtid(const binlog::EventHeader& h) {
+    return is_type(h, EventType::kMariaGtid) || is_type(h, EventType::kGtid) ||
+           is_type(h, EventType::kAnonymousGtid) || is_type(h, EventType::kGtidTagged);
+  }
+
   void write_event(BinlogStream& stream, const EventStart& ev) {
     const auto& h = ev.header;
+    if (wait_for_gtid_) {
+      // A dump positioned by GTID first repeats the file's header events, then jumps to
+      // the first transaction to send: the archive starts at that transaction.
+      if (!is_gtid(h)) return skip(stream, ev);
+      if (h.log_pos == 0)
+        throw CaptureFatal(
+            "the server does not say where the first transaction after "
+            "--start-gtid lies in its binlog (end_log_pos 0); start with "
+            "--start-file/--start-pos instead",
+            1);
+      wait_for_gtid_ = false;
+    }
     start_file_if_needed(h);
+    if (!fde_raw_.empty()) writer_.note_format_description(fde_raw_);
     auto offset = writer_.end();
     if (h.log_pos != 0 && h.log_pos != offset + h.event_size)
       throw ConnectionError(fmt::format(
@@ -159,11 +182,19 @@ class Session {
     }
   }
 
+  static void skip(BinlogStream& stream, const EventStart& ev) {
+    if (ev.more)
+      while (stream.next_chunk()) {
+      }
+  }
+
   SegmentWriter& writer_;
+  bool wait_for_gtid_;
   std::string pending_file_;
   std::uint64_t pending_position_;
   binlog::FormatDescription fd_;
   std::vector<std::uint8_t> prefix_;
+  std::vector<std::uint8_t> fde_raw_;  // the last FORMAT_DESCRIPTION_EVENT received
 };
 
 void sleep_interruptible(asio::io_context& io, StopSignal& stop, std::chrono::milliseconds d) {
@@ -234,7 +265,7 @@ void BinlogCapture::run() {
                                                  position.file, position.offset)));
       ever_connected = true;
       BinlogStream stream(connection, server, request);
-      Session session(server, *writer, position);
+      Session session(server, *writer, position, request.gtid.has_value());
       backoff = std::chrono::milliseconds(500);
       session.run(stream, stop, request.non_blocking);
       writer->finish();

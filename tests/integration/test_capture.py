@@ -71,6 +71,47 @@ class CaptureTest(ServerTestCase):
             self.assertEqual(capture.stop(), 0)
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
+    def test_start_from_a_gtid_in_the_middle_of_a_file(self):
+        server = self.mariadb()
+        with Workload(server):
+            time.sleep(1)
+        gtid = server.sql("SELECT @@gtid_binlog_pos").strip()
+        offset = os.path.getsize(server.binlog_path(server.binlogs()[-1]))
+        with Workload(server, seed=5):
+            time.sleep(1)
+        archive = os.path.join(self.tmp, "archive")
+        out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+                   "--start-gtid", gtid, "--segment-size", "64K", password=server.password)
+        self.assertIn(b"from offset", out.stderr)
+        name = server.binlogs()[-1]
+        log_dir = os.path.join(archive, "binlog", "mariadb-1-0", name)
+        parts = sorted(os.listdir(log_dir))
+        self.assertEqual(int(parts[0][:16]), offset)
+        data = b""
+        for part in parts:
+            path = os.path.join(log_dir, part)
+            if part.endswith(".seg.zst"):
+                data += subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
+            else:
+                data += open(path, "rb").read()
+        with open(server.binlog_path(name), "rb") as f:
+            f.seek(offset)
+            self.assertEqual(data, f.read())
+        status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
+        seq = int(gtid.split("-")[2])
+        self.assertEqual(status["sources"][0]["first_gtid"], f"0-1-{seq + 1}")
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+        # The whole file cannot be given back: the archive holds it from `offset` only.
+        got = pitr("get", "--archive", archive, name, check=False)
+        self.assertEqual(got.returncode, 1)
+        self.assertIn(b"only from offset", got.stderr)
+        # Capture resumes after a restart where it stopped, still mid-file.
+        with Workload(server, seed=6):
+            time.sleep(0.5)
+        pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+             password=server.password)
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

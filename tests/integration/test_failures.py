@@ -2,6 +2,7 @@
 gap and no duplicate, and refuses to paper over purged binlogs."""
 import os
 import random
+import signal
 import time
 import unittest
 
@@ -50,6 +51,25 @@ class FailureTest(ServerTestCase):
         log = capture.output()
         self.assertGreaterEqual(log.count("reconnecting"), 2, log)
         self.assertGreater(before, 0)
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+
+    def test_frozen_server_is_detected_by_the_heartbeat_timeout(self):
+        server = self.mariadb()
+        archive = os.path.join(self.tmp, "archive")
+        capture = Capture(archive, server)
+        with Workload(server):
+            time.sleep(1)
+        pid = int(open(os.path.join(server.dir, "mysqld.pid")).read())
+        os.kill(pid, signal.SIGSTOP)  # like a network cut: the socket stays open, silent
+        try:
+            wait_until(lambda: "no answer" in capture.output(), 30,
+                       what="capture to notice the silent server")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        with Workload(server, seed=3):
+            time.sleep(1)
+        self.assert_archive_matches(archive, server)
+        self.assertEqual(capture.stop(), 0)
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
     def test_purged_binlog_is_reported_as_a_gap(self):

@@ -1,0 +1,80 @@
+"""The command line without a server: inspect on the real fixtures, help, exit codes."""
+import json
+import os
+import re
+import tempfile
+import unittest
+
+from harness import REPO, pitr
+
+FIXTURES = os.path.join(REPO, "..", "shared", "fixtures", "mysql-binlogs")
+
+
+def sources():
+    with open(os.path.join(FIXTURES, "SOURCES.md")) as f:
+        return [json.loads(line) for line in f if line.startswith('{"file"')]
+
+
+class CliTest(unittest.TestCase):
+    def test_inspect_json_lists_every_event(self):
+        for expected in sources():
+            path = os.path.join(FIXTURES, expected["file"])
+            out = pitr("inspect", "--json", path, check=False)
+            events = [json.loads(line) for line in out.stdout.splitlines()]
+            top = [e for e in events if "inside" not in e]
+            with self.subTest(expected["file"]):
+                if expected["clean"] and expected["file"] != "corrupt-relay-bin.000624":
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    self.assertEqual(len(top), expected["events"])
+                    for e in top:
+                        for key in ("pos", "type", "name", "time", "server_id", "size"):
+                            self.assertIn(key, e)
+                    counts = {}
+                    for e in top:
+                        counts[str(e["type"])] = counts.get(str(e["type"]), 0) + 1
+                    self.assertEqual(counts, expected["types"])
+                else:
+                    self.assertEqual(out.returncode, 1)
+                    offset = 4 if not expected["clean"] else 91204
+                    self.assertIn(f"at offset {offset}".encode(), out.stderr)
+
+    def test_inspect_text_shows_gtid_query_and_xid(self):
+        out = pitr("inspect", os.path.join(FIXTURES, "mariadb-bin.000001")).stdout.decode()
+        self.assertRegex(out, r"GTID_EVENT .* gtid=0-1-\d+")
+        self.assertRegex(out, r"XID_EVENT .* xid=\d+")
+        self.assertRegex(out, r"ANNOTATE_ROWS_EVENT .* query=insert into outbox")
+        gtid = pitr("inspect", os.path.join(FIXTURES, "binlog_transaction_with_GTID.000001"))
+        self.assertRegex(gtid.stdout.decode(), r"QUERY_EVENT .* query=DROP TABLE")
+        self.assertRegex(gtid.stdout.decode(), r"GTID_LOG_EVENT .* gtid=[0-9a-f-]{36}:\d+")
+        payload = pitr("inspect", os.path.join(FIXTURES, "transaction_compression.000001"))
+        self.assertIn(b"compression=zstd", payload.stdout)
+        self.assertRegex(payload.stdout.decode(), r"\n  +\d+ +30 WRITE_ROWS_EVENT")
+
+    def test_every_command_has_help(self):
+        for command in ("capture", "status", "get", "verify", "inspect"):
+            out = pitr(command, "--help")
+            self.assertIn(b"Usage", out.stdout + out.stderr, command)
+        self.assertEqual(pitr("--help").returncode, 0)
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(pitr("capture", check=False).returncode, 2)
+        self.assertEqual(pitr("nonsense", check=False).returncode, 2)
+
+    def test_password_in_uri_is_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = pitr("capture", "--archive", tmp, "--source", "mysql://u:secret@127.0.0.1:1",
+                       check=False)
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(b"PITR_PASSWORD", out.stderr)
+            self.assertNotIn(b"secret", out.stderr)
+
+    def test_not_an_archive(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for command in ("status", "verify"):
+                out = pitr(command, "--archive", tmp, check=False)
+                self.assertEqual(out.returncode, 1)
+                self.assertIn(b"is not a pitr archive", out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
