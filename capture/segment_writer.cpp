@@ -78,14 +78,19 @@ void SegmentWriter::remove_leftovers(const fs::path& dir) {
   archive::fsync_directory(dir);
 }
 
-void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
+archive::PartialScan SegmentWriter::scan_open_segment(const fs::path& path,
+                                                      std::uint64_t start) const {
   if (start != end_)
     throw archive::IoError(fmt::format("{} starts at {}, but the archive before it ends at {}",
                                        path.string(), start, end_));
+  archive::MappedFile map(path);
+  return archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
+}
+
+void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   archive::SegmentRecord record;
   {
-    archive::MappedFile map(path);
-    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
+    auto scan = scan_open_segment(path, start);
     if (scan.boundary != scan.end)
       throw archive::IoError(fmt::format(
           "{} was complete when handed off for sealing, but is "
@@ -109,13 +114,9 @@ std::optional<std::string> SegmentWriter::fde_hex_or_none() const {
 }
 
 void SegmentWriter::adopt_partial(const fs::path& path, std::uint64_t start) {
-  if (start != end_)
-    throw archive::IoError(fmt::format("{} starts at {}, but the archive before it ends at {}",
-                                       path.string(), start, end_));
   std::uint64_t boundary;
   {
-    archive::MappedFile map(path);
-    auto scan = archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
+    auto scan = scan_open_segment(path, start);
     boundary = scan.boundary;
     if (scan.format_description_hex) fde_hex_ = *scan.format_description_hex;
     if (scan.end != boundary)

@@ -10,6 +10,7 @@
 
 #include "archive/archive_layout.hpp"
 #include "archive/file_io.hpp"
+#include "archive/partial_scan.hpp"
 #include "archive/segment_stats.hpp"
 #include "capture/segment_sealer.hpp"
 
@@ -74,6 +75,8 @@ class SegmentWriter {
   void seal();
   bool seal_due() const;
   void remove_leftovers(const archive::fs::path& dir);
+  // Re-reads an open segment left by an earlier run; it must continue the archive.
+  archive::PartialScan scan_open_segment(const archive::fs::path& path, std::uint64_t start) const;
   void seal_handed_off(const archive::fs::path& path, std::uint64_t start);
   void adopt_partial(const archive::fs::path& path, std::uint64_t start);
   std::optional<std::string> fde_hex_or_none() const;

@@ -45,6 +45,21 @@ void feed(capture::SegmentWriter& w, Bytes image, const std::string& name,
 }
 
 struct ArchiveFixture : ::testing::Test {
+  // What a resumed capture does: writes the file's events from `offset` on, then the
+  // archive must give back the whole file and verify clean.
+  void finish_from(capture::SegmentWriter& w, const std::vector<std::uint8_t>& original,
+                   const std::string& name, std::uint64_t offset) {
+    binlog::EventReader reader(original, name);
+    while (auto ev = reader.next()) {
+      if (ev->offset < offset) continue;
+      w.append(ev->raw);
+      w.end_event(ev->header, ev->raw, reader.format());
+    }
+    w.finish();
+    EXPECT_EQ(archived(layout.root(), name), original);
+    EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
+  }
+
   test::TempDir dir;
   archive::ArchiveLayout layout{dir.path() / "archive"};
   void SetUp() override { layout.create_or_check(); }
@@ -117,15 +132,7 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
       EXPECT_LT(resume->offset, partial->start + on_disk + 150);
       EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), original.begin()));
     }
-    binlog::EventReader reader(original, name);
-    while (auto ev = reader.next()) {
-      if (ev->offset < resume->offset) continue;
-      w.append(ev->raw);
-      w.end_event(ev->header, ev->raw, reader.format());
-    }
-    w.finish();
-    EXPECT_EQ(archived(layout.root(), name), original);
-    EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
+    finish_from(w, original, name, resume->offset);
   }
 }
 
@@ -160,15 +167,7 @@ TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
   EXPECT_LT(resume->offset, segs.back().record.end);
   archive::BinlogArchive after(layout.root());
   EXPECT_EQ(after.find(name, std::nullopt).segments.size(), segs.size() - 1);
-  binlog::EventReader reader(original, name);
-  while (auto ev = reader.next()) {
-    if (ev->offset < resume->offset) continue;
-    w.append(ev->raw);
-    w.end_event(ev->header, ev->raw, reader.format());
-  }
-  w.finish();
-  EXPECT_EQ(archived(layout.root(), name), original);
-  EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
+  finish_from(w, original, name, resume->offset);
 }
 
 TEST_F(ArchiveFixture, VerifyFindsDamageAndHoles) {
