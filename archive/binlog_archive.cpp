@@ -112,7 +112,11 @@ void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) cons
         fmt::format("the archive holds {} only from offset {} (capture started there); "
                     "it cannot give back the whole file",
                     log.file, log.start()));
-  std::uint64_t expected = 0;
+  read_log(log, sink);
+}
+
+void BinlogArchive::read_log(const ArchivedLog& log, const ByteSink& sink) const {
+  std::uint64_t expected = log.start();
   for (const auto& s : log.segments) {
     if (s.record.start != expected)
       throw IoError(fmt::format("{}: hole in the archive between offsets {} and {}", log.file,

@@ -60,6 +60,8 @@ class BinlogArchive {
   // Writes the archived bytes of `log` (sealed segments, then the complete transactions of
   // its partial tail). Throws when the archive does not hold the file from its start.
   void write_log(const ArchivedLog& log, const ByteSink& sink) const;
+  // The same from wherever the archive's copy of the file starts (log.start()).
+  void read_log(const ArchivedLog& log, const ByteSink& sink) const;
 
   // Every problem found: damaged segments, holes, overlaps, recorded gaps.
   std::vector<std::string> verify() const;

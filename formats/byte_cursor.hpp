@@ -62,6 +62,7 @@ class ByteCursor {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
   Bytes rest() { return bytes(remaining()); }
+  Bytes peek_rest() const { return data_.subspan(pos_); }
   void skip(std::size_t n) { bytes(n); }
   // NUL-terminated string; the terminator is consumed.
   std::string_view cstring() {

@@ -19,5 +19,6 @@ CommandRunner add_status_command(CLI::App& app);
 CommandRunner add_get_command(CLI::App& app);
 CommandRunner add_verify_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
+CommandRunner add_find_command(CLI::App& app);
 
 }  // namespace pitr::tools
