@@ -27,6 +27,7 @@ class ArchiveLayout {
   fs::path partial(const std::string& source_id, const std::string& file,
                    std::uint64_t start) const;
   fs::path gaps_dir() const { return root_ / "gaps"; }
+  fs::path backups_dir() const { return root_ / "backups"; }
 
   // Creates the directory and its marker if missing; checks the format version if present.
   void create_or_check() const;

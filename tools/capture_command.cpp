@@ -4,16 +4,17 @@
 #include <functional>
 
 #include "capture/mysql/binlog_capture.hpp"
-#include "capture/source_uri.hpp"
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
+#include "tools/source_options.hpp"
 
 namespace pitr::tools {
 namespace {
 
 struct CaptureArgs {
-  std::string archive, source, segment_size = "16M", ssl_mode = "preferred", ssl_ca;
-  std::optional<std::string> password_file, start_file, start_gtid;
+  SourceArgs source;
+  std::string archive, segment_size = "16M";
+  std::optional<std::string> start_file, start_gtid;
   std::optional<std::uint64_t> start_pos;
   std::optional<std::uint32_t> server_id;
   unsigned segment_time = 60, heartbeat = 5;
@@ -27,14 +28,8 @@ std::uint32_t default_server_id(const std::string& archive) {
 }
 
 int run_capture(const CaptureArgs& a) {
-  auto uri = capture::parse_source_uri(a.source);
   capture::CaptureOptions o;
-  o.endpoint.host = uri.host;
-  o.endpoint.port = uri.port;
-  o.endpoint.user = uri.user;
-  o.endpoint.password = capture::read_password(a.password_file);
-  o.endpoint.ssl_mode = capture::parse_ssl_mode(a.ssl_mode);
-  o.endpoint.ssl_ca = a.ssl_ca;
+  o.endpoint = make_endpoint(a.source);
   o.archive = a.archive;
   o.replica_server_id = a.server_id.value_or(default_server_id(a.archive));
   o.policy.max_bytes = parse_size(a.segment_size);
@@ -63,9 +58,7 @@ CommandRunner add_capture_command(CLI::App& app) {
       "Stream a MySQL/MariaDB server's binlog into the archive until SIGINT/SIGTERM.\n"
       "The password is read from --password-file or the PITR_PASSWORD environment variable.");
   cmd->add_option("--archive", a->archive, "Archive directory (created if missing)")->required();
-  cmd->add_option("--source", a->source, "mysql://USER@HOST:PORT")->required();
-  cmd->add_option("--password-file", a->password_file, "File whose first line is the password")
-      ->check(CLI::ExistingFile);
+  add_source_options(cmd, a->source);
   cmd->add_option("--server-id", a->server_id,
                   "Replica server id to register with (default: derived from the archive path)");
   cmd->add_flag("--sync", a->sync, "fsync the open segment at every transaction end");
@@ -82,10 +75,6 @@ CommandRunner add_capture_command(CLI::App& app) {
                   "Start from this GTID state when the archive is empty (MySQL GTID set "
                   "or MariaDB GTID position)")
       ->excludes(file);
-  cmd->add_option("--ssl-mode", a->ssl_mode,
-                  "disabled, preferred (default), required, verify-ca, verify-identity");
-  cmd->add_option("--ssl-ca", a->ssl_ca, "CA certificate file for verify-ca/verify-identity")
-      ->check(CLI::ExistingFile);
   cmd->add_option("--heartbeat", a->heartbeat,
                   "Server heartbeat period in seconds; silence for 3 periods means the "
                   "connection is dead (default 5)")

@@ -5,14 +5,6 @@
 #include "capture/mysql/mysql_connection.hpp"
 
 namespace pitr::capture {
-namespace {
-
-std::string cell(const mysql_protocol::ResultSet& rs, std::size_t column) {
-  if (rs.rows.empty() || column >= rs.rows[0].size() || !rs.rows[0][column]) return {};
-  return *rs.rows[0][column];
-}
-
-}  // namespace
 
 std::string ServerIdentity::source_id() const {
   if (mariadb) return fmt::format("mariadb-{}-{}", server_id, gtid_domain_id);
@@ -25,26 +17,32 @@ std::string ServerIdentity::describe() const {
                              : ", server_uuid " + server_uuid);
 }
 
-ServerIdentity identify_server(MysqlConnection& c) {
+ServerIdentity identify_server(const ScalarQuery& scalar) {
   ServerIdentity id;
-  id.mariadb = c.server().is_mariadb();
-  auto rs = c.query("SELECT @@version, @@server_id, @@global.binlog_checksum, @@log_bin");
-  id.version = cell(rs, 0);
-  id.server_id = static_cast<std::uint32_t>(std::stoul(cell(rs, 1)));
-  id.binlog_checksum = cell(rs, 2);
-  id.log_bin = cell(rs, 3) == "1";
-  if (id.mariadb) {
+  id.version = scalar("SELECT @@version").value_or("");
+  id.mariadb = id.version.find("MariaDB") != std::string::npos;
+  id.server_id = static_cast<std::uint32_t>(std::stoul(scalar("SELECT @@server_id").value_or("0")));
+  id.binlog_checksum = scalar("SELECT @@global.binlog_checksum").value_or("NONE");
+  id.log_bin = scalar("SELECT @@log_bin").value_or("0") == "1";
+  if (id.mariadb)
     id.gtid_domain_id =
-        static_cast<std::uint32_t>(std::stoul(cell(c.query("SELECT @@gtid_domain_id"), 0)));
-  } else {
-    id.server_uuid = cell(c.query("SELECT @@server_uuid"), 0);
-  }
+        static_cast<std::uint32_t>(std::stoul(scalar("SELECT @@gtid_domain_id").value_or("0")));
+  else
+    id.server_uuid = scalar("SELECT @@server_uuid").value_or("");
   if (!id.log_bin)
-    throw std::runtime_error(fmt::format(
-        "the server {} has binary logging off (log_bin=0): there is nothing to capture; "
-        "start it with --log-bin",
-        id.describe()));
+    throw std::runtime_error(
+        fmt::format("the server {} has binary logging off (log_bin=0): pitr needs the binlog; "
+                    "start it with --log-bin",
+                    id.describe()));
   return id;
+}
+
+ServerIdentity identify_server(MysqlConnection& c) {
+  return identify_server([&](const std::string& sql) -> std::optional<std::string> {
+    auto rs = c.query(sql);
+    if (rs.rows.empty() || rs.rows[0].empty()) return std::nullopt;
+    return rs.rows[0][0];
+  });
 }
 
 std::vector<std::string> list_binlogs(MysqlConnection& c) {

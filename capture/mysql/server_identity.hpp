@@ -2,6 +2,8 @@
 // Who the source server is: the identity its archived binlogs are keyed by, and the
 // settings capture depends on.
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,9 @@ struct ServerIdentity {
   std::string describe() const;
 };
 
+using ScalarQuery = std::function<std::optional<std::string>(const std::string& sql)>;
+// Asks the server through any session that can answer a one-value query.
+ServerIdentity identify_server(const ScalarQuery& scalar);
 ServerIdentity identify_server(MysqlConnection& connection);
 // File names from SHOW BINARY LOGS, oldest first.
 std::vector<std::string> list_binlogs(MysqlConnection& connection);

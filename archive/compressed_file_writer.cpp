@@ -1,0 +1,62 @@
+#include "archive/compressed_file_writer.hpp"
+
+#include <zstd.h>
+
+namespace pitr::archive {
+
+namespace {
+fs::path with_tmp(const fs::path& p) {
+  auto t = p;
+  t += ".tmp";
+  return t;
+}
+}  // namespace
+
+CompressedFileWriter::CompressedFileWriter(fs::path path, int level)
+    : path_(std::move(path)),
+      tmp_(with_tmp(path_)),
+      file_(tmp_, File::Mode::kCreateOrOpen),
+      cctx_(ZSTD_createCCtx()),
+      out_(ZSTD_CStreamOutSize()) {
+  file_.truncate(0);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
+}
+
+CompressedFileWriter::~CompressedFileWriter() {
+  ZSTD_freeCCtx(cctx_);
+  if (!finished_) {
+    std::error_code ignored;
+    fs::remove(tmp_, ignored);
+  }
+}
+
+void CompressedFileWriter::compress(Bytes input, bool end) {
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  bool done = false;
+  while (!done) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    auto left = ZSTD_compressStream2(cctx_, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(left))
+      throw IoError("zstd error writing " + path_.string() + ": " + ZSTD_getErrorName(left));
+    file_.pwrite_all({out_.data(), out.pos}, stored_);
+    stored_ += out.pos;
+    done = end ? left == 0 : in.pos == in.size;
+  }
+}
+
+void CompressedFileWriter::write(Bytes bytes) {
+  sha_.update(bytes);
+  bytes_ += bytes.size();
+  compress(bytes, false);
+}
+
+WrittenFile CompressedFileWriter::finish() {
+  compress({}, true);
+  file_.sync();
+  fs::rename(tmp_, path_);
+  finished_ = true;
+  return {bytes_, stored_, sha_.hex()};
+}
+
+}  // namespace pitr::archive

@@ -1,0 +1,44 @@
+#pragma once
+// Writes a zstd-compressed file as a stream of pieces, durably: to a temporary name,
+// fsynced and renamed by finish(). Records the SHA-256 and size of what was written.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "archive/file_io.hpp"
+#include "archive/sha256.hpp"
+
+struct ZSTD_CCtx_s;
+
+namespace pitr::archive {
+
+struct WrittenFile {
+  std::uint64_t bytes = 0;         // uncompressed
+  std::uint64_t stored_bytes = 0;  // compressed
+  std::string sha256;              // of the uncompressed bytes
+};
+
+class CompressedFileWriter {
+ public:
+  CompressedFileWriter(fs::path path, int level);
+  ~CompressedFileWriter();
+  void write(Bytes bytes);
+  void write(std::string_view text) { write(as_bytes(text)); }
+  std::uint64_t bytes() const { return bytes_; }
+  // Flushes, fsyncs and renames the file into place (the directory is fsynced by the caller
+  // once all its files are written).
+  WrittenFile finish();
+
+ private:
+  void compress(Bytes input, bool end);
+
+  fs::path path_, tmp_;
+  File file_;
+  ZSTD_CCtx_s* cctx_;
+  Sha256 sha_;
+  std::vector<std::uint8_t> out_;
+  std::uint64_t bytes_ = 0, stored_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace pitr::archive

@@ -1,0 +1,23 @@
+#pragma once
+// The options every command that talks to a MySQL/MariaDB server shares: --source,
+// --password-file, --ssl-mode, --ssl-ca.
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "capture/mysql/mysql_connection.hpp"
+
+namespace pitr::tools {
+
+struct SourceArgs {
+  std::string source;
+  std::optional<std::string> password_file;
+  std::string ssl_mode = "preferred";
+  std::string ssl_ca;
+};
+
+void add_source_options(CLI::App* cmd, SourceArgs& args, const std::string& option = "--source");
+// Parses the URI and reads the password (never from argv).
+capture::MysqlEndpoint make_endpoint(const SourceArgs& args);
+
+}  // namespace pitr::tools
