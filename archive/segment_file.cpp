@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "archive/compressed_file_reader.hpp"
 #include "archive/sha256.hpp"
 
 namespace pitr::archive {
@@ -18,9 +19,6 @@ constexpr std::size_t kChunk = 1 << 20;
 
 struct CctxDeleter {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DctxDeleter {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
 void check_zstd(std::size_t code, const fs::path& path) {
@@ -122,38 +120,18 @@ SegmentRecord read_segment_record(const fs::path& segment) {
 }
 
 void read_segment(const fs::path& segment, const SegmentRecord& record, const ByteSink& sink) {
-  File f(segment, File::Mode::kRead);
-  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx(ZSTD_createDCtx());
-  std::vector<std::uint8_t> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize());
-  Sha256 sha;
-  std::uint64_t offset = 0, produced = 0;
-  auto file_size = f.size();
-  std::size_t last = 0;
-  while (offset < file_size) {
-    auto n = f.pread_some(in, offset);
-    offset += n;
-    ZSTD_inBuffer input{in.data(), n, 0};
-    while (input.pos < input.size) {
-      ZSTD_outBuffer output{out.data(), out.size(), 0};
-      last = ZSTD_decompressStream(dctx.get(), &output, &input);
-      check_zstd(last, segment);
-      if (output.pos) {
-        Bytes chunk{out.data(), output.pos};
-        sha.update(chunk);
-        produced += output.pos;
-        if (produced > record.size())
-          throw IoError(fmt::format("segment {} holds more bytes than its record says ({})",
-                                    segment.string(), record.size()));
-        sink(chunk);
-      }
-    }
-  }
-  if (last != 0)
-    throw IoError("segment " + segment.string() + " is truncated (incomplete zstd frame)");
-  if (produced != record.size())
+  std::uint64_t produced = 0;
+  auto result = read_zstd_file(segment, [&](Bytes chunk) {
+    produced += chunk.size();
+    if (produced > record.size())
+      throw IoError(fmt::format("segment {} holds more bytes than its record says ({})",
+                                segment.string(), record.size()));
+    sink(chunk);
+  });
+  if (result.bytes != record.size())
     throw IoError(fmt::format("segment {} holds {} bytes, its record says {}", segment.string(),
-                              produced, record.size()));
-  if (sha.hex() != record.sha256)
+                              result.bytes, record.size()));
+  if (result.sha256 != record.sha256)
     throw IoError(fmt::format("segment {} fails its checksum: the archived bytes are damaged",
                               segment.string()));
 }

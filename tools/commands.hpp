@@ -21,5 +21,6 @@ CommandRunner add_verify_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
 CommandRunner add_find_command(CLI::App& app);
 CommandRunner add_backup_command(CLI::App& app);
+CommandRunner add_restore_command(CLI::App& app);
 
 }  // namespace pitr::tools

@@ -4,8 +4,8 @@
 
 namespace pitr::tools {
 
-void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option) {
-  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT")->required();
+void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option, bool required) {
+  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT")->required(required);
   cmd->add_option("--password-file", a.password_file,
                   "File whose first line is the password (default: $PITR_PASSWORD)")
       ->check(CLI::ExistingFile);
@@ -16,6 +16,7 @@ void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option)
 }
 
 capture::MysqlEndpoint make_endpoint(const SourceArgs& a) {
+  if (a.source.empty()) throw std::invalid_argument("name the server with mysql://USER@HOST:PORT");
   auto uri = capture::parse_source_uri(a.source);
   capture::MysqlEndpoint e;
   e.host = uri.host;

@@ -16,7 +16,8 @@ struct SourceArgs {
   std::string ssl_ca;
 };
 
-void add_source_options(CLI::App* cmd, SourceArgs& args, const std::string& option = "--source");
+void add_source_options(CLI::App* cmd, SourceArgs& args, const std::string& option = "--source",
+                        bool required = true);
 // Parses the URI and reads the password (never from argv).
 capture::MysqlEndpoint make_endpoint(const SourceArgs& args);
 

@@ -33,7 +33,7 @@ struct ResultDeleter {
 
 }  // namespace
 
-SqlSession::SqlSession(const MysqlEndpoint& e, std::string purpose)
+SqlSession::SqlSession(const MysqlEndpoint& e, std::string purpose, bool multi_statements)
     : mysql_(mysql_init(nullptr)), purpose_(std::move(purpose)) {
   if (!mysql_) throw SqlError("out of memory creating a MySQL session", 0);
   unsigned timeout = static_cast<unsigned>(e.connect_timeout.count() / 1000);
@@ -48,7 +48,7 @@ SqlSession::SqlSession(const MysqlEndpoint& e, std::string purpose)
     mysql_options(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
   }
   if (!mysql_real_connect(mysql_, e.host.c_str(), e.user.c_str(), e.password.c_str(), nullptr,
-                          e.port, nullptr, 0)) {
+                          e.port, nullptr, multi_statements ? CLIENT_MULTI_STATEMENTS : 0)) {
     SqlError error(fmt::format("{}: cannot connect to {}:{} as '{}': {}", purpose_, e.host, e.port,
                                e.user, mysql_error(mysql_)),
                    mysql_errno(mysql_));

@@ -42,7 +42,8 @@ struct SqlRow {
 class SqlSession {
  public:
   // Connects with utf8mb4; TLS per the endpoint's mode. `purpose` names the session in errors.
-  SqlSession(const MysqlEndpoint& endpoint, std::string purpose);
+  // With `multi_statements`, execute() accepts several statements separated by ';'.
+  SqlSession(const MysqlEndpoint& endpoint, std::string purpose, bool multi_statements = false);
   ~SqlSession();
   SqlSession(const SqlSession&) = delete;
   SqlSession& operator=(const SqlSession&) = delete;

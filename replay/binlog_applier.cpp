@@ -1,0 +1,78 @@
+#include "replay/binlog_applier.hpp"
+
+#include <fmt/format.h>
+
+#include "archive/partial_scan.hpp"
+#include "formats/binlog/event_splitter.hpp"
+#include "formats/sql/sql_literal.hpp"
+#include "replay/binlog_to_sql.hpp"
+
+namespace pitr::replay {
+
+namespace {
+constexpr std::size_t kLargestEvent = 1u << 30;
+}  // namespace
+
+SessionTarget::SessionTarget(const capture::MysqlEndpoint& target) : session_(target, "replay") {
+  session_.execute(fmt::format("SET SESSION sql_mode = '{}'", sql::kSessionSqlMode));
+}
+
+void SessionTarget::statement(const std::string& sql, bool) {
+  session_.execute(sql);
+}
+
+void SessionTarget::finish() {}
+
+ScriptTarget::ScriptTarget(std::FILE* out) : out_(out) {
+  fmt::print(
+      out_, "-- pitr restore: binlog replay\nDELIMITER /*!*/;\nSET SESSION sql_mode = '{}'/*!*/;\n",
+      sql::kSessionSqlMode);
+}
+
+void ScriptTarget::statement(const std::string& sql, bool) {
+  fmt::print(out_, "{}\n/*!*/;\n", sql);
+}
+
+void ScriptTarget::finish() {
+  fmt::print(out_, "DELIMITER ;\n");
+  if (std::fflush(out_) != 0) throw std::runtime_error("writing the SQL script failed");
+}
+
+ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePlan& plan,
+                          StatementTarget& target) {
+  ReplayStats stats;
+  BinlogToSql converter([&](const std::string& sql, bool commit) {
+    target.statement(sql, commit);
+    stats.transactions += commit;
+  });
+  const LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
+  for (const auto& name : plan.files) {
+    const auto& log = archive.find(name, plan.source_id);
+    bool first = name == from.file, last = name == plan.stop.file;
+    if (log.start() > 0 || (first && from.offset > 4)) {
+      auto fde = log.format_description();
+      if (!fde) throw std::runtime_error("no FORMAT_DESCRIPTION_EVENT archived for " + name);
+      converter.format_description(archive::from_hex(*fde));
+    }
+    binlog::EventSplitter splitter(log.start(), kLargestEvent);
+    struct Done {};
+    try {
+      archive.read_log(log, [&](Bytes chunk) {
+        splitter.feed(chunk, [&](const binlog::StreamedEvent& ev) {
+          if (first && ev.offset < from.offset) return;
+          if (last && ev.offset >= plan.stop.offset) throw Done{};
+          if (!ev.whole)
+            throw std::runtime_error(
+                fmt::format("{}:{}: event too large to replay", name, ev.offset));
+          converter.event(ev.header, ev.bytes);
+          ++stats.events;
+        });
+      });
+    } catch (const Done&) {
+    }
+  }
+  target.finish();
+  return stats;
+}
+
+}  // namespace pitr::replay

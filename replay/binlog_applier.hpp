@@ -1,0 +1,54 @@
+#pragma once
+// Replays the archived binlog between a base backup's position and a stop point, into a
+// target server or a SQL script.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "archive/binlog_archive.hpp"
+#include "capture/mysql/sql_session.hpp"
+#include "replay/restore_planner.hpp"
+
+namespace pitr::replay {
+
+// Where generated statements go.
+class StatementTarget {
+ public:
+  virtual ~StatementTarget() = default;
+  virtual void statement(const std::string& sql, bool commit) = 0;
+  virtual void finish() = 0;
+};
+
+// Executes on a server, statement by statement, in one session (so that session state
+// such as temporary tables and GTID variables carries over as on the source).
+class SessionTarget : public StatementTarget {
+ public:
+  explicit SessionTarget(const capture::MysqlEndpoint& target);
+  void statement(const std::string& sql, bool commit) override;
+  void finish() override;
+
+ private:
+  capture::SqlSession session_;
+};
+
+// Writes a script for the mysql/mariadb client; statements end with the /*!*/; delimiter so
+// that statement text containing ';' survives.
+class ScriptTarget : public StatementTarget {
+ public:
+  explicit ScriptTarget(std::FILE* out);
+  void statement(const std::string& sql, bool commit) override;
+  void finish() override;
+
+ private:
+  std::FILE* out_;
+};
+
+struct ReplayStats {
+  std::uint64_t transactions = 0;
+  std::uint64_t events = 0;
+};
+
+ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePlan& plan,
+                          StatementTarget& target);
+
+}  // namespace pitr::replay

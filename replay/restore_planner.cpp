@@ -1,0 +1,246 @@
+#include "replay/restore_planner.hpp"
+
+#include <fmt/format.h>
+
+#include "archive/binlog_name.hpp"
+#include "formats/iso_time.hpp"
+#include "replay/transaction_finder.hpp"
+
+namespace pitr::replay {
+
+bool position_less(const LogPoint& a, const LogPoint& b) {
+  if (a.file != b.file) return archive::binlog_name_less(a.file, b.file);
+  return a.offset < b.offset;
+}
+
+std::string RestoreTarget::describe() const {
+  switch (kind) {
+    case Kind::kLatest:
+      return "everything the archive holds";
+    case Kind::kTime:
+      return "transactions committed at or before " + format_iso_time(time);
+    case Kind::kPosition:
+      return fmt::format("binlog position {}:{}", file, position);
+    case Kind::kGtid:
+      return "through GTID " + gtid;
+    case Kind::kBeforeGtid:
+      return "just before GTID " + gtid;
+    case Kind::kBeforeMatch:
+      return "just before the first " + match_text + " transaction" +
+             (since ? " since " + format_iso_time(*since) : "");
+  }
+  return "";
+}
+
+namespace {
+
+std::string which_source(const archive::BinlogArchive& archive,
+                         const std::optional<std::string>& source_id) {
+  std::vector<std::string> sources;
+  for (const auto& log : archive.logs())
+    if (sources.empty() || sources.back() != log.source_id) sources.push_back(log.source_id);
+  if (source_id) {
+    if (std::find(sources.begin(), sources.end(), *source_id) == sources.end())
+      throw PlanError("the archive has no binlogs of source " + *source_id);
+    return *source_id;
+  }
+  if (sources.empty()) throw PlanError("the archive holds no binlogs yet: nothing to restore");
+  if (sources.size() > 1)
+    throw PlanError(fmt::format("the archive holds several sources ({}); name one with --source-id",
+                                fmt::join(sources, ", ")));
+  return sources.front();
+}
+
+// The newest moment capture is known to have been up to date: when it last wrote.
+std::int64_t last_capture_time(const archive::BinlogArchive& archive, const std::string& source) {
+  std::int64_t latest = 0;
+  for (const auto& log : archive.logs()) {
+    if (log.source_id != source) continue;
+    for (const auto& s : log.segments) latest = std::max<std::int64_t>(latest, s.record.sealed_at);
+    for (const auto& p : log.partials) {
+      auto mtime = std::chrono::file_clock::to_sys(std::filesystem::last_write_time(p.path));
+      latest = std::max<std::int64_t>(
+          latest,
+          std::chrono::duration_cast<std::chrono::seconds>(mtime.time_since_epoch()).count());
+    }
+  }
+  return latest;
+}
+
+// Resolves the target to a stop point by walking the archived transactions.
+void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
+                  RestorePlan& plan) {
+  using Kind = RestoreTarget::Kind;
+  std::optional<TransactionRecord> chosen;
+  bool stop_before = false, later_exists = false;
+  for_each_transaction(archive, [&](const TransactionRecord& r) {
+    if (r.source_id != plan.source_id) return true;
+    switch (t.kind) {
+      case Kind::kLatest:
+        chosen = r;
+        break;
+      case Kind::kTime:
+        if (r.commit_time > t.time) {
+          later_exists = true;
+          return false;
+        }
+        chosen = r;
+        break;
+      case Kind::kPosition:
+        if (r.file == t.file && (r.end == t.position || r.start == t.position)) {
+          chosen = r;
+          stop_before = r.start == t.position;
+          return false;
+        }
+        break;
+      case Kind::kGtid:
+      case Kind::kBeforeGtid:
+        if (r.gtid == t.gtid) {
+          chosen = r;
+          stop_before = t.kind == Kind::kBeforeGtid;
+          return false;
+        }
+        break;
+      case Kind::kBeforeMatch:
+        if (t.since && r.commit_time < *t.since) break;
+        for (const auto& c : r.changes)
+          if (t.match->matches(c)) {
+            chosen = r;
+            stop_before = true;
+            return false;
+          }
+        break;
+    }
+    return true;
+  });
+  if (!chosen) {
+    switch (t.kind) {
+      case Kind::kTime:
+        throw PlanError(
+            fmt::format("no archived transaction was committed at or before {}: the "
+                        "target is before the archive",
+                        format_iso_time(t.time)));
+      case Kind::kPosition:
+        throw PlanError(
+            fmt::format("{}:{} is not the start or end of an archived transaction "
+                        "(list them with `pitr find`)",
+                        t.file, t.position));
+      case Kind::kBeforeMatch:
+        throw PlanError("no archived transaction matches " + t.match_text);
+      default:
+        throw PlanError("the archive has no transaction with GTID " + t.gtid);
+    }
+  }
+  if (t.kind == Kind::kTime && !later_exists && t.time > last_capture_time(archive, plan.source_id))
+    throw PlanError(
+        fmt::format("{} is after the archive's end (its last transaction was "
+                    "committed at {}, and capture has seen nothing later); omit the "
+                    "target to restore everything archived",
+                    format_iso_time(t.time), format_iso_time(chosen->commit_time)));
+  plan.stop = {chosen->file, stop_before ? chosen->start : chosen->end};
+  plan.stop_reason =
+      fmt::format("{} transaction {} at {}:{} committed {}",
+                  stop_before ? "stops before" : "includes", chosen->gtid.value_or("(no GTID)"),
+                  chosen->file, chosen->start, format_iso_time(chosen->commit_time));
+}
+
+void choose_backup(const archive::BinlogArchive& archive, RestorePlan& plan) {
+  auto backups = archive::list_backups(archive.layout());
+  std::optional<std::pair<std::filesystem::path, archive::BackupManifest>> best;
+  std::string oldest;
+  for (auto& b : backups) {
+    if (b.second.source_id != plan.source_id) continue;
+    LogPoint at{b.second.binlog_file, b.second.binlog_position};
+    if (oldest.empty())
+      oldest = fmt::format(" (the oldest is {} at {}:{})", b.second.id, at.file, at.offset);
+    if (position_less(plan.stop, at)) continue;
+    if (!best || position_less({best->second.binlog_file, best->second.binlog_position}, at))
+      best = b;
+  }
+  if (!best)
+    throw PlanError(
+        fmt::format("no base backup of {} is consistent before the target{}; take "
+                    "backups regularly with `pitr backup`",
+                    plan.source_id, oldest));
+  plan.backup_dir = best->first;
+  plan.backup = best->second;
+}
+
+void check_continuity(const archive::BinlogArchive& archive, RestorePlan& plan) {
+  LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
+  const archive::ArchivedLog* previous = nullptr;
+  for (const auto& log : archive.logs()) {
+    if (log.source_id != plan.source_id) continue;
+    if (archive::binlog_name_less(log.file, from.file)) continue;
+    if (archive::binlog_name_less(plan.stop.file, log.file)) break;
+    if (!previous) {
+      if (log.file != from.file || log.start() > from.offset)
+        throw PlanError(
+            fmt::format("the archive does not hold {} from offset {}, where backup {} "
+                        "is consistent; the binlog between them is missing",
+                        from.file, from.offset, plan.backup.id));
+    } else if (!previous->complete() || log.start() != 0 ||
+               (previous->next_file && *previous->next_file != log.file)) {
+      throw PlanError(
+          fmt::format("the archive has a gap between {} and {}: a segment is missing, "
+                      "so no restore can cross it (`pitr verify` lists it)",
+                      previous->file, log.file));
+    }
+    auto expected = log.start();
+    for (const auto& s : log.segments) {
+      if (s.record.start != expected)
+        throw PlanError(
+            fmt::format("the archive is missing {} bytes {}..{}: a segment is gone, "
+                        "so no restore can cross it (`pitr verify` lists it)",
+                        log.file, expected, s.record.start));
+      expected = s.record.end;
+    }
+    plan.files.push_back(log.file);
+    previous = &log;
+  }
+  if (plan.files.empty() || plan.files.back() != plan.stop.file)
+    throw PlanError("the archive does not reach the target from backup " + plan.backup.id);
+  for (const auto& gap : archive.gaps())
+    if (gap.source_id == plan.source_id && !archive::binlog_name_less(gap.after_file, from.file) &&
+        archive::binlog_name_less(gap.after_file, plan.stop.file))
+      throw PlanError(
+          fmt::format("the archive has a recorded gap after {}:{}; no restore can "
+                      "cross it",
+                      gap.after_file, gap.after_position));
+}
+
+}  // namespace
+
+RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTarget& target,
+                         const std::optional<std::string>& source_id) {
+  RestorePlan plan;
+  plan.source_id = which_source(archive, source_id);
+  resolve_stop(archive, target, plan);
+  choose_backup(archive, plan);
+  check_continuity(archive, plan);
+  LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
+  for_each_transaction(archive, [&](const TransactionRecord& r) {
+    if (r.source_id != plan.source_id) return true;
+    LogPoint start{r.file, r.start};
+    if (position_less(start, from)) return true;
+    if (!position_less(start, plan.stop)) return false;
+    ++plan.transactions;
+    plan.last_commit_time = r.commit_time;
+    return true;
+  });
+  return plan;
+}
+
+std::string describe_plan(const RestorePlan& p) {
+  return fmt::format(
+      "restore plan for source {}:\n"
+      "  1. load base backup {} (consistent at {}:{}, GTID position '{}', taken {})\n"
+      "  2. apply {} archived transaction(s) from {}:{} to {}:{} (binlog files {})\n"
+      "  target: {}\n",
+      p.source_id, p.backup.id, p.backup.binlog_file, p.backup.binlog_position,
+      p.backup.gtid_position, format_iso_time(static_cast<std::int64_t>(p.backup.consistent_at)),
+      p.transactions, p.backup.binlog_file, p.backup.binlog_position, p.stop.file, p.stop.offset,
+      fmt::join(p.files, ", "), p.stop_reason);
+}
+
+}  // namespace pitr::replay

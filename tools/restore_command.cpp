@@ -1,0 +1,122 @@
+// pitr restore: base backup + archived binlog, up to a chosen moment.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "formats/iso_time.hpp"
+#include "replay/backup_loader.hpp"
+#include "replay/binlog_applier.hpp"
+#include "replay/restore_planner.hpp"
+#include "tools/commands.hpp"
+#include "tools/source_options.hpp"
+
+namespace pitr::tools {
+namespace {
+
+struct RestoreArgs {
+  SourceArgs target;
+  std::string archive;
+  std::optional<std::string> to_time, to_position, to_gtid, before_gtid, before_match, since,
+      source_id, sql_out;
+  unsigned jobs = 4;
+  bool dry_run = false;
+};
+
+replay::RestoreTarget make_target(const RestoreArgs& a) {
+  using Kind = replay::RestoreTarget::Kind;
+  replay::RestoreTarget t;
+  if (a.to_time) {
+    t.kind = Kind::kTime;
+    t.time = parse_iso_time(*a.to_time);
+  } else if (a.to_position) {
+    t.kind = Kind::kPosition;
+    auto colon = a.to_position->rfind(':');
+    if (colon == std::string::npos || colon + 1 == a.to_position->size())
+      throw std::invalid_argument("--to-position wants FILE:POS, e.g. binlog.000042:1234");
+    t.file = a.to_position->substr(0, colon);
+    t.position = std::stoull(a.to_position->substr(colon + 1));
+  } else if (a.to_gtid || a.before_gtid) {
+    t.kind = a.to_gtid ? Kind::kGtid : Kind::kBeforeGtid;
+    t.gtid = a.to_gtid ? *a.to_gtid : *a.before_gtid;
+  } else if (a.before_match) {
+    t.kind = Kind::kBeforeMatch;
+    t.match = replay::ChangeMatch::parse(*a.before_match);
+    t.match_text = *a.before_match;
+    if (a.since) t.since = parse_iso_time(*a.since);
+  }
+  return t;
+}
+
+int run_restore(const RestoreArgs& a) {
+  archive::BinlogArchive catalog(a.archive);
+  auto target = make_target(a);
+  auto plan = replay::plan_restore(catalog, target, a.source_id);
+  fmt::print(stderr, "{}", replay::describe_plan(plan));
+  if (a.dry_run) return kExitOk;
+  auto started = std::chrono::steady_clock::now();
+  replay::ReplayStats stats;
+  if (a.sql_out) {
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(a.sql_out->c_str(), "wb"),
+                                                           &std::fclose);
+    if (!out) throw std::runtime_error("cannot create " + *a.sql_out);
+    replay::write_backup_script(plan.backup_dir, plan.backup, out.get());
+    replay::ScriptTarget script(out.get());
+    stats = replay::replay_binlog(catalog, plan, script);
+  } else {
+    if (a.target.source.empty())
+      throw std::invalid_argument(
+          "--target mysql://USER@HOST:PORT is required (or --sql-out FILE)");
+    auto endpoint = make_endpoint(a.target);
+    replay::check_target_empty(plan.backup, endpoint);
+    fmt::print(stderr, "loading base backup {} with {} sessions...\n", plan.backup.id, a.jobs);
+    replay::load_backup(plan.backup_dir, plan.backup, endpoint, a.jobs);
+    fmt::print(stderr, "applying the archived binlog...\n");
+    replay::SessionTarget session(endpoint);
+    stats = replay::replay_binlog(catalog, plan, session);
+  }
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fmt::print(stderr, "restored: base backup {} plus {} transaction(s) ({} events) in {:.1f} s{}\n",
+             plan.backup.id, stats.transactions, stats.events, seconds,
+             a.sql_out ? " (written to " + *a.sql_out + ")" : "");
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner add_restore_command(CLI::App& app) {
+  auto a = std::make_shared<RestoreArgs>();
+  auto* cmd = app.add_subcommand(
+      "restore",
+      "Restore a MySQL/MariaDB server to a moment in the archive: the newest base backup before "
+      "it, then the archived binlog up to it. With no target option: everything archived.\n"
+      "Binlog times have one-second resolution; --before-gtid or --before-match name a moment "
+      "precisely.");
+  cmd->add_option("--archive", a->archive, "Archive directory")->required();
+  add_source_options(cmd, a->target, "--target", false);
+  auto* t1 = cmd->add_option("--to-time", a->to_time,
+                             "Every transaction committed at or before this time (ISO 8601, UTC "
+                             "unless an offset is given)");
+  auto* t2 = cmd->add_option("--to-position", a->to_position,
+                             "FILE:POS, the end (or start) of a transaction");
+  auto* t3 = cmd->add_option("--to-gtid", a->to_gtid, "Through this transaction");
+  auto* t4 = cmd->add_option("--before-gtid", a->before_gtid, "Stop right before this transaction");
+  auto* t5 = cmd->add_option("--before-match", a->before_match,
+                             "Stop right before the first transaction that matches "
+                             "KIND[:DB.TABLE] (as pitr find --match)");
+  cmd->add_option("--since", a->since, "With --before-match: look from this time on")->needs(t5);
+  std::vector<CLI::Option*> targets{t1, t2, t3, t4, t5};
+  for (auto* x : targets)
+    for (auto* y : targets)
+      if (x != y) x->excludes(y);
+  cmd->add_option("--source-id", a->source_id, "Which source, when the archive has several");
+  cmd->add_option("--jobs", a->jobs, "Sessions loading the base backup (default 4)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--dry-run", a->dry_run, "Print the plan only");
+  cmd->add_option("--sql-out", a->sql_out,
+                  "Write the restore as a SQL script for the mysql/mariadb client instead of "
+                  "applying it");
+  return [a] { return run_restore(*a); };
+}
+
+}  // namespace pitr::tools
