@@ -71,9 +71,13 @@ int run_restore(const RestoreArgs& a) {
     replay::check_target_empty(plan.backup, endpoint);
     fmt::print(stderr, "loading base backup {} with {} sessions...\n", plan.backup.id, a.jobs);
     replay::load_backup(plan.backup_dir, plan.backup, endpoint, a.jobs);
-    fmt::print(stderr, "applying the archived binlog...\n");
+    auto loaded = std::chrono::steady_clock::now();
+    fmt::print(stderr, "loaded the base backup in {:.2f} s; applying the archived binlog...\n",
+               std::chrono::duration<double>(loaded - started).count());
     replay::SessionTarget session(endpoint);
     stats = replay::replay_binlog(catalog, plan, session);
+    fmt::print(stderr, "applied the binlog in {:.2f} s\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - loaded).count());
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr, "restored: base backup {} plus {} transaction(s) ({} events) in {:.1f} s{}\n",
