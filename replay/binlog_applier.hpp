@@ -19,8 +19,9 @@ class StatementTarget {
   virtual void finish() = 0;
 };
 
-// Executes on a server, statement by statement, in one session (so that session state
-// such as temporary tables and GTID variables carries over as on the source).
+// Executes on a server in one session (so that session state such as temporary tables and
+// GTID variables carries over as on the source), sending statements in multi-statement
+// batches to save round trips.
 class SessionTarget : public StatementTarget {
  public:
   explicit SessionTarget(const capture::MysqlEndpoint& target);
@@ -28,7 +29,9 @@ class SessionTarget : public StatementTarget {
   void finish() override;
 
  private:
+  void flush();
   capture::SqlSession session_;
+  std::string batch_;
 };
 
 // Writes a script for the mysql/mariadb client; statements end with the /*!*/; delimiter so
