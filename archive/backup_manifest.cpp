@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "archive/compressed_file_reader.hpp"
 #include "archive/file_io.hpp"
 
 namespace pitr::archive {
@@ -70,6 +71,24 @@ std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayou
   std::sort(out.begin(), out.end(),
             [](auto& a, auto& b) { return a.second.consistent_at < b.second.consistent_at; });
   return out;
+}
+
+}  // namespace pitr::archive
+
+namespace pitr::archive {
+
+std::vector<std::string> verify_backup(const fs::path& dir, const BackupManifest& m) {
+  std::vector<std::string> problems;
+  for (const auto& f : m.files) {
+    try {
+      auto r = read_zstd_file(dir / f.path, [](Bytes) {});
+      if (r.sha256 != f.sha256 || r.bytes != f.bytes)
+        problems.push_back("backup " + m.id + ": " + f.path + " fails its checksum");
+    } catch (const std::exception& e) {
+      problems.push_back("backup " + m.id + ": " + e.what());
+    }
+  }
+  return problems;
 }
 
 }  // namespace pitr::archive

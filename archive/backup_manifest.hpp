@@ -37,6 +37,9 @@ inline constexpr const char* kManifestName = "manifest.json";
 
 void write_manifest(const fs::path& backup_dir, const BackupManifest& manifest);
 BackupManifest read_manifest(const fs::path& backup_dir);
+// Problems with a backup's files: missing, or content that fails its checksum.
+std::vector<std::string> verify_backup(const fs::path& backup_dir, const BackupManifest& manifest);
+
 // Complete backups (a manifest and no ".partial" suffix), oldest first.
 std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayout& layout);
 

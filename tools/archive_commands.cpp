@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
 #include "tools/commands.hpp"
 
@@ -32,13 +33,16 @@ int run_get(const GetArgs& a) {
 int run_verify(const std::string& path) {
   archive::BinlogArchive catalog(path);
   auto problems = catalog.verify();
+  auto backups = archive::list_backups(catalog.layout());
+  for (const auto& [dir, manifest] : backups)
+    for (auto& p : archive::verify_backup(dir, manifest)) problems.push_back(p);
   std::size_t segments = 0;
   for (const auto& log : catalog.logs()) segments += log.segments.size();
   if (problems.empty()) {
     fmt::print(
-        "archive OK: {} binlog files, {} sealed segments, every checksum matches and "
-        "nothing is missing\n",
-        catalog.logs().size(), segments);
+        "archive OK: {} binlog files, {} sealed segments, {} base backups; every checksum "
+        "matches and nothing is missing\n",
+        catalog.logs().size(), segments, backups.size());
     return kExitOk;
   }
   fmt::print("archive has {} problem(s):\n", problems.size());

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
@@ -97,10 +98,19 @@ int run_status(const std::string& path, bool json) {
   archive::BinlogArchive catalog(path);
   auto sources = summarize(catalog);
   auto gaps = catalog.gaps();
+  auto backups = archive::list_backups(catalog.layout());
   if (json) {
     nlohmann::json j = {
         {"archive", path}, {"sources", nlohmann::json::array()}, {"gaps", nlohmann::json::array()}};
     for (auto& s : sources) j["sources"].push_back(to_json(s));
+    j["backups"] = nlohmann::json::array();
+    for (auto& [dir, m] : backups)
+      j["backups"].push_back({{"id", m.id},
+                              {"source_id", m.source_id},
+                              {"binlog_file", m.binlog_file},
+                              {"binlog_position", m.binlog_position},
+                              {"gtid_position", m.gtid_position},
+                              {"consistent_at", iso_time(m.consistent_at)}});
     for (auto& g : gaps)
       j["gaps"].push_back({{"source_id", g.source_id},
                            {"after_file", g.after_file},
@@ -128,6 +138,10 @@ int run_status(const std::string& path, bool json) {
         s.segments, s.bytes / 1048576.0, s.stored_bytes / 1048576.0, s.open_tail_bytes / 1048576.0);
     fmt::print("  last capture     {}\n", iso_time(s.last_capture));
   }
+  fmt::print("base backups       {}\n", backups.empty() ? "none" : std::to_string(backups.size()));
+  for (auto& [dir, m] : backups)
+    fmt::print("  - {} of {}: consistent at {}:{} ({}), GTID position '{}'\n", m.id, m.source_id,
+               m.binlog_file, m.binlog_position, iso_time(m.consistent_at), m.gtid_position);
   fmt::print("gaps               {}\n", gaps.empty() ? "none" : std::to_string(gaps.size()));
   for (auto& g : gaps)
     fmt::print("  - {} after {}:{} ({}): {}\n", g.source_id, g.after_file, g.after_position,

@@ -75,6 +75,19 @@ class BackupTest(ServerTestCase):
                                  *files], check=True, capture_output=True).stdout
         subprocess.run([INSTANCE, "sql", target.dir], input=binlog, check=True)
 
+        status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
+        self.assertEqual([b["id"] for b in status["backups"]], [backup_id])
+        self.assertIn(b"1 base backups", pitr("verify", "--archive", archive).stdout)
+        damaged = os.path.join(backup, docs_chunks[0]["path"])
+        with open(damaged, "r+b") as f:
+            f.seek(30)
+            byte = f.read(1)
+            f.seek(30)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        verify = pitr("verify", "--archive", archive, check=False)
+        self.assertEqual(verify.returncode, 1)
+        self.assertIn(docs_chunks[0]["path"].encode(), verify.stdout)
+
         tables = ["shop.docs", "shop.`odd name`", "work.orders"]
         self.assertEqual(checksums(target, tables), checksums(source, tables))
         self.assertEqual(target.sql("SELECT COUNT(*) FROM shop.cheap"),
