@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "archive/partial_scan.hpp"
 #include "formats/binlog/event_splitter.hpp"
 #include "formats/sql/sql_literal.hpp"
@@ -20,7 +22,8 @@ SessionTarget::SessionTarget(const capture::MysqlEndpoint& target)
 }
 
 void SessionTarget::statement(const std::string& sql, bool) {
-  if (!batch_.empty()) batch_ += ";\n";
+  // The newline ends a trailing "-- comment" of the statement before the separator.
+  if (!batch_.empty()) batch_ += "\n;\n";
   batch_ += sql;
   // MariaDB 10.11 silently skips whatever follows a BINLOG statement in a multi-statement
   // packet, so a BINLOG statement always ends its batch; the COMMIT after it travels at the
@@ -54,11 +57,18 @@ void ScriptTarget::finish() {
 }
 
 ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePlan& plan,
-                          StatementTarget& target) {
+                          StatementTarget& target,
+                          const std::function<void(const ReplayStats&)>& progress) {
   ReplayStats stats;
+  auto reported = std::chrono::steady_clock::now();
   BinlogToSql converter([&](const std::string& sql, bool commit) {
     target.statement(sql, commit);
     stats.transactions += commit;
+    if (commit && progress &&
+        std::chrono::steady_clock::now() - reported > std::chrono::seconds(2)) {
+      reported = std::chrono::steady_clock::now();
+      progress(stats);
+    }
   });
   const LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
   for (const auto& name : plan.files) {

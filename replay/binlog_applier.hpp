@@ -2,6 +2,7 @@
 // Replays the archived binlog between a base backup's position and a stop point, into a
 // target server or a SQL script.
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -51,7 +52,9 @@ struct ReplayStats {
   std::uint64_t events = 0;
 };
 
+// `progress` (optional) is called about every two seconds while replay runs.
 ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePlan& plan,
-                          StatementTarget& target);
+                          StatementTarget& target,
+                          const std::function<void(const ReplayStats&)>& progress = {});
 
 }  // namespace pitr::replay

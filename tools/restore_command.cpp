@@ -1,6 +1,7 @@
 // pitr restore: base backup + archived binlog, up to a chosen moment.
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 
@@ -75,7 +76,13 @@ int run_restore(const RestoreArgs& a) {
     fmt::print(stderr, "loaded the base backup in {:.2f} s; applying the archived binlog...\n",
                std::chrono::duration<double>(loaded - started).count());
     replay::SessionTarget session(endpoint);
-    stats = replay::replay_binlog(catalog, plan, session);
+    std::function<void(const replay::ReplayStats&)> progress;
+    if (::isatty(STDERR_FILENO))
+      progress = [&](const replay::ReplayStats& s) {
+        fmt::print(stderr, "\rapplied {} of {} transactions", s.transactions, plan.transactions);
+      };
+    stats = replay::replay_binlog(catalog, plan, session, progress);
+    if (progress) fmt::print(stderr, "\n");
     fmt::print(stderr, "applied the binlog in {:.2f} s\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - loaded).count());
   }

@@ -76,6 +76,9 @@ class RestoreTest(ServerTestCase):
                    "BEGIN;" + "INSERT INTO db.blobs (b) VALUES (REPEAT(MD5(RAND()), 32768));" * 70
                    + "COMMIT;")  # a transaction of 70 MiB
         self.moment(source)                                                       # 5
+        # A statement that ends in a comment must not swallow what replay sends after it.
+        subprocess.run([INSTANCE, "sql", source.dir, "--comments"], check=True,
+                       input=b"ALTER TABLE db.customers ADD COLUMN vip INT -- marks VIPs\n;")
         source.sql("DELETE FROM db.customers WHERE id > 40; " + big)
         self.moment(source)                                                       # 6
         before_accident = self.moment(source)                                     # 7
@@ -84,7 +87,7 @@ class RestoreTest(ServerTestCase):
         source.sql("INSERT INTO db.orders (customer, note) VALUES (1, 'after');"
                    "DROP TABLE db.audit;")
         self.moment(source)                                                       # 9
-        source.sql("FLUSH BINARY LOGS; INSERT INTO db.customers VALUES (100, 'late');")
+        source.sql("FLUSH BINARY LOGS; INSERT INTO db.customers (id, name) VALUES (100, 'late');")
         self.moment(source)                                                       # 10
         self.assert_archive_matches(self.archive, source)
         self.assertEqual(capture.stop(), 0)
