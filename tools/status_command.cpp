@@ -126,8 +126,7 @@ int run_status(const std::string& path, bool json) {
   for (auto& s : sources) {
     fmt::print("source {}\n", s.source_id);
     fmt::print("  binlog files     {} .. {} ({} files)\n", s.first_file, s.last_file, s.files);
-    fmt::print("  events           {} from {} to {}\n",
-               iso_time(s.first_time) == "-" ? 0 : s.events, iso_time(s.first_time),
+    fmt::print("  events           {} from {} to {}\n", s.events, iso_time(s.first_time),
                iso_time(s.last_time));
     fmt::print("  transactions     {}\n", s.transactions);
     fmt::print("  GTIDs            {} .. {}\n", s.first_gtid.value_or("-"),
