@@ -25,7 +25,7 @@ CompressedFileWriter::CompressedFileWriter(fs::path path, int level)
 
 CompressedFileWriter::~CompressedFileWriter() {
   ZSTD_freeCCtx(cctx_);
-  if (!finished_) {
+  if (!committed_) {
     std::error_code ignored;
     fs::remove(tmp_, ignored);
   }
@@ -51,12 +51,26 @@ void CompressedFileWriter::write(Bytes bytes) {
   compress(bytes, false);
 }
 
-WrittenFile CompressedFileWriter::finish() {
+WrittenFile CompressedFileWriter::end_frame() {
   compress({}, true);
+  return {bytes_, stored_, sha_.hex()};
+}
+
+void CompressedFileWriter::append_raw(Bytes bytes) {
+  file_.pwrite_all(bytes, stored_);
+  stored_ += bytes.size();
+}
+
+void CompressedFileWriter::commit() {
   file_.sync();
   fs::rename(tmp_, path_);
-  finished_ = true;
-  return {bytes_, stored_, sha_.hex()};
+  committed_ = true;
+}
+
+WrittenFile CompressedFileWriter::finish() {
+  auto written = end_frame();
+  commit();
+  return written;
 }
 
 }  // namespace pitr::archive

@@ -25,8 +25,14 @@ class CompressedFileWriter {
   void write(Bytes bytes);
   void write(std::string_view text) { write(as_bytes(text)); }
   std::uint64_t bytes() const { return bytes_; }
-  // Flushes, fsyncs and renames the file into place (the directory is fsynced by the caller
-  // once all its files are written).
+  // Ends the compressed data; what it returns describes everything written so far.
+  WrittenFile end_frame();
+  // Bytes after the compressed data, as they are (e.g. a zstd skippable frame).
+  void append_raw(Bytes bytes);
+  // Fsyncs and renames the file into place (the directory is fsynced by the caller once all
+  // its files are written). Without commit(), the temporary file is removed.
+  void commit();
+  // end_frame() then commit().
   WrittenFile finish();
 
  private:
@@ -38,7 +44,7 @@ class CompressedFileWriter {
   Sha256 sha_;
   std::vector<std::uint8_t> out_;
   std::uint64_t bytes_ = 0, stored_ = 0;
-  bool finished_ = false;
+  bool committed_ = false;
 };
 
 }  // namespace pitr::archive

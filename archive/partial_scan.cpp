@@ -1,30 +1,13 @@
 #include "archive/partial_scan.hpp"
 
+#include "formats/hex.hpp"
+
 #include <stdexcept>
 
 #include "formats/binlog/event_reader.hpp"
 #include "formats/binlog/event_types.hpp"
 
 namespace pitr::archive {
-
-std::string to_hex(Bytes bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
-std::vector<std::uint8_t> from_hex(const std::string& hex) {
-  if (hex.size() % 2) throw std::invalid_argument("odd-length hex string");
-  std::vector<std::uint8_t> out(hex.size() / 2);
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<std::uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
-  return out;
-}
 
 PartialScan scan_partial(Bytes bytes, const std::string& file, std::uint64_t start,
                          const std::optional<std::string>& fde_hex) {

@@ -23,7 +23,4 @@ struct PartialScan {
 PartialScan scan_partial(Bytes bytes, const std::string& file, std::uint64_t start,
                          const std::optional<std::string>& fde_hex);
 
-std::string to_hex(Bytes bytes);
-std::vector<std::uint8_t> from_hex(const std::string& hex);
-
 }  // namespace pitr::archive

@@ -1,14 +1,13 @@
 #include "archive/segment_file.hpp"
 
 #include <fmt/format.h>
-#include <zstd.h>
 
 #include <ctime>
 #include <memory>
 #include <vector>
 
 #include "archive/compressed_file_reader.hpp"
-#include "archive/sha256.hpp"
+#include "archive/compressed_file_writer.hpp"
 
 namespace pitr::archive {
 namespace {
@@ -16,15 +15,6 @@ namespace {
 constexpr std::uint32_t kSkippableMagic = 0x184D2A5F;
 constexpr std::uint8_t kTrailerMagic[4] = {'P', 'I', 'T', 'R'};
 constexpr std::size_t kChunk = 1 << 20;
-
-struct CctxDeleter {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-
-void check_zstd(std::size_t code, const fs::path& path) {
-  if (ZSTD_isError(code))
-    throw IoError(fmt::format("zstd error on {}: {}", path.string(), ZSTD_getErrorName(code)));
-}
 
 std::vector<std::uint8_t> record_frame(const SegmentRecord& record) {
   auto json = to_json(record).dump();
@@ -37,62 +27,30 @@ std::vector<std::uint8_t> record_frame(const SegmentRecord& record) {
   return frame;
 }
 
-// Compresses the range into `out`, returning the SHA-256 of the uncompressed bytes.
-std::string compress_range(const File& source, std::uint64_t from, std::uint64_t size, File& out,
-                           int level) {
-  std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
-  check_zstd(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level), out.path());
-  check_zstd(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1), out.path());
-  check_zstd(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size), out.path());
-  std::vector<std::uint8_t> in(kChunk), compressed(ZSTD_CStreamOutSize());
-  Sha256 sha;
-  std::uint64_t done = 0, written = 0;
-  bool finished = false;
-  while (!finished) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - done));
-    source.pread_exact({in.data(), n}, from + done);
-    sha.update({in.data(), n});
-    done += n;
-    auto mode = done == size ? ZSTD_e_end : ZSTD_e_continue;
-    ZSTD_inBuffer input{in.data(), n, 0};
-    do {
-      ZSTD_outBuffer output{compressed.data(), compressed.size(), 0};
-      auto left = ZSTD_compressStream2(cctx.get(), &output, &input, mode);
-      check_zstd(left, out.path());
-      out.pwrite_all({compressed.data(), output.pos}, written);
-      written += output.pos;
-      finished = mode == ZSTD_e_end && left == 0;
-    } while (input.pos < input.size || (mode == ZSTD_e_end && !finished));
-  }
-  return sha.hex();
-}
-
 }  // namespace
 
 void write_segment(const File& source, std::uint64_t source_base, SegmentRecord& record,
                    const fs::path& dest, int compression_level) {
-  auto tmp = dest;
-  tmp += ".tmp";
-  std::error_code ignored;
-  fs::remove(tmp, ignored);
-  {
-    File out(tmp, File::Mode::kCreateExclusive);
-    record.sha256 =
-        compress_range(source, record.start - source_base, record.size(), out, compression_level);
-    record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
-    out.pwrite_all(record_frame(record), out.size());
-    out.sync();
+  CompressedFileWriter out(dest, compression_level);
+  std::vector<std::uint8_t> chunk(kChunk);
+  for (std::uint64_t done = 0; done < record.size();) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, record.size() - done));
+    source.pread_exact({chunk.data(), n}, record.start - source_base + done);
+    out.write(Bytes(chunk.data(), n));
+    done += n;
   }
-  if (fs::exists(dest)) {
+  record.sha256 = out.end_frame().sha256;
+  record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+  if (fs::exists(dest)) {  // the temporary file is dropped with `out`
     auto existing = read_segment_record(dest);
-    fs::remove(tmp);
     if (existing.sha256 == record.sha256 && existing.end == record.end) return;
     throw IoError(
         fmt::format("segment {} already exists with different content (sha256 {} vs "
                     "{}); refusing to overwrite archived history",
                     dest.string(), existing.sha256, record.sha256));
   }
-  fs::rename(tmp, dest);
+  out.append_raw(record_frame(record));
+  out.commit();
   fsync_directory(dest.parent_path());
 }
 

@@ -27,19 +27,11 @@ class SegmentStats {
   const std::optional<std::string>& next_file() const { return at_boundary_.next_file; }
 
  private:
-  struct Counters {
-    std::uint32_t first_time = 0;
-    std::uint32_t last_time = 0;
-    std::optional<std::string> first_gtid;
-    std::optional<std::string> last_gtid;
-    std::uint64_t events = 0;
-    std::uint64_t transactions = 0;
-    std::optional<std::string> next_file;
-    bool ends_file = false;
-  };
   binlog::TransactionTracker tracker_;
-  Counters running_;
-  Counters at_boundary_;
+  // Only the event-derived fields of the records are used: counters as they run, and as
+  // they stood at the last transaction boundary.
+  SegmentRecord running_;
+  SegmentRecord at_boundary_;
   std::uint64_t boundary_ = 0;
 };
 

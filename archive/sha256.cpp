@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "formats/hex.hpp"
+
 namespace pitr::archive {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
@@ -23,13 +25,7 @@ std::string Sha256::hex() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_DigestFinal_ex(ctx_, md, &n);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += kDigits[md[i] >> 4];
-    out += kDigits[md[i] & 15];
-  }
-  return out;
+  return to_hex(Bytes(md, n));
 }
 
 }  // namespace pitr::archive

@@ -1,5 +1,7 @@
 #include "capture/segment_writer.hpp"
 
+#include "formats/hex.hpp"
+
 #include <fmt/format.h>
 
 #include "archive/binlog_archive.hpp"
@@ -156,7 +158,7 @@ void SegmentWriter::begin_file(const std::string& file, std::uint64_t start) {
 }
 
 void SegmentWriter::note_format_description(Bytes fde_event) {
-  if (fde_hex_.empty()) fde_hex_ = archive::to_hex(fde_event);
+  if (fde_hex_.empty()) fde_hex_ = to_hex(fde_event);
 }
 
 void SegmentWriter::open_partial() {
@@ -205,7 +207,7 @@ void SegmentWriter::end_event(const binlog::EventHeader& header, Bytes first_byt
   bool whole = first_bytes.size() == header.event_size;
   if (header.type == static_cast<std::uint8_t>(binlog::EventType::kFormatDescription) && whole &&
       end_ - header.event_size == 4)
-    fde_hex_ = archive::to_hex(first_bytes);
+    fde_hex_ = to_hex(first_bytes);
   Bytes data = whole ? first_bytes.first(header.event_size - fd.checksum_size()) : first_bytes;
   stats_.feed(header, data, fd, end_);
   if (stats_.file_ended()) file_ended_ = true;

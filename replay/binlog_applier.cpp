@@ -1,5 +1,7 @@
 #include "replay/binlog_applier.hpp"
 
+#include "formats/hex.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -77,7 +79,7 @@ ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePl
     if (log.start() > 0 || (first && from.offset > 4)) {
       auto fde = log.format_description();
       if (!fde) throw std::runtime_error("no FORMAT_DESCRIPTION_EVENT archived for " + name);
-      converter.format_description(archive::from_hex(*fde));
+      converter.format_description(from_hex(*fde));
     }
     binlog::EventSplitter splitter(log.start(), kLargestEvent);
     struct Done {};

@@ -1,5 +1,7 @@
 #include "replay/transaction_finder.hpp"
 
+#include "formats/hex.hpp"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -52,7 +54,7 @@ class LogWalker {
             const std::function<bool(const TransactionRecord&)>& visit)
       : log_(log), visit_(visit) {
     if (auto hex = log.format_description())
-      fd_ = binlog::decode_format_description(archive::from_hex(*hex));
+      fd_ = binlog::decode_format_description(from_hex(*hex));
   }
 
   // Returns false once the visitor asked to stop.

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include "formats/hex.hpp"
 
 #include <memory>
 
@@ -16,9 +18,9 @@ const std::vector<std::uint8_t> kNonce = {10,  47, 74, 111, 75, 73, 34, 48, 88, 
 
 // Published vectors (go-sql-driver/mysql's auth tests) for caching_sha2_password.
 TEST(AuthScramble, CachingSha2KnownVectors) {
-  EXPECT_EQ(archive::to_hex(scramble_caching_sha2("secret", kNonce)),
+  EXPECT_EQ(to_hex(scramble_caching_sha2("secret", kNonce)),
             "f490e76f66d9d86665ce54d98c78d0acfe2fb0b08b423da807144873d30b312c");
-  EXPECT_EQ(archive::to_hex(scramble_caching_sha2("secret2", kNonce)),
+  EXPECT_EQ(to_hex(scramble_caching_sha2("secret2", kNonce)),
             "abc3934a012cf342e876071c8ee202de51785b430258a7a0138bc79c4d800bc6");
   EXPECT_TRUE(scramble_caching_sha2("", kNonce).empty());
 }
