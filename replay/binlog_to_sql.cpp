@@ -24,6 +24,8 @@ std::string base64(Bytes bytes) {
 
 namespace {
 
+constexpr std::size_t kRowsStatementBytes = 1u << 20;
+
 bool is(const binlog::EventHeader& h, EventType t) {
   return h.type == static_cast<std::uint8_t>(t);
 }
@@ -67,10 +69,14 @@ void BinlogToSql::event(const binlog::EventHeader& h, Bytes raw) {
   if (is(h, EventType::kTableMap) || binlog::is_rows_event(h.type)) {
     pending_rows_ += base64(raw) + "\n";
     if (is(h, EventType::kTableMap)) return;
+    // One BINLOG statement may carry several row statements: that saves round trips. It
+    // is cut only at a statement end, and once it is large, so memory stays bounded.
     bool stmt_end = binlog::decode_rows_header(data, fd_).flags & binlog::kRowsFlagStmtEnd;
-    if (stmt_end) flush_rows(false);
+    if (stmt_end && pending_rows_.size() >= kRowsStatementBytes) flush_rows(false);
     return;
   }
+  // Annotations between the statements of a transaction do not cut its BINLOG statement.
+  if (is(h, EventType::kMariaAnnotateRows) || is(h, EventType::kRowsQuery)) return;
   flush_rows(false);
   switch (static_cast<EventType>(h.type)) {
     case EventType::kMariaGtid: {
