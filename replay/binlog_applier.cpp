@@ -23,24 +23,21 @@ SessionTarget::SessionTarget(const capture::MysqlEndpoint& target)
   session_.execute(fmt::format("SET SESSION sql_mode = '{}'", sql::kSessionSqlMode));
 }
 
-void SessionTarget::statement(const std::string& sql, bool) {
+void SessionTarget::statement(const std::string& sql, StatementKind) {
   // The newline ends a trailing "-- comment" of the statement before the separator.
   if (!batch_.empty()) batch_ += "\n;\n";
   batch_ += sql;
   // MariaDB 10.11 silently skips whatever follows a BINLOG statement in a multi-statement
   // packet, so a BINLOG statement always ends its batch; the COMMIT after it travels at the
   // head of the next one. That is one round trip per row-based transaction.
-  if (sql.rfind("BINLOG ", 0) == 0 || batch_.size() >= kBatchBytes) flush();
-}
-
-void SessionTarget::flush() {
-  if (batch_.empty()) return;
-  session_.execute(batch_);
-  batch_.clear();
+  if (sql.rfind("BINLOG ", 0) == 0 || batch_.size() >= kBatchBytes) finish();
 }
 
 void SessionTarget::finish() {
-  flush();
+  if (batch_.empty()) return;
+  auto batch = std::move(batch_);
+  batch_.clear();
+  session_.execute(batch);
 }
 
 ScriptTarget::ScriptTarget(std::FILE* out) : out_(out) {
@@ -49,7 +46,7 @@ ScriptTarget::ScriptTarget(std::FILE* out) : out_(out) {
       sql::kSessionSqlMode);
 }
 
-void ScriptTarget::statement(const std::string& sql, bool) {
+void ScriptTarget::statement(const std::string& sql, StatementKind) {
   fmt::print(out_, "{}\n/*!*/;\n", sql);
 }
 
@@ -63,8 +60,9 @@ ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePl
                           const std::function<void(const ReplayStats&)>& progress) {
   ReplayStats stats;
   auto reported = std::chrono::steady_clock::now();
-  BinlogToSql converter([&](const std::string& sql, bool commit) {
-    target.statement(sql, commit);
+  BinlogToSql converter([&](const std::string& sql, StatementKind kind) {
+    target.statement(sql, kind);
+    bool commit = kind == StatementKind::kCommit;
     stats.transactions += commit;
     if (commit && progress &&
         std::chrono::steady_clock::now() - reported > std::chrono::seconds(2)) {
@@ -91,6 +89,7 @@ ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePl
           if (!ev.whole)
             throw std::runtime_error(
                 fmt::format("{}:{}: event too large to replay", name, ev.offset));
+          target.observe(ev.header, ev.bytes, converter.format());
           converter.event(ev.header, ev.bytes);
           ++stats.events;
         });

@@ -8,6 +8,9 @@
 
 #include "archive/binlog_archive.hpp"
 #include "capture/mysql/sql_session.hpp"
+#include "formats/binlog/event_header.hpp"
+#include "formats/binlog/format_description.hpp"
+#include "replay/binlog_to_sql.hpp"
 #include "replay/restore_planner.hpp"
 
 namespace pitr::replay {
@@ -16,7 +19,10 @@ namespace pitr::replay {
 class StatementTarget {
  public:
   virtual ~StatementTarget() = default;
-  virtual void statement(const std::string& sql, bool commit) = 0;
+  // Each binlog event, before the statements made of it.
+  virtual void observe(const binlog::EventHeader&, Bytes /*raw*/,
+                       const binlog::FormatDescription&) {}
+  virtual void statement(const std::string& sql, StatementKind kind) = 0;
   virtual void finish() = 0;
 };
 
@@ -26,11 +32,11 @@ class StatementTarget {
 class SessionTarget : public StatementTarget {
  public:
   explicit SessionTarget(const capture::MysqlEndpoint& target);
-  void statement(const std::string& sql, bool commit) override;
+  void statement(const std::string& sql, StatementKind kind) override;
+  // Sends what is batched.
   void finish() override;
 
  private:
-  void flush();
   capture::SqlSession session_;
   std::string batch_;
 };
@@ -40,7 +46,7 @@ class SessionTarget : public StatementTarget {
 class ScriptTarget : public StatementTarget {
  public:
   explicit ScriptTarget(std::FILE* out);
-  void statement(const std::string& sql, bool commit) override;
+  void statement(const std::string& sql, StatementKind kind) override;
   void finish() override;
 
  private:

@@ -42,7 +42,7 @@ std::string flags2_settings(std::uint32_t f) {
 
 void BinlogToSql::format_description(Bytes fde) {
   fd_ = binlog::decode_format_description(fde);
-  emit("BINLOG '\n" + base64(fde) + "\n'");
+  emit("BINLOG '\n" + base64(fde) + "\n'", StatementKind::kFormatDescription);
 }
 
 void BinlogToSql::session_variable(const std::string& name, const std::string& value) {
@@ -57,9 +57,9 @@ void BinlogToSql::session_variable(const std::string& name, const std::string& v
   emit(fmt::format("SET {}={}", name, value));
 }
 
-void BinlogToSql::flush_rows(bool commit) {
+void BinlogToSql::flush_rows() {
   if (pending_rows_.empty()) return;
-  emit("BINLOG '\n" + pending_rows_ + "'", commit);
+  emit("BINLOG '\n" + pending_rows_ + "'");
   pending_rows_.clear();
 }
 
@@ -72,18 +72,19 @@ void BinlogToSql::event(const binlog::EventHeader& h, Bytes raw) {
     // One BINLOG statement may carry several row statements: that saves round trips. It
     // is cut only at a statement end, and once it is large, so memory stays bounded.
     bool stmt_end = binlog::decode_rows_header(data, fd_).flags & binlog::kRowsFlagStmtEnd;
-    if (stmt_end && pending_rows_.size() >= kRowsStatementBytes) flush_rows(false);
+    if (stmt_end && pending_rows_.size() >= kRowsStatementBytes) flush_rows();
     return;
   }
   // Annotations between the statements of a transaction do not cut its BINLOG statement.
   if (is(h, EventType::kMariaAnnotateRows) || is(h, EventType::kRowsQuery)) return;
-  flush_rows(false);
+  flush_rows();
   switch (static_cast<EventType>(h.type)) {
     case EventType::kMariaGtid: {
       auto g = binlog::decode_maria_gtid(data, fd_);
-      session_variable("@@session.gtid_domain_id", std::to_string(g.gtid.domain));
-      session_variable("@@session.server_id", std::to_string(g.gtid.server_id));
-      emit(fmt::format("SET @@session.gtid_seq_no={}", g.gtid.seq));
+      // In full every time: under parallel replay the next transaction may run elsewhere.
+      emit(fmt::format(
+          "SET @@session.gtid_domain_id={}, @@session.server_id={}, @@session.gtid_seq_no={}",
+          g.gtid.domain, g.gtid.server_id, g.gtid.seq));
       if (!g.standalone()) {
         emit("BEGIN");
         in_transaction_ = true;
@@ -93,7 +94,7 @@ void BinlogToSql::event(const binlog::EventHeader& h, Bytes raw) {
     case EventType::kQuery:
       return query(h, data);
     case EventType::kXid:
-      emit("COMMIT", true);
+      emit("COMMIT", StatementKind::kCommit);
       in_transaction_ = false;
       return;
     case EventType::kIntvar: {
@@ -171,7 +172,7 @@ void BinlogToSql::query(const binlog::EventHeader& h, Bytes data) {
     }
   }
   bool ends = commit || !in_transaction_;
-  emit(text, ends);
+  emit(text, ends ? StatementKind::kCommit : StatementKind::kStatement);
   if (ends) in_transaction_ = false;
 }
 

@@ -15,11 +15,16 @@
 
 namespace pitr::replay {
 
+enum class StatementKind {
+  kStatement,
+  kCommit,             // the statement that ends a transaction
+  kFormatDescription,  // the BINLOG statement of a FORMAT_DESCRIPTION_EVENT, between transactions
+};
+
 class BinlogToSql {
  public:
-  // Receives each statement (no terminator); `commit` is true after the statement that
-  // ends a transaction.
-  using Sink = std::function<void(const std::string& statement, bool commit)>;
+  // Receives each statement (no terminator) with its kind.
+  using Sink = std::function<void(const std::string& statement, StatementKind kind)>;
   explicit BinlogToSql(Sink sink) : sink_(std::move(sink)) {}
 
   // The file's FORMAT_DESCRIPTION_EVENT (whole event), when replay starts after it.
@@ -29,8 +34,10 @@ class BinlogToSql {
   const binlog::FormatDescription& format() const { return fd_; }
 
  private:
-  void emit(const std::string& statement, bool commit = false) { sink_(statement, commit); }
-  void flush_rows(bool commit);
+  void emit(const std::string& statement, StatementKind kind = StatementKind::kStatement) {
+    sink_(statement, kind);
+  }
+  void flush_rows();
   void query(const binlog::EventHeader& h, Bytes data);
   void session_variable(const std::string& name, const std::string& value);
   void user_var(Bytes data);

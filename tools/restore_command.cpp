@@ -8,6 +8,7 @@
 #include "formats/iso_time.hpp"
 #include "replay/backup_loader.hpp"
 #include "replay/binlog_applier.hpp"
+#include "replay/parallel_apply.hpp"
 #include "replay/restore_planner.hpp"
 #include "tools/commands.hpp"
 #include "tools/source_options.hpp"
@@ -49,6 +50,24 @@ replay::RestoreTarget make_target(const RestoreArgs& a) {
   return t;
 }
 
+// Parallel replay unless --jobs 1 asks for strict serial order, or the target's
+// gtid_strict_mode would refuse the out-of-order binlogging that parallel commits can give.
+std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::MysqlEndpoint& endpoint,
+                                                            unsigned jobs) {
+  if (jobs > 1) {
+    capture::SqlSession probe(endpoint, "restore target");
+    auto strict = probe.scalar("SELECT @@log_bin AND @@gtid_strict_mode");
+    if (strict && *strict == "1") {
+      fmt::print(stderr,
+                 "the target binlogs with gtid_strict_mode=ON: applying the binlog serially\n");
+      jobs = 1;
+    }
+  }
+  if (jobs == 1) return std::make_unique<replay::SessionTarget>(endpoint);
+  fmt::print(stderr, "applying independent transactions on {} sessions\n", jobs);
+  return std::make_unique<replay::ParallelSessionTarget>(endpoint, jobs);
+}
+
 int run_restore(const RestoreArgs& a) {
   archive::BinlogArchive catalog(a.archive);
   auto target = make_target(a);
@@ -75,13 +94,13 @@ int run_restore(const RestoreArgs& a) {
     auto loaded = std::chrono::steady_clock::now();
     fmt::print(stderr, "loaded the base backup in {:.2f} s; applying the archived binlog...\n",
                std::chrono::duration<double>(loaded - started).count());
-    replay::SessionTarget session(endpoint);
+    auto target = make_replay_target(endpoint, a.jobs);
     std::function<void(const replay::ReplayStats&)> progress;
     if (::isatty(STDERR_FILENO))
       progress = [&](const replay::ReplayStats& s) {
         fmt::print(stderr, "\rapplied {} of {} transactions", s.transactions, plan.transactions);
       };
-    stats = replay::replay_binlog(catalog, plan, session, progress);
+    stats = replay::replay_binlog(catalog, plan, *target, progress);
     if (progress) fmt::print(stderr, "\n");
     fmt::print(stderr, "applied the binlog in {:.2f} s\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - loaded).count());
@@ -121,7 +140,9 @@ CommandRunner add_restore_command(CLI::App& app) {
     for (auto* y : targets)
       if (x != y) x->excludes(y);
   cmd->add_option("--source-id", a->source_id, "Which source, when the archive has several");
-  cmd->add_option("--jobs", a->jobs, "Sessions loading the base backup (default 4)")
+  cmd->add_option("--jobs", a->jobs,
+                  "Sessions loading the base backup and applying independent transactions "
+                  "(default 4); 1 applies the binlog strictly in order on one session")
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--dry-run", a->dry_run, "Print the plan only");
   cmd->add_option("--sql-out", a->sql_out,

@@ -43,6 +43,11 @@ MysqlGtidEvent decode_mysql_gtid(Bytes event, const FormatDescription& fd);
 
 inline constexpr std::uint8_t kMariaGtidStandalone = 0x01;
 inline constexpr std::uint8_t kMariaGtidGroupCommitId = 0x02;
+inline constexpr std::uint8_t kMariaGtidTransactional = 0x04;
+inline constexpr std::uint8_t kMariaGtidAllowParallel = 0x08;
+inline constexpr std::uint8_t kMariaGtidDdl = 0x20;
+inline constexpr std::uint8_t kMariaGtidPreparedXa = 0x40;
+inline constexpr std::uint8_t kMariaGtidCompletedXa = 0x80;
 struct MariaGtidEvent {
   MariaGtid gtid;
   std::uint8_t flags = 0;

@@ -204,8 +204,18 @@ TableSchema decode_table_schema(Bytes event, const FormatDescription& fd) {
   return t;
 }
 
-std::optional<std::uint64_t> count_rows(Bytes event, const FormatDescription& fd,
-                                        const TableSchema& table) {
+namespace {
+
+// A rows event's column bitmaps and the cursor at its first row image; nullopt for the
+// kinds whose images pitr does not walk.
+struct RowsBody {
+  ByteCursor cursor;
+  Bytes before, after;
+  bool update;
+};
+
+std::optional<RowsBody> rows_body(Bytes event, const FormatDescription& fd,
+                                  const TableSchema& table) {
   auto type = event[4];
   if (type >= 166 || type == static_cast<std::uint8_t>(EventType::kPartialUpdateRows))
     return std::nullopt;
@@ -227,13 +237,53 @@ std::optional<std::uint64_t> count_rows(Bytes event, const FormatDescription& fd
   auto before = c.bytes((columns + 7) / 8);
   bool update = rows_kind(type) == RowsKind::kUpdate;
   auto after = update ? c.bytes((columns + 7) / 8) : before;
+  return RowsBody{c, before, after, update};
+}
+
+void read_image(ByteCursor& c, const TableSchema& t, Bytes present, RowImage& image) {
+  auto columns = t.types.size();
+  image.assign(columns, ColumnValue{});
+  auto nulls = c.bytes((popcount(present, columns) + 7) / 8);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < columns; ++i) {
+    if (!bit(present, i)) continue;
+    if (bit(nulls, k++)) {
+      image[i].state = ColumnValue::kNull;
+      continue;
+    }
+    image[i] = {ColumnValue::kValue,
+                c.bytes(stored_value_size(t.types[i], t.metadata[i], c.peek_rest()))};
+  }
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> count_rows(Bytes event, const FormatDescription& fd,
+                                        const TableSchema& table) {
+  auto body = rows_body(event, fd, table);
+  if (!body) return std::nullopt;
   std::uint64_t rows = 0;
-  while (!c.empty()) {
-    skip_image(c, table, before);
-    if (update) skip_image(c, table, after);
+  while (!body->cursor.empty()) {
+    skip_image(body->cursor, table, body->before);
+    if (body->update) skip_image(body->cursor, table, body->after);
     ++rows;
   }
   return rows;
+}
+
+bool for_each_row_image(Bytes event, const FormatDescription& fd, const TableSchema& table,
+                        const std::function<void(const RowImage&)>& visit) {
+  auto body = rows_body(event, fd, table);
+  if (!body) return false;
+  RowImage image;
+  while (!body->cursor.empty()) {
+    read_image(body->cursor, table, body->before, image);
+    visit(image);
+    if (!body->update) continue;
+    read_image(body->cursor, table, body->after, image);
+    visit(image);
+  }
+  return true;
 }
 
 }  // namespace pitr::binlog

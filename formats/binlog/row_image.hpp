@@ -3,6 +3,7 @@
 // an event changes. Decoding every column type's stored size is what lets pitr walk row
 // images without a server.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,5 +32,18 @@ std::size_t stored_value_size(std::uint8_t type, std::uint16_t metadata, Bytes v
 // images pitr does not walk (MariaDB compressed rows, MySQL partial JSON updates).
 std::optional<std::uint64_t> count_rows(Bytes event, const FormatDescription& fd,
                                         const TableSchema& table);
+
+// One column of a row image: its stored bytes, or that it is NULL or not in the image (a
+// partial image under binlog_row_image=MINIMAL or NOBLOB).
+struct ColumnValue {
+  enum State { kAbsent, kNull, kValue } state = kAbsent;
+  Bytes bytes;
+};
+using RowImage = std::vector<ColumnValue>;  // indexed by column
+
+// Calls `visit` for every row image of a rows event, in order (an update gives its before
+// image, then its after image); false for the kinds whose images pitr does not walk.
+bool for_each_row_image(Bytes event, const FormatDescription& fd, const TableSchema& table,
+                        const std::function<void(const RowImage&)>& visit);
 
 }  // namespace pitr::binlog

@@ -66,6 +66,39 @@ TEST(RowImage, MariadbSingleRowInserts) {
   EXPECT_EQ(table.qualified(), "toddy_test.outbox");
 }
 
+TEST(RowImage, ValuesOfEachColumnAreGiven) {
+  // The two INSERTs of mariadb-bin.000001, as mariadb-binlog -vv decodes them:
+  // (62, 'foo', 2, '{"foo":1}', 1650493084) and (63, 'foo', 2, '{"foo":1}', 1650493195).
+  archive::MappedFile map(test::fixture("mariadb-bin.000001"));
+  binlog::EventReader reader(map.bytes(), "mariadb-bin.000001");
+  binlog::TableSchema table;
+  std::vector<std::vector<std::string>> rows;
+  auto text = [](Bytes b) {
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  };
+  auto big_endian = [](Bytes b) {  // TIMESTAMP2 is stored big-endian
+    std::uint64_t v = 0;
+    for (auto byte : b) v = v << 8 | byte;
+    return std::to_string(v);
+  };
+  while (auto ev = reader.next()) {
+    if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTableMap))
+      table = binlog::decode_table_schema(ev->data, reader.format());
+    if (!binlog::is_rows_event(ev->header.type)) continue;
+    ASSERT_TRUE(binlog::for_each_row_image(
+        ev->data, reader.format(), table, [&](const binlog::RowImage& image) {
+          ASSERT_EQ(image.size(), 5u);
+          for (auto& v : image) ASSERT_EQ(v.state, binlog::ColumnValue::kValue);
+          rows.push_back({std::to_string(load_le(image[0].bytes.data(), 4)),
+                          text(image[1].bytes.subspan(2)), std::to_string(image[2].bytes[0]),
+                          text(image[3].bytes.subspan(2)), big_endian(image[4].bytes)});
+        }));
+  }
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{
+                      {"62", "foo", "2", "{\"foo\":1}", "1650493084"},
+                      {"63", "foo", "2", "{\"foo\":1}", "1650493195"}}));
+}
+
 TEST(RowImage, TruncatedRowsEventIsADecodeError) {
   archive::MappedFile map(test::fixture("mysql-bin.checksum-crc32"));
   binlog::EventReader reader(map.bytes(), "f");
