@@ -95,8 +95,10 @@ void fsync_directory(const fs::path& dir) {
 }
 
 void write_file_atomically(const fs::path& path, Bytes data) {
+  // The temporary name is the writer's own: capture and backup may both set up a new
+  // archive at the same moment.
   auto tmp = path;
-  tmp += ".tmp";
+  tmp += "." + std::to_string(::getpid()) + ".tmp";
   {
     File f(tmp, File::Mode::kCreateOrOpen);
     f.truncate(0);

@@ -96,6 +96,7 @@ void ParallelSessionTarget::run_alone() {
   for (const auto& s : pending_) serial_.statement(s, StatementKind::kStatement);
   serial_.finish();
   auto seq = next_seq_++;
+  ++alone_;
   {
     std::lock_guard lock(mutex_);
     committed_ = submitted_ = seq;
@@ -107,6 +108,7 @@ void ParallelSessionTarget::run_alone() {
 void ParallelSessionTarget::schedule() {
   Work work;
   work.seq = next_seq_++;
+  ++parallel_;
   work.after = dependency(work.seq);
   work.format = format_;
   work.bytes = pending_bytes_;

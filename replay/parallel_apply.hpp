@@ -36,6 +36,10 @@ class ParallelSessionTarget : public StatementTarget {
   void statement(const std::string& sql, StatementKind kind) override;
   void finish() override;
 
+  // Transactions applied on the parallel sessions, and alone on the serial one.
+  std::uint64_t parallel() const { return parallel_; }
+  std::uint64_t alone() const { return alone_; }
+
  private:
   struct Work {
     std::uint64_t seq = 0;
@@ -74,6 +78,7 @@ class ParallelSessionTarget : public StatementTarget {
   std::optional<std::uint64_t> group_id_;
   std::uint64_t group_first_ = 0;
   std::optional<Work> held_;  // the newest transaction, submitted when the next one comes
+  std::uint64_t parallel_ = 0, alone_ = 0;
 
   // Shared with the workers.
   std::mutex mutex_;

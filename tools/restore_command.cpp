@@ -102,6 +102,9 @@ int run_restore(const RestoreArgs& a) {
       };
     stats = replay::replay_binlog(catalog, plan, *target, progress);
     if (progress) fmt::print(stderr, "\n");
+    if (auto* parallel = dynamic_cast<replay::ParallelSessionTarget*>(target.get()))
+      fmt::print(stderr, "{} transaction(s) applied in parallel on {} sessions, {} alone\n",
+                 parallel->parallel(), a.jobs, parallel->alone());
     fmt::print(stderr, "applied the binlog in {:.2f} s\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - loaded).count());
   }
