@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -19,6 +20,16 @@ void check_sha(const archive::BackupFile& f, const archive::ReadResult& r) {
   if (r.sha256 != f.sha256 || r.bytes != f.bytes)
     throw std::runtime_error(
         fmt::format("backup file {} fails its checksum: the backup is damaged", f.path));
+}
+
+// A session for loading the backup. The load is not binlogged on the target: the target's
+// binlog then holds exactly the source's transactions replayed after the backup, with
+// their GTIDs, and none of its own.
+std::unique_ptr<capture::SqlSession> load_session(const capture::MysqlEndpoint& target,
+                                                  const std::string& purpose) {
+  auto s = std::make_unique<capture::SqlSession>(target, purpose);
+  s->execute("SET SESSION sql_log_bin = 0");
+  return s;
 }
 
 void load_file(const std::filesystem::path& dir, const archive::BackupFile& f,
@@ -50,10 +61,10 @@ void load_backup(const std::filesystem::path& dir, const archive::BackupManifest
                  const capture::MysqlEndpoint& target, unsigned jobs) {
   std::vector<const archive::BackupFile*> data;
   {
-    capture::SqlSession schema(target, "loading the backup schema");
+    auto schema = load_session(target, "loading the backup schema");
     for (const auto& f : backup.files)
       if (f.kind == "schema")
-        load_file(dir, f, schema);
+        load_file(dir, f, *schema);
       else
         data.push_back(&f);
   }
@@ -65,8 +76,8 @@ void load_backup(const std::filesystem::path& dir, const archive::BackupManifest
   for (unsigned i = 0; i < std::max(1u, jobs); ++i)
     threads.emplace_back([&, i] {
       try {
-        capture::SqlSession s(target, fmt::format("loading the backup (job {})", i + 1));
-        for (auto k = next++; k < data.size() && !failure; k = next++) load_file(dir, *data[k], s);
+        auto s = load_session(target, fmt::format("loading the backup (job {})", i + 1));
+        for (auto k = next++; k < data.size() && !failure; k = next++) load_file(dir, *data[k], *s);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();

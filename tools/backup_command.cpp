@@ -14,7 +14,7 @@ struct BackupArgs {
   SourceArgs source;
   std::string archive, chunk_size = "64M";
   unsigned jobs = 4;
-  int compression_level = 3;
+  int compression_level = 1;
 };
 
 int run_backup(const BackupArgs& a) {
@@ -56,7 +56,9 @@ CommandRunner add_backup_command(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--chunk-size", a->chunk_size,
                   "Cut tables larger than this into primary-key ranges (default 64M)");
-  cmd->add_option("--compression-level", a->compression_level, "zstd level (default 3)")
+  cmd->add_option(
+         "--compression-level", a->compression_level,
+         "zstd level (default 1: backups favour speed, and SQL text compresses well at it)")
       ->check(CLI::Range(-7, 19));
   return [a] { return run_backup(*a); };
 }

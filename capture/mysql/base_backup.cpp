@@ -47,12 +47,16 @@ bool is_temporal(int type) {
          type == MYSQL_TYPE_TIMESTAMP || type == MYSQL_TYPE_NEWDATE || type == MYSQL_TYPE_JSON;
 }
 
-std::string literal(const SqlColumn& c, const SqlRow& row, std::size_t i) {
-  if (row.null(i)) return "NULL";
-  auto text = row.text(i);
-  if (c.numeric) return sql::numeric_literal(text);
-  if (c.binary && !is_temporal(c.type)) return sql::hex_literal(as_bytes(text));
-  return sql::quote_string(text);
+void append_literal(std::string& out, const SqlColumn& c, const SqlRow& row, std::size_t i) {
+  if (row.null(i)) {
+    out += "NULL";
+  } else if (c.numeric) {
+    out += sql::numeric_literal(row.text(i));
+  } else if (c.binary && !is_temporal(c.type)) {
+    sql::append_hex_literal(out, as_bytes(row.text(i)));
+  } else {
+    sql::append_quoted_string(out, row.text(i));
+  }
 }
 
 class BackupRun {
@@ -275,7 +279,7 @@ class BackupRun {
           statement += statement.empty() ? "INSERT INTO " + table + " VALUES (" : ",(";
           for (std::size_t i = 0; i < row.size; ++i) {
             if (i) statement += ',';
-            statement += literal(columns[i], row, i);
+            append_literal(statement, columns[i], row, i);
           }
           statement += ')';
           ++rows;

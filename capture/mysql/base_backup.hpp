@@ -15,7 +15,7 @@ struct BackupOptions {
   std::filesystem::path archive;
   unsigned jobs = 4;
   std::uint64_t chunk_bytes = 64ull << 20;  // uncompressed SQL per data file
-  int compression_level = 3;
+  int compression_level = 1;
   bool progress = false;  // a progress line on stderr
 };
 

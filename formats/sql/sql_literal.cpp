@@ -18,50 +18,70 @@ std::string qualified_name(std::string_view database, std::string_view table) {
   return quote_identifier(database) + "." + quote_identifier(table);
 }
 
+namespace {
+
+// The escape for a byte that needs one inside '...', or nullptr.
+const char* escape_of(char c) {
+  switch (c) {
+    case '\0':
+      return "\\0";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\x1a':
+      return "\\Z";
+    case '\\':
+      return "\\\\";
+    case '\'':
+      return "\\'";
+    case '"':
+      return "\\\"";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void append_quoted_string(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 2);
+  out += '\'';
+  std::size_t run = 0;  // start of the bytes not yet appended
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto escape = escape_of(text[i]);
+    if (!escape) continue;
+    out.append(text.substr(run, i - run));
+    out += escape;
+    run = i + 1;
+  }
+  out.append(text.substr(run));
+  out += '\'';
+}
+
 std::string quote_string(std::string_view text) {
   std::string out;
-  out.reserve(text.size() + 2);
-  out += '\'';
-  for (char c : text) {
-    switch (c) {
-      case '\0':
-        out += "\\0";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\x1a':
-        out += "\\Z";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\'':
-        out += "\\'";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      default:
-        out += c;
-    }
-  }
-  out += '\'';
+  append_quoted_string(out, text);
   return out;
 }
 
-std::string hex_literal(Bytes bytes) {
-  if (bytes.empty()) return "''";
+void append_hex_literal(std::string& out, Bytes bytes) {
+  if (bytes.empty()) {
+    out += "''";
+    return;
+  }
   static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out = "0x";
-  out.reserve(2 + bytes.size() * 2);
+  out.reserve(out.size() + 2 + bytes.size() * 2);
+  out += "0x";
   for (auto b : bytes) {
     out += kDigits[b >> 4];
     out += kDigits[b & 15];
   }
+}
+
+std::string hex_literal(Bytes bytes) {
+  std::string out;
+  append_hex_literal(out, bytes);
   return out;
 }
 

@@ -16,8 +16,10 @@ std::string quote_identifier(std::string_view name);
 std::string qualified_name(std::string_view database, std::string_view table);
 // 'text' with \0 \n \r \Z \\ ' " escaped; the bytes are otherwise kept as they are.
 std::string quote_string(std::string_view text);
+void append_quoted_string(std::string& out, std::string_view text);
 // 0x4142 (or '' for no bytes): any bytes, independent of character sets.
 std::string hex_literal(Bytes bytes);
+void append_hex_literal(std::string& out, Bytes bytes);
 // A numeric value as the server printed it, checked to be only a number (so it can be
 // written unquoted); throws std::invalid_argument otherwise.
 std::string numeric_literal(std::string_view text);
