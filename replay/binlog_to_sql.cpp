@@ -91,6 +91,12 @@ void BinlogToSql::event(const binlog::EventHeader& h, Bytes raw) {
       }
       return;
     }
+    case EventType::kGtid: {
+      // MySQL: the transaction keeps its GTID on the target, as mysqlbinlog's output does.
+      auto g = binlog::decode_mysql_gtid(data, fd_);
+      emit(fmt::format("SET @@SESSION.GTID_NEXT='{}'", g.gtid.to_string()));
+      return;
+    }
     case EventType::kQuery:
       return query(h, data);
     case EventType::kXid:
@@ -116,7 +122,6 @@ void BinlogToSql::event(const binlog::EventHeader& h, Bytes raw) {
     case EventType::kExecuteLoadQuery:
     case EventType::kMariaQueryCompressed:
     case EventType::kTransactionPayload:
-    case EventType::kGtid:
     case EventType::kGtidTagged:
       throw std::runtime_error(fmt::format(
           "{} events cannot be replayed by this pitr yet; restore with mariadb-binlog from "

@@ -52,6 +52,9 @@ void WriteSet::event(const binlog::EventHeader& h, Bytes raw, const binlog::Form
         make_serial();
       return;
     }
+    case EventType::kGtid:
+    case EventType::kAnonymousGtid:
+      return reset();  // MySQL: its transactions are told apart by write set alone
     case EventType::kQuery: {
       auto text = binlog::decode_query(data, fd).query;
       if (text == "BEGIN" || text == "COMMIT") return;
