@@ -8,6 +8,7 @@
 #include "formats/binlog/event_bodies.hpp"
 #include "formats/binlog/event_reader.hpp"
 #include "formats/binlog/event_types.hpp"
+#include "formats/binlog/row_image.hpp"
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
 
@@ -19,8 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     binlog::EventReader reader(image, "fuzz", {size % 2 == 0, true});
     binlog::TransactionTracker tracker;
+    binlog::TableSchema table;
     while (auto ev = reader.next()) {
       tracker.feed(ev->header, ev->data, reader.format());
+      // Row images are walked for find and for the write sets of parallel replay.
+      if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTableMap))
+        table = binlog::decode_table_schema(ev->data, reader.format());
+      if (binlog::is_rows_event(ev->header.type))
+        binlog::for_each_row_image(ev->data, reader.format(), table,
+                                   [](const binlog::RowImage&) {});
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTransactionPayload)) {
         auto payload = binlog::decompress_transaction_payload(
             binlog::decode_transaction_payload(ev->data, reader.format()), 1 << 20);
