@@ -237,6 +237,11 @@ std::optional<RowsBody> rows_body(Bytes event, const FormatDescription& fd,
   auto before = c.bytes((columns + 7) / 8);
   bool update = rows_kind(type) == RowsKind::kUpdate;
   auto after = update ? c.bytes((columns + 7) / 8) : before;
+  // A row image must take bytes, or the rows after it could never be walked: an image of
+  // no columns is possible only in an event that has no rows.
+  auto present = [&](Bytes bitmap) { return popcount(bitmap, columns) > 0; };
+  if (!c.empty() && (!present(before) || (update && !present(after))))
+    throw DecodeError("rows event with row data but no columns in its images");
   return RowsBody{c, before, after, update};
 }
 

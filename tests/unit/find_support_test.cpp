@@ -99,6 +99,29 @@ TEST(RowImage, ValuesOfEachColumnAreGiven) {
                       {"63", "foo", "2", "{\"foo\":1}", "1650493195"}}));
 }
 
+TEST(RowImage, ImagesOfNoColumnsAreADecodeErrorNotAHang) {
+  // A rows event whose column bitmap is empty but which carries row data: its images take
+  // no bytes, so a walker that trusted it would loop forever (found by the fuzzer).
+  archive::MappedFile map(test::fixture("mariadb-bin.000001"));
+  binlog::EventReader reader(map.bytes(), "mariadb-bin.000001");
+  binlog::TableSchema table;
+  while (auto ev = reader.next()) {
+    if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTableMap))
+      table = binlog::decode_table_schema(ev->data, reader.format());
+    if (ev->header.type != static_cast<std::uint8_t>(binlog::EventType::kWriteRowsV1)) continue;
+    std::vector<std::uint8_t> event(ev->data.begin(), ev->data.end());
+    // Rows v1 after the 19-byte header: table id (6), flags (2), column count (1), bitmap.
+    ASSERT_EQ(event[19 + 8], 5u);
+    event[19 + 8 + 1] = 0;
+    EXPECT_THROW(binlog::count_rows(event, reader.format(), table), DecodeError);
+    EXPECT_THROW(
+        binlog::for_each_row_image(event, reader.format(), table, [](const binlog::RowImage&) {}),
+        DecodeError);
+    return;
+  }
+  FAIL() << "no WRITE_ROWS_EVENT_V1";
+}
+
 TEST(RowImage, TruncatedRowsEventIsADecodeError) {
   archive::MappedFile map(test::fixture("mysql-bin.checksum-crc32"));
   binlog::EventReader reader(map.bytes(), "f");
