@@ -210,10 +210,9 @@ void ParallelSessionTarget::worker(SessionTarget& session) {
         queue_.pop_front();
         queued_bytes_ -= work.bytes;
         changed_.notify_all();
-        changed_.wait(lock, [&] { return error_ || committed_ >= work.after; });
-        if (error_) return;
+        if (!committed_through(lock, work.after)) return;
       }
-      apply(session, work, format);
+      if (!apply(session, work, format)) return;
       mark_committed(work.seq);
     }
   } catch (...) {
@@ -225,7 +224,16 @@ void ParallelSessionTarget::worker(SessionTarget& session) {
   }
 }
 
-void ParallelSessionTarget::apply(SessionTarget& session, const Work& work,
+// On a worker: waits until every transaction up to `seq` has committed; false once the
+// replay has failed.
+bool ParallelSessionTarget::committed_through(std::unique_lock<std::mutex>& lock,
+                                              std::uint64_t seq) {
+  changed_.wait(lock, [&] { return error_ || committed_ >= seq; });
+  return !error_;
+}
+
+// False when the replay failed elsewhere while this transaction waited for a retry.
+bool ParallelSessionTarget::apply(SessionTarget& session, const Work& work,
                                   std::shared_ptr<const std::string>& format) {
   for (int attempt = 1;; ++attempt) {
     try {
@@ -235,7 +243,7 @@ void ParallelSessionTarget::apply(SessionTarget& session, const Work& work,
       }
       for (const auto& s : work.statements) session.statement(s, StatementKind::kStatement);
       session.finish();
-      return;
+      return true;
     } catch (const capture::SqlError& e) {
       // Independent transactions can still meet on an index gap; the server then picks a
       // victim. It is rolled back and run again once everything before it has committed.
@@ -243,8 +251,7 @@ void ParallelSessionTarget::apply(SessionTarget& session, const Work& work,
       session.statement("ROLLBACK", StatementKind::kStatement);
       session.finish();
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return error_ || committed_ + 1 >= work.seq; });
-      if (error_) return;
+      if (!committed_through(lock, work.seq - 1)) return false;
     }
   }
 }

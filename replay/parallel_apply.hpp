@@ -59,7 +59,8 @@ class ParallelSessionTarget : public StatementTarget {
   void wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready);
   void mark_committed(std::uint64_t seq);
   void worker(SessionTarget& session);
-  void apply(SessionTarget& session, const Work& work, std::shared_ptr<const std::string>& format);
+  bool committed_through(std::unique_lock<std::mutex>& lock, std::uint64_t seq);
+  bool apply(SessionTarget& session, const Work& work, std::shared_ptr<const std::string>& format);
   void stop_workers();
 
   SessionTarget serial_;

@@ -76,20 +76,25 @@ void WriteSet::event(const binlog::EventHeader& h, Bytes raw, const binlog::Form
   }
 }
 
+// Starts a key in scratch_ with the table's name.
+void WriteSet::start_key(const binlog::TableSchema& table) {
+  scratch_.clear();
+  append_field(scratch_, table.database);
+  append_field(scratch_, table.table);
+}
+
 void WriteSet::rows(Bytes data, const binlog::FormatDescription& fd) {
   if (serial_) return;
   auto it = tables_.find(binlog::decode_rows_header(data, fd).table_id);
   if (it == tables_.end()) return make_serial();
   const auto& table = it->second;
   const auto& keys = lookup_(table.database, table.table);
-  if (keys.mode != TableKeys::Mode::kRowKeys) {
-    scratch_.clear();
-    if (keys.mode == TableKeys::Mode::kForeignKeys) {
-      scratch_ = kForeignKeyTables;
-    } else {
-      append_field(scratch_, table.database);
-      append_field(scratch_, table.table);
-    }
+  if (keys.mode == TableKeys::Mode::kForeignKeys) {
+    hashes_.push_back(hash_of(kForeignKeyTables));
+    return;
+  }
+  if (keys.mode == TableKeys::Mode::kWholeTable) {
+    start_key(table);
     hashes_.push_back(hash_of(scratch_));
     return;
   }
@@ -102,9 +107,7 @@ void WriteSet::rows(Bytes data, const binlog::FormatDescription& fd) {
 void WriteSet::key_row(const binlog::TableSchema& table, const TableKeys& keys,
                        const binlog::RowImage& image) {
   for (std::size_t k = 0; k < keys.unique_keys.size(); ++k) {
-    scratch_.clear();
-    append_field(scratch_, table.database);
-    append_field(scratch_, table.table);
+    start_key(table);
     scratch_.push_back(static_cast<char>(k));
     bool has_null = false;
     for (auto column : keys.unique_keys[k]) {

@@ -41,6 +41,7 @@ class WriteSet {
 
  private:
   void rows(Bytes data, const binlog::FormatDescription& fd);
+  void start_key(const binlog::TableSchema& table);
   void key_row(const binlog::TableSchema& table, const TableKeys& keys,
                const binlog::RowImage& image);
   void make_serial();

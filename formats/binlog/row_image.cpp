@@ -92,18 +92,6 @@ bool bit(Bytes bitmap, std::size_t i) {
   return (bitmap[i / 8] >> (i % 8)) & 1;
 }
 
-// Moves the cursor past one row image.
-void skip_image(ByteCursor& c, const TableSchema& t, Bytes present) {
-  auto columns = t.types.size();
-  auto nulls = c.bytes((popcount(present, columns) + 7) / 8);
-  std::size_t k = 0;  // index among the present columns
-  for (std::size_t i = 0; i < columns; ++i) {
-    if (!bit(present, i)) continue;
-    if (bit(nulls, k++)) continue;
-    c.skip(stored_value_size(t.types[i], t.metadata[i], c.peek_rest()));
-  }
-}
-
 }  // namespace
 
 std::size_t stored_value_size(std::uint8_t type, std::uint16_t meta, Bytes value) {
@@ -245,19 +233,20 @@ std::optional<RowsBody> rows_body(Bytes event, const FormatDescription& fd,
   return RowsBody{c, before, after, update};
 }
 
-void read_image(ByteCursor& c, const TableSchema& t, Bytes present, RowImage& image) {
+// Moves the cursor past one row image, giving its columns in `image` unless it is null.
+void read_image(ByteCursor& c, const TableSchema& t, Bytes present, RowImage* image) {
   auto columns = t.types.size();
-  image.assign(columns, ColumnValue{});
+  if (image) image->assign(columns, ColumnValue{});
   auto nulls = c.bytes((popcount(present, columns) + 7) / 8);
-  std::size_t k = 0;
+  std::size_t k = 0;  // index among the present columns
   for (std::size_t i = 0; i < columns; ++i) {
     if (!bit(present, i)) continue;
     if (bit(nulls, k++)) {
-      image[i].state = ColumnValue::kNull;
+      if (image) (*image)[i].state = ColumnValue::kNull;
       continue;
     }
-    image[i] = {ColumnValue::kValue,
-                c.bytes(stored_value_size(t.types[i], t.metadata[i], c.peek_rest()))};
+    auto value = c.bytes(stored_value_size(t.types[i], t.metadata[i], c.peek_rest()));
+    if (image) (*image)[i] = {ColumnValue::kValue, value};
   }
 }
 
@@ -269,8 +258,8 @@ std::optional<std::uint64_t> count_rows(Bytes event, const FormatDescription& fd
   if (!body) return std::nullopt;
   std::uint64_t rows = 0;
   while (!body->cursor.empty()) {
-    skip_image(body->cursor, table, body->before);
-    if (body->update) skip_image(body->cursor, table, body->after);
+    read_image(body->cursor, table, body->before, nullptr);
+    if (body->update) read_image(body->cursor, table, body->after, nullptr);
     ++rows;
   }
   return rows;
@@ -282,10 +271,10 @@ bool for_each_row_image(Bytes event, const FormatDescription& fd, const TableSch
   if (!body) return false;
   RowImage image;
   while (!body->cursor.empty()) {
-    read_image(body->cursor, table, body->before, image);
+    read_image(body->cursor, table, body->before, &image);
     visit(image);
     if (!body->update) continue;
-    read_image(body->cursor, table, body->after, image);
+    read_image(body->cursor, table, body->after, &image);
     visit(image);
   }
   return true;
