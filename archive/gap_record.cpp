@@ -38,4 +38,12 @@ std::vector<GapRecord> list_gaps(const ArchiveLayout& layout) {
   return gaps;
 }
 
+void record_gap_once(const ArchiveLayout& layout, const GapRecord& gap) {
+  for (const auto& g : list_gaps(layout))
+    if (g.source_id == gap.source_id && g.after_file == gap.after_file &&
+        g.after_position == gap.after_position)
+      return;
+  record_gap(layout, gap);
+}
+
 }  // namespace pitr::archive

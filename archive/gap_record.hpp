@@ -19,5 +19,7 @@ struct GapRecord {
 
 void record_gap(const ArchiveLayout& layout, const GapRecord& gap);
 std::vector<GapRecord> list_gaps(const ArchiveLayout& layout);
+// Records the gap unless the same one (source, after_file, after_position) is recorded.
+void record_gap_once(const ArchiveLayout& layout, const GapRecord& gap);
 
 }  // namespace pitr::archive

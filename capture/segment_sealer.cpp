@@ -32,10 +32,15 @@ void SegmentSealer::rethrow_failure() {
 
 void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
                            archive::fs::path segment) {
+  submit([this, partial = std::move(partial), record = std::move(record),
+          segment = std::move(segment)]() mutable { seal_now(partial, record, segment, level_); });
+}
+
+void SegmentSealer::submit(std::function<void()> job) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
-  jobs_.push_back({std::move(partial), std::move(record), std::move(segment)});
+  jobs_.push_back(std::move(job));
   changed_.notify_all();
 }
 
@@ -56,7 +61,7 @@ void SegmentSealer::work() {
     busy_ = true;
     lock.unlock();
     try {
-      seal_now(job.partial, job.record, job.segment, level_);
+      job();
     } catch (...) {
       lock.lock();
       failure_ = std::current_exception();

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -25,6 +26,8 @@ class SegmentSealer {
   // start on and is complete and fsynced) into `segment`, then removes the partial.
   // Rethrows the error of an earlier job that failed.
   void submit(archive::fs::path partial, archive::SegmentRecord record, archive::fs::path segment);
+  // Runs any sealing job on the worker, in order with the others.
+  void submit(std::function<void()> job);
   // Waits until every submitted job is done; rethrows a failure.
   void drain();
 
@@ -33,11 +36,7 @@ class SegmentSealer {
                        const archive::fs::path& segment, int compression_level);
 
  private:
-  struct Job {
-    archive::fs::path partial;
-    archive::SegmentRecord record;
-    archive::fs::path segment;
-  };
+  using Job = std::function<void()>;
   void work();
   void rethrow_failure();
 

@@ -13,8 +13,10 @@ SourceUri parse_source_uri(const std::string& text) {
     throw std::invalid_argument("source '" + text + "' is not a URI like mysql://USER@HOST:PORT");
   uri.scheme = text.substr(0, scheme_end);
   if (uri.scheme == "mariadb") uri.scheme = "mysql";
-  if (uri.scheme != "mysql")
-    throw std::invalid_argument("unsupported source scheme '" + uri.scheme + "' (use mysql://)");
+  if (uri.scheme == "postgresql") uri.scheme = "postgres";
+  if (uri.scheme != "mysql" && uri.scheme != "postgres")
+    throw std::invalid_argument("unsupported source scheme '" + uri.scheme +
+                                "' (use mysql:// or postgres://)");
   auto rest = text.substr(scheme_end + 3);
   auto slash = rest.find('/');
   if (slash != std::string::npos) {
@@ -30,7 +32,7 @@ SourceUri parse_source_uri(const std::string& text) {
         "the source URI contains a password; pass it in PITR_PASSWORD or --password-file "
         "instead, so it never shows in the process list");
   auto hostport = rest.substr(at + 1);
-  uri.port = 3306;
+  uri.port = uri.scheme == "postgres" ? 5432 : 3306;
   if (!hostport.empty() && hostport.front() == '[') {  // [ipv6]:port
     auto close = hostport.find(']');
     if (close == std::string::npos) throw std::invalid_argument("unterminated [ in " + text);

@@ -8,7 +8,7 @@
 namespace pitr::capture {
 
 struct SourceUri {
-  std::string scheme;  // "mysql" (also accepted: "mariadb")
+  std::string scheme;  // "mysql" (also: "mariadb") or "postgres" (also: "postgresql")
   std::string user;
   std::string host;
   std::uint16_t port = 0;

@@ -18,4 +18,15 @@ void StopSignal::arm() {
   });
 }
 
+void sleep_interruptible(boost::asio::io_context& io, StopSignal& stop,
+                         std::chrono::milliseconds duration) {
+  boost::asio::steady_timer timer(io, duration);
+  bool done = false;
+  stop.on_stop([&] { timer.cancel(); });
+  timer.async_wait([&](const boost::system::error_code&) { done = true; });
+  io.restart();
+  while (!done) io.run_one();
+  stop.on_stop(nullptr);
+}
+
 }  // namespace pitr::capture

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <functional>
 
 namespace pitr::capture {
@@ -24,5 +25,9 @@ class StopSignal {
   int signal_ = 0;
   std::function<void()> cancel_;
 };
+
+// Waits `duration` on `io`, returning early when a stop is requested.
+void sleep_interruptible(boost::asio::io_context& io, StopSignal& stop,
+                         std::chrono::milliseconds duration);
 
 }  // namespace pitr::capture

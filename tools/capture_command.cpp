@@ -4,6 +4,8 @@
 #include <functional>
 
 #include "capture/mysql/binlog_capture.hpp"
+#include "capture/postgres/wal_capture.hpp"
+#include "formats/postgres/lsn.hpp"
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
@@ -20,7 +22,31 @@ struct CaptureArgs {
   unsigned segment_time = 60, heartbeat = 5;
   int compression_level = 3;
   bool sync = false, stop_at_end = false;
+  std::string slot = "pitr", application_name = "pitr";
+  bool no_slot = false;
+  std::optional<std::string> end_lsn;
+  unsigned status_interval = 10;
 };
+
+int run_postgres_capture(const CaptureArgs& a) {
+  capture::WalCaptureOptions o;
+  o.endpoint = make_postgres_endpoint(a.source);
+  o.endpoint.application_name = a.application_name;
+  o.archive = a.archive;
+  o.slot = a.no_slot ? "" : a.slot;
+  o.sync = a.sync;
+  o.compression_level = a.compression_level;
+  o.status_interval = std::chrono::seconds(a.status_interval);
+  o.stop_at_end = a.stop_at_end;
+  if (a.end_lsn) o.end_lsn = postgres::parse_lsn(*a.end_lsn);
+  try {
+    capture::WalCapture(o).run();
+  } catch (const capture::CaptureFatal& e) {
+    fmt::print(stderr, "pitr capture: error: {}\n", e.what());
+    return e.exit_code();
+  }
+  return kExitOk;
+}
 
 // A stable default replica id per archive, far from ids DBAs usually assign.
 std::uint32_t default_server_id(const std::string& archive) {
@@ -28,6 +54,7 @@ std::uint32_t default_server_id(const std::string& archive) {
 }
 
 int run_capture(const CaptureArgs& a) {
+  if (is_postgres_source(a.source)) return run_postgres_capture(a);
   capture::CaptureOptions o;
   o.endpoint = make_endpoint(a.source);
   o.archive = a.archive;
@@ -55,13 +82,16 @@ CommandRunner add_capture_command(CLI::App& app) {
   auto a = std::make_shared<CaptureArgs>();
   auto* cmd = app.add_subcommand(
       "capture",
-      "Stream a MySQL/MariaDB server's binlog into the archive until SIGINT/SIGTERM.\n"
+      "Stream a MySQL/MariaDB server's binlog, or a PostgreSQL server's WAL, into the archive\n"
+      "until SIGINT/SIGTERM.\n"
       "The password is read from --password-file or the PITR_PASSWORD environment variable.");
   cmd->add_option("--archive", a->archive, "Archive directory (created if missing)")->required();
   add_source_options(cmd, a->source);
   cmd->add_option("--server-id", a->server_id,
                   "Replica server id to register with (default: derived from the archive path)");
-  cmd->add_flag("--sync", a->sync, "fsync the open segment at every transaction end");
+  cmd->add_flag("--sync", a->sync,
+                "fsync the open segment at every transaction end (PostgreSQL: after every "
+                "message batch, before reporting the flush, so pitr can be a synchronous standby)");
   cmd->add_option("--segment-size", a->segment_size, "Seal segments at this size (default 16M)");
   cmd->add_option("--segment-time", a->segment_time, "Seal segments at this age in seconds")
       ->check(CLI::PositiveNumber);
@@ -81,6 +111,17 @@ CommandRunner add_capture_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--stop-at-end", a->stop_at_end,
                 "Exit 0 once the archive has caught up with the server");
+  cmd->add_option("--slot", a->slot,
+                  "PostgreSQL: physical replication slot to stream through, created with "
+                  "RESERVE_WAL if missing (default pitr)");
+  cmd->add_flag("--no-slot", a->no_slot, "PostgreSQL: stream without a replication slot");
+  cmd->add_option("--application-name", a->application_name,
+                  "PostgreSQL: application_name, as named in synchronous_standby_names "
+                  "(default pitr)");
+  cmd->add_option("--end-lsn", a->end_lsn, "PostgreSQL: exit 0 once archived through this LSN");
+  cmd->add_option("--status-interval", a->status_interval,
+                  "PostgreSQL: seconds between status updates to the server (default 10)")
+      ->check(CLI::PositiveNumber);
   return [a] { return run_capture(*a); };
 }
 

@@ -5,7 +5,7 @@
 namespace pitr::tools {
 
 void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option, bool required) {
-  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT")->required(required);
+  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT or postgres://USER@HOST:PORT[/DB]")->required(required);
   cmd->add_option("--password-file", a.password_file,
                   "File whose first line is the password (default: $PITR_PASSWORD)")
       ->check(CLI::ExistingFile);
@@ -24,6 +24,29 @@ capture::MysqlEndpoint make_endpoint(const SourceArgs& a) {
   e.user = uri.user;
   e.password = capture::read_password(a.password_file);
   e.ssl_mode = capture::parse_ssl_mode(a.ssl_mode);
+  e.ssl_ca = a.ssl_ca;
+  return e;
+}
+
+bool is_postgres_source(const SourceArgs& a) {
+  return !a.source.empty() && capture::parse_source_uri(a.source).scheme == "postgres";
+}
+
+capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& a) {
+  auto uri = capture::parse_source_uri(a.source);
+  capture::PostgresEndpoint e;
+  e.host = uri.host;
+  e.port = uri.port;
+  e.user = uri.user;
+  if (!uri.database.empty()) e.dbname = uri.database;
+  e.password = capture::read_password(a.password_file);
+  static const std::pair<const char*, const char*> kModes[] = {
+      {"disabled", "disable"}, {"preferred", "prefer"}, {"required", "require"},
+      {"verify-ca", "verify-ca"}, {"verify-identity", "verify-full"}};
+  e.ssl_mode.clear();
+  for (auto [ours, libpq] : kModes)
+    if (a.ssl_mode == ours) e.ssl_mode = libpq;
+  if (e.ssl_mode.empty()) throw std::invalid_argument("unknown --ssl-mode " + a.ssl_mode);
   e.ssl_ca = a.ssl_ca;
   return e;
 }

@@ -1,11 +1,12 @@
 #pragma once
-// The options every command that talks to a MySQL/MariaDB server shares: --source,
+// The options every command that talks to a database server shares: --source,
 // --password-file, --ssl-mode, --ssl-ca.
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
 #include "capture/mysql/mysql_connection.hpp"
+#include "capture/postgres/pg_connection.hpp"
 
 namespace pitr::tools {
 
@@ -20,5 +21,7 @@ void add_source_options(CLI::App* cmd, SourceArgs& args, const std::string& opti
                         bool required = true);
 // Parses the URI and reads the password (never from argv).
 capture::MysqlEndpoint make_endpoint(const SourceArgs& args);
+bool is_postgres_source(const SourceArgs& args);
+capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& args);
 
 }  // namespace pitr::tools

@@ -197,24 +197,6 @@ class Session {
   std::vector<std::uint8_t> fde_raw_;  // the last FORMAT_DESCRIPTION_EVENT received
 };
 
-void sleep_interruptible(asio::io_context& io, StopSignal& stop, std::chrono::milliseconds d) {
-  asio::steady_timer timer(io, d);
-  bool done = false;
-  stop.on_stop([&] { timer.cancel(); });
-  timer.async_wait([&](const boost::system::error_code&) { done = true; });
-  io.restart();
-  while (!done) io.run_one();
-  stop.on_stop(nullptr);
-}
-
-void record_gap_once(const archive::ArchiveLayout& layout, archive::GapRecord gap) {
-  for (const auto& g : archive::list_gaps(layout))
-    if (g.source_id == gap.source_id && g.after_file == gap.after_file &&
-        g.after_position == gap.after_position)
-      return;
-  archive::record_gap(layout, gap);
-}
-
 }  // namespace
 
 void BinlogCapture::run() {
@@ -278,7 +260,7 @@ void BinlogCapture::run() {
     } catch (const ServerError& e) {
       if (writer) writer->finish();
       if (e.code() == kErrMasterFatalReadingBinlog) {
-        record_gap_once(layout, {source_id.value_or(""), writer ? writer->file() : "",
+        archive::record_gap_once(layout, {source_id.value_or(""), writer ? writer->file() : "",
                                  writer ? writer->end() : 0, position.file,
                                  static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         throw CaptureFatal(

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "capture/capture_fatal.hpp"
 #include "capture/mysql/mysql_connection.hpp"
 #include "capture/segment_writer.hpp"
 
@@ -26,18 +27,6 @@ struct CaptureOptions {
   std::chrono::milliseconds max_backoff{30000};
 };
 
-// A failure retrying cannot fix (wrong credentials, purged binlogs, identity change).
-class CaptureFatal : public std::runtime_error {
- public:
-  CaptureFatal(const std::string& message, int exit_code)
-      : std::runtime_error(message), exit_code_(exit_code) {}
-  int exit_code() const { return exit_code_; }
-
- private:
-  int exit_code_;
-};
-
-inline constexpr int kExitGap = 3;
 
 class BinlogCapture {
  public:

@@ -1,0 +1,79 @@
+#pragma once
+// The PostgreSQL side of an archive (docs/archive-format.md):
+//   wal/pg-<system identifier>/
+//     source.json                    system identifier and wal_segment_size
+//     <WAL file>.zst                 a sealed complete segment, index record inside
+//     <WAL file>.partial.zst         a sealed segment that ends where its timeline ended
+//     <WAL file>.partial             the open tail: raw bytes from the segment's start
+//     <TLI>.history                  timeline history files, as the server wrote them
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/archive_layout.hpp"
+#include "formats/postgres/lsn.hpp"
+
+namespace pitr::archive {
+
+using postgres::Lsn;
+using postgres::TimelineId;
+
+struct WalRestorePoint {
+  std::string name;
+  Lsn lsn = 0;
+  std::int64_t time = 0;  // Unix µs
+};
+
+struct WalSegmentRecord {
+  std::string source_id, file;
+  TimelineId timeline = 0;
+  std::uint64_t segment = 0, segment_size = 0;
+  Lsn start = 0, end = 0;  // [start, end): start is the segment's first byte
+  std::uint64_t records = 0, commits = 0, aborts = 0;
+  std::optional<std::int64_t> first_commit_time, last_commit_time;  // Unix µs
+  std::vector<WalRestorePoint> restore_points;
+  std::string sha256;
+  std::uint64_t sealed_at = 0;
+
+  bool complete() const { return end - start == segment_size; }
+};
+
+nlohmann::json to_json(const WalSegmentRecord& r);
+WalSegmentRecord wal_segment_record_from_json(const nlohmann::json& j);
+
+struct WalSource {
+  std::string source_id;
+  std::uint64_t system_identifier = 0, segment_size = 0;
+};
+
+struct OpenWalTail {
+  fs::path path;
+  TimelineId timeline = 0;
+  std::uint64_t segment = 0, size = 0;
+};
+
+struct WalSourceListing {
+  WalSource source;
+  fs::path dir;
+  std::vector<WalSegmentRecord> segments;  // sorted by timeline, then segment
+  std::vector<OpenWalTail> open;           // normally at most one
+  std::map<TimelineId, std::string> histories;
+
+  fs::path sealed_path(const WalSegmentRecord& r) const;
+};
+
+fs::path wal_root(const ArchiveLayout& layout);
+fs::path wal_source_dir(const ArchiveLayout& layout, const std::string& source_id);
+std::string wal_source_id(std::uint64_t system_identifier);
+fs::path sealed_wal_path(const fs::path& dir, const std::string& file, bool complete);
+fs::path open_wal_path(const fs::path& dir, const std::string& file);
+
+// Records the source's identity the first time; throws if it disagrees with what is there.
+void remember_wal_source(const ArchiveLayout& layout, const WalSource& source);
+std::vector<WalSourceListing> list_wal_sources(const ArchiveLayout& layout);
+
+}  // namespace pitr::archive

@@ -1,0 +1,276 @@
+#include "capture/postgres/wal_capture.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "archive/archive_lock.hpp"
+#include "archive/gap_record.hpp"
+#include "capture/capture_fatal.hpp"
+#include "capture/postgres/replication_stream.hpp"
+#include "capture/postgres/wal_writer.hpp"
+#include "capture/stop_signal.hpp"
+
+namespace pitr::capture {
+namespace {
+
+namespace asio = boost::asio;
+using postgres::Lsn;
+using postgres::TimelineId;
+using Clock = std::chrono::steady_clock;
+
+struct ServerState {
+  std::uint64_t system_identifier = 0, segment_size = 0;
+  TimelineId timeline = 0;
+  Lsn xlogpos = 0;
+};
+
+struct SlotState {
+  Lsn restart_lsn = 0;
+  TimelineId restart_timeline = 0;
+};
+
+ServerState identify(PgConnection& conn) {
+  auto r = conn.exec("IDENTIFY_SYSTEM");
+  ServerState s;
+  s.system_identifier = std::stoull(PQgetvalue(r.get(), 0, 0));
+  s.timeline = static_cast<TimelineId>(std::stoul(PQgetvalue(r.get(), 0, 1)));
+  s.xlogpos = postgres::parse_lsn(PQgetvalue(r.get(), 0, 2));
+  auto size = conn.exec("SHOW wal_segment_size");
+  s.segment_size = parse_postgres_size(PQgetvalue(size.get(), 0, 0));
+  if (!postgres::valid_segment_size(s.segment_size))
+    throw CaptureFatal(fmt::format("the server reports wal_segment_size {}, which pitr does not "
+                                   "understand", s.segment_size), 1);
+  return s;
+}
+
+std::optional<SlotState> read_slot(PgConnection& conn, const std::string& slot) {
+  auto r = conn.exec("READ_REPLICATION_SLOT " + conn.quote_identifier(slot));
+  if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) return std::nullopt;
+  if (std::string(PQgetvalue(r.get(), 0, 0)) != "physical")
+    throw CaptureFatal(fmt::format("replication slot {} is a {} slot; pitr needs a physical one "
+                                   "(choose another name with --slot)",
+                                   slot, PQgetvalue(r.get(), 0, 0)), 1);
+  SlotState s;
+  if (!PQgetisnull(r.get(), 0, 1)) s.restart_lsn = postgres::parse_lsn(PQgetvalue(r.get(), 0, 1));
+  if (!PQgetisnull(r.get(), 0, 2))
+    s.restart_timeline = static_cast<TimelineId>(std::stoul(PQgetvalue(r.get(), 0, 2)));
+  return s;
+}
+
+SlotState ensure_slot(PgConnection& conn, const std::string& slot, bool& created) {
+  created = false;
+  if (auto s = read_slot(conn, slot)) return *s;
+  conn.exec("CREATE_REPLICATION_SLOT " + conn.quote_identifier(slot) + " PHYSICAL RESERVE_WAL");
+  created = true;
+  auto s = read_slot(conn, slot);
+  if (!s) throw PgError("replication slot " + slot + " vanished right after it was created");
+  return *s;
+}
+
+std::string fetch_history(PgConnection& conn, TimelineId timeline) {
+  auto r = conn.exec(fmt::format("TIMELINE_HISTORY {}", timeline));
+  return std::string(PQgetvalue(r.get(), 0, 1), static_cast<std::size_t>(PQgetlength(r.get(), 0, 1)));
+}
+
+std::int64_t postgres_now() {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return postgres::unix_micros_to_postgres(us.count());
+}
+
+class Session {
+ public:
+  Session(const WalCaptureOptions& o, PgConnection& conn, asio::io_context& io, StopSignal& stop,
+          WalWriter& writer)
+      : o_(o), conn_(conn), stream_(conn, io), stop_(stop), writer_(writer) {
+    stop_.on_stop([this] { stream_.cancel(); });
+  }
+  ~Session() { stop_.on_stop(nullptr); }
+
+  // Returns true when an end condition (--stop-at-end, --end-lsn) was reached.
+  bool run(WalPosition position) {
+    timeline_ = position.timeline;
+    start(position.lsn);
+    while (!stop_.requested()) {
+      auto item = stream_.next(deadline());
+      if (auto* d = std::get_if<postgres::XLogData>(&item)) {
+        writer_.write(timeline_, d->start, d->data);
+        if (reached_end(d->wal_end)) return true;
+      } else if (auto* k = std::get_if<postgres::Keepalive>(&item)) {
+        if (k->reply_requested) report(false);
+        if (reached_end(k->wal_end)) return true;
+      } else if (auto* e = std::get_if<TimelineEnd>(&item)) {
+        switch_timeline(*e);
+      } else {
+        report(o_.stop_at_end);
+      }
+    }
+    report(false);
+    return false;
+  }
+
+ private:
+  void start(Lsn lsn) {
+    auto ended = stream_.start(timeline_, lsn, o_.slot);
+    while (ended) ended = switch_timeline(*ended);
+    last_sync_ = last_status_ = Clock::now();
+  }
+
+  std::optional<TimelineEnd> switch_timeline(const TimelineEnd& e) {
+    writer_.end_timeline();
+    writer_.store_history(e.next_timeline, fetch_history(conn_, e.next_timeline));
+    log(fmt::format("timeline {} ended at {}; continuing on timeline {}", timeline_,
+                    postgres::format_lsn(e.next_start), e.next_timeline));
+    timeline_ = e.next_timeline;
+    auto ended = stream_.start(timeline_, postgres::segment_start(e.next_start, segment_size()),
+                               o_.slot);
+    last_sync_ = last_status_ = Clock::now();
+    return ended;
+  }
+
+  std::uint64_t segment_size() const { return segment_size_; }
+
+  Clock::time_point deadline() const {
+    bool dirty = writer_.written() > writer_.synced();
+    if (o_.sync && dirty) return Clock::now();
+    auto d = last_status_ + o_.status_interval;
+    if (dirty) d = std::min(d, last_sync_ + std::chrono::seconds(1));
+    if (o_.stop_at_end) d = std::min(d, last_status_ + std::chrono::seconds(1));
+    return d;
+  }
+
+  bool reached_end(Lsn server_end) {
+    bool end = (o_.end_lsn && writer_.written() >= *o_.end_lsn) ||
+               (o_.stop_at_end && writer_.written() >= server_end);
+    if (end) report(false);
+    return end;
+  }
+
+  // Makes what arrived durable, then tells the server how far that is.
+  void report(bool ask_reply) {
+    auto flushed = writer_.sync();
+    last_sync_ = last_status_ = Clock::now();
+    stream_.send_status({writer_.written(), flushed, 0, postgres_now(), ask_reply});
+  }
+
+  void log(const std::string& message) const {
+    if (!o_.quiet) fmt::print(stderr, "pitr capture: {}\n", message);
+  }
+
+ public:
+  std::uint64_t segment_size_ = 0;
+
+ private:
+  const WalCaptureOptions& o_;
+  PgConnection& conn_;
+  ReplicationStream stream_;
+  StopSignal& stop_;
+  WalWriter& writer_;
+  TimelineId timeline_ = 0;
+  Clock::time_point last_sync_, last_status_;
+};
+
+bool is_missing_wal(const PgError& e) {
+  return std::string(e.what()).find("has already been removed") != std::string::npos;
+}
+
+// Credentials or permissions: retrying will not help.
+bool is_refusal(const PgError& e) {
+  std::string m = e.what();
+  for (const char* s : {"password authentication failed", "pg_hba.conf", "permission denied",
+                        "must be superuser or replication", "no password supplied"})
+    if (m.find(s) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+void WalCapture::run() {
+  auto log = [&](const std::string& m) {
+    if (!options_.quiet) fmt::print(stderr, "pitr capture: {}\n", m);
+  };
+  asio::io_context io;
+  StopSignal stop(io);
+  archive::ArchiveLayout layout(options_.archive);
+  layout.create_or_check();
+  archive::ArchiveLock lock(layout.lock_file());
+  std::optional<std::string> source_id;
+  bool ever_connected = false;
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stop.requested()) {
+    std::optional<WalWriter> writer;
+    WalPosition position;
+    try {
+      PgConnection conn(options_.endpoint, true);
+      auto server = identify(conn);
+      archive::WalSource source{archive::wal_source_id(server.system_identifier),
+                                server.system_identifier, server.segment_size};
+      if (source_id && *source_id != source.source_id)
+        throw CaptureFatal(fmt::format("the server at {} is now {} (not {}, which this capture "
+                                       "started with); start a new capture for it",
+                                       conn.describe(), source.source_id, *source_id), 1);
+      source_id = source.source_id;
+      archive::remember_wal_source(layout, source);
+      writer.emplace(layout, source, options_.compression_level);
+      auto resume = writer->recover();
+      if (server.timeline > 1 && !writer->has_history(server.timeline))
+        writer->store_history(server.timeline, fetch_history(conn, server.timeline));
+      std::string slot_note = "without a replication slot";
+      std::optional<SlotState> slot;
+      if (!options_.slot.empty()) {
+        bool created = false;
+        slot = ensure_slot(conn, options_.slot, created);
+        slot_note = fmt::format("{} slot {} (retains {} MiB of WAL)", created ? "created" : "using",
+                                options_.slot,
+                                (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20);
+      }
+      if (resume) {
+        position = *resume;
+      } else {
+        auto from = slot && slot->restart_lsn ? slot->restart_lsn : server.xlogpos;
+        position = {slot && slot->restart_timeline ? slot->restart_timeline : server.timeline,
+                    postgres::segment_start(from, server.segment_size)};
+      }
+      log(fmt::format("connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
+                      "timeline {}{}",
+                      conn.describe(), server.system_identifier, server.timeline, slot_note,
+                      resume ? "resuming" : "starting", postgres::format_lsn(position.lsn),
+                      position.timeline, options_.sync ? " (synchronous)" : ""));
+      ever_connected = true;
+      Session session(options_, conn, io, stop, *writer);
+      session.segment_size_ = server.segment_size;
+      backoff = std::chrono::milliseconds(500);
+      bool ended = session.run(position);
+      writer->finish();
+      if (ended) {
+        log(fmt::format("archived through {}; stopping", postgres::format_lsn(writer->written())));
+        return;
+      }
+      break;
+    } catch (const PgError& e) {
+      if (writer) writer->finish();
+      if (is_missing_wal(e)) {
+        archive::record_gap_once(
+            layout, {source_id.value_or(""), "", position.lsn,
+                     position.timeline ? postgres::format_lsn(position.lsn) : "",
+                     static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
+        throw CaptureFatal(
+            fmt::format("{}\nThe server no longer has the WAL capture needs (from {}); it was "
+                        "removed while capture was stopped, or the slot was invalidated "
+                        "(max_slot_wal_keep_size). The archive now has a gap (recorded in {}): "
+                        "take a new base backup and restart capture.",
+                        e.what(), postgres::format_lsn(position.lsn), layout.gaps_dir().string()),
+            kExitGap);
+      }
+      if (!ever_connected && (options_.stop_at_end || options_.end_lsn || is_refusal(e)))
+        throw CaptureFatal(e.what(), 1);
+      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
+    }
+    sleep_interruptible(io, stop, backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  log(fmt::format("stopped by signal {}; archive is consistent", stop.signal_number()));
+}
+
+}  // namespace pitr::capture

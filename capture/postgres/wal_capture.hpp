@@ -1,0 +1,37 @@
+#pragma once
+// pitr capture for PostgreSQL: streams WAL over a physical replication connection into
+// the archive, through a replication slot so the server keeps WAL while capture is down,
+// reporting a flush position only once those bytes are durable in the archive.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "capture/postgres/pg_connection.hpp"
+#include "formats/postgres/lsn.hpp"
+
+namespace pitr::capture {
+
+struct WalCaptureOptions {
+  PostgresEndpoint endpoint;
+  std::string archive;
+  std::string slot = "pitr";  // empty: stream without a slot
+  bool sync = false;          // fsync and report after every message batch (synchronous standby)
+  int compression_level = 3;
+  std::chrono::seconds status_interval{10};
+  std::chrono::milliseconds max_backoff{30000};
+  bool stop_at_end = false;                  // exit 0 once caught up with the server
+  std::optional<postgres::Lsn> end_lsn;      // exit 0 once archived through this LSN
+  bool quiet = false;
+};
+
+class WalCapture {
+ public:
+  explicit WalCapture(WalCaptureOptions options) : options_(std::move(options)) {}
+  // Runs until stopped by a signal (or an end condition); throws CaptureFatal.
+  void run();
+
+ private:
+  WalCaptureOptions options_;
+};
+
+}  // namespace pitr::capture

@@ -1,0 +1,200 @@
+#include "capture/postgres/wal_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "archive/index_frame.hpp"
+
+namespace pitr::capture {
+
+using postgres::Lsn;
+namespace fs = archive::fs;
+
+void count_wal_event(archive::WalSegmentRecord& r, const postgres::WalEvent& e) {
+  auto unix_us = postgres::postgres_to_unix_micros(e.time);
+  if (e.kind == postgres::WalEventKind::kRestorePoint) {
+    r.restore_points.push_back({e.name, e.lsn, unix_us});
+    return;
+  }
+  ++(e.kind == postgres::WalEventKind::kCommit ? r.commits : r.aborts);
+  if (!r.first_commit_time) r.first_commit_time = unix_us;
+  r.last_commit_time = unix_us;
+}
+
+void seal_wal_tail(const fs::path& tail, archive::WalSegmentRecord record, const fs::path& dest,
+                   int compression_level) {
+  {
+    archive::File source(tail, archive::File::Mode::kRead);
+    archive::write_indexed_file(source, 0, record.end - record.start, dest, compression_level,
+                                [&](const std::string& sha) {
+                                  record.sha256 = sha;
+                                  record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+                                  return archive::to_json(record);
+                                });
+  }
+  fs::remove(tail);
+  archive::fsync_directory(tail.parent_path());
+}
+
+WalWriter::WalWriter(const archive::ArchiveLayout& layout, archive::WalSource source, int level)
+    : layout_(layout),
+      source_(std::move(source)),
+      dir_(archive::wal_source_dir(layout, source_.source_id)),
+      level_(level),
+      sealer_(level) {}
+
+WalWriter::~WalWriter() = default;
+
+archive::WalSegmentRecord WalWriter::new_record(postgres::TimelineId timeline,
+                                                std::uint64_t segment) const {
+  archive::WalSegmentRecord r;
+  r.source_id = source_.source_id;
+  r.timeline = timeline;
+  r.segment = segment;
+  r.segment_size = source_.segment_size;
+  r.file = postgres::wal_file_name(timeline, segment, source_.segment_size);
+  r.start = r.end = segment * source_.segment_size;
+  return r;
+}
+
+void WalWriter::open_tail(postgres::TimelineId timeline, Lsn lsn, bool exists) {
+  auto segment = postgres::segment_of(lsn, source_.segment_size);
+  auto record = new_record(timeline, segment);
+  auto path = archive::open_wal_path(dir_, record.file);
+  tail_.emplace(Tail{archive::File(path, exists ? archive::File::Mode::kReadWrite
+                                                : archive::File::Mode::kCreateExclusive),
+                     record, exists});
+  if (!scanner_ || scanner_->position() != lsn) {
+    scanner_.emplace(source_.segment_size);
+    records_before_ = 0;
+  }
+}
+
+void WalWriter::scan(Lsn lsn, Bytes data) {
+  if (!scanner_) return;  // indexing stopped after damaged WAL, until the next segment
+  try {
+    scanner_->feed(lsn, data, [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+  } catch (const DecodeError& e) {
+    fmt::print(stderr, "pitr capture: warning: WAL in {} could not be indexed ({}); it is archived "
+                       "as received\n", tail_->record.file, e.what());
+    scanner_.reset();
+  }
+}
+
+void WalWriter::write(postgres::TimelineId timeline, Lsn lsn, Bytes data) {
+  if (tail_ && lsn != written_)
+    throw std::runtime_error(fmt::format("WAL arrived at {}, expected {}", postgres::format_lsn(lsn),
+                                         postgres::format_lsn(written_)));
+  while (!data.empty()) {
+    if (!tail_) {
+      if (lsn % source_.segment_size != 0)
+        throw std::runtime_error(fmt::format("WAL for a new segment arrived mid-segment at {}",
+                                             postgres::format_lsn(lsn)));
+      open_tail(timeline, lsn, false);
+      written_ = synced_ = lsn;
+    }
+    auto segment_end = tail_->record.start + source_.segment_size;
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(segment_end - lsn, data.size()));
+    tail_->file.write_all(data.first(n));
+    scan(lsn, data.first(n));
+    lsn += n;
+    written_ = tail_->record.end = lsn;
+    data = data.subspan(n);
+    if (lsn == segment_end) seal_tail();
+  }
+}
+
+Lsn WalWriter::sync() {
+  if (tail_ && synced_ < written_) {
+    tail_->file.sync();
+    if (!tail_->dir_synced) archive::fsync_directory(dir_);
+    tail_->dir_synced = true;
+  }
+  synced_ = written_;
+  return synced_;
+}
+
+void WalWriter::seal_tail() {
+  sync();
+  auto record = tail_->record;
+  if (scanner_) record.records = scanner_->records() - records_before_;
+  if (scanner_) records_before_ = scanner_->records();
+  auto path = tail_->file.path();
+  auto dest = archive::sealed_wal_path(dir_, record.file, record.complete());
+  tail_.reset();
+  if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
+  sealer_.submit([path, record, dest, level = level_] { seal_wal_tail(path, record, dest, level); });
+}
+
+void WalWriter::end_timeline() {
+  if (tail_) seal_tail();
+  scanner_.reset();
+}
+
+bool WalWriter::has_history(postgres::TimelineId timeline) const {
+  return fs::exists(dir_ / postgres::history_file_name(timeline));
+}
+
+void WalWriter::store_history(postgres::TimelineId timeline, const std::string& content) {
+  auto path = dir_ / postgres::history_file_name(timeline);
+  if (fs::exists(path)) {
+    if (archive::read_small_file(path) == content) return;
+    throw archive::IoError(fmt::format("{} exists with other content; the server's timeline {} is "
+                                       "not the one archived",
+                                       path.string(), timeline));
+  }
+  archive::write_file_atomically(path, as_bytes(content));
+}
+
+void WalWriter::finish() {
+  sync();
+  sealer_.drain();
+}
+
+void WalWriter::resume_tail(const archive::OpenWalTail& open) {
+  auto start = open.segment * source_.segment_size;
+  open_tail(open.timeline, start, true);
+  std::vector<std::uint8_t> bytes(open.size);
+  tail_->file.pread_exact(bytes, 0);
+  std::uint64_t keep = open.size;
+  try {
+    scanner_->feed(start, bytes, [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+    if (scanner_->ended()) keep = scanner_->last_record_end() > start ? scanner_->last_record_end() - start : 0;
+  } catch (const DecodeError& e) {
+    keep = scanner_->last_record_end() > start ? scanner_->last_record_end() - start : 0;
+    fmt::print(stderr, "pitr capture: {} ends in damaged WAL ({}); keeping its first {} bytes\n",
+               open.path.string(), e.what(), keep);
+  }
+  if (keep < open.size) {
+    tail_->file.truncate(keep);
+    tail_->file.sync();
+    tail_->record = new_record(open.timeline, open.segment);
+    scanner_.emplace(source_.segment_size);
+    scanner_->feed(start, Bytes(bytes).first(keep),
+                   [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+  }
+  records_before_ = 0;
+  written_ = synced_ = tail_->record.end = start + keep;
+  if (keep == source_.segment_size) seal_tail();
+}
+
+std::optional<WalPosition> WalWriter::recover() {
+  for (const auto& listing : archive::list_wal_sources(layout_)) {
+    if (listing.source.source_id != source_.source_id) continue;
+    std::optional<WalPosition> position;
+    for (const auto& r : listing.segments) position = WalPosition{r.timeline, r.end};
+    for (std::size_t i = 0; i < listing.open.size(); ++i) {
+      const auto& open = listing.open[i];
+      resume_tail(open);
+      bool newest = i + 1 == listing.open.size();
+      if (tail_ && !newest) end_timeline();  // an older timeline's last segment
+      position = WalPosition{open.timeline, written_};
+    }
+    sealer_.drain();
+    return position;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pitr::capture

@@ -1,0 +1,76 @@
+#pragma once
+// Turns the WAL stream into archive files: the open tail `<WAL file>.partial` grows as
+// bytes arrive and is fsynced on request; a full segment is handed to the sealer, which
+// compresses it with its index record (commits, their times, restore points) and removes
+// the tail. Recovery after a crash seals what is complete and resumes from the tail's end.
+#include <optional>
+#include <string>
+
+#include "archive/file_io.hpp"
+#include "archive/wal_archive.hpp"
+#include "capture/segment_sealer.hpp"
+#include "formats/postgres/wal_scanner.hpp"
+
+namespace pitr::capture {
+
+struct WalPosition {
+  postgres::TimelineId timeline = 0;
+  postgres::Lsn lsn = 0;
+};
+
+class WalWriter {
+ public:
+  WalWriter(const archive::ArchiveLayout& layout, archive::WalSource source, int compression_level);
+  ~WalWriter();
+
+  // Seals complete leftovers of an earlier run and returns where streaming resumes, or
+  // nothing when the archive holds no WAL of this source yet.
+  std::optional<WalPosition> recover();
+
+  // Appends bytes that start exactly at written() (or at a segment start when no tail is
+  // open) on `timeline`.
+  void write(postgres::TimelineId timeline, postgres::Lsn lsn, Bytes data);
+  // Makes everything written durable; returns the durable end.
+  postgres::Lsn sync();
+  // The timeline ended at written(): seal the open tail as it is (<file>.partial.zst).
+  void end_timeline();
+  void store_history(postgres::TimelineId timeline, const std::string& content);
+  // sync() and wait for the sealer.
+  void finish();
+
+  postgres::Lsn written() const { return written_; }
+  postgres::Lsn synced() const { return synced_; }
+  bool has_history(postgres::TimelineId timeline) const;
+
+ private:
+  struct Tail {
+    archive::File file;
+    archive::WalSegmentRecord record;
+    bool dir_synced = false;
+  };
+  void open_tail(postgres::TimelineId timeline, postgres::Lsn lsn, bool exists);
+  void scan(postgres::Lsn lsn, Bytes data);
+  void seal_tail();
+  archive::WalSegmentRecord new_record(postgres::TimelineId timeline, std::uint64_t segment) const;
+  void resume_tail(const archive::OpenWalTail& tail);
+
+  archive::ArchiveLayout layout_;
+  archive::WalSource source_;
+  archive::fs::path dir_;
+  int level_;
+  std::optional<Tail> tail_;
+  std::optional<postgres::WalScanner> scanner_;
+  std::uint64_t records_before_ = 0;
+  postgres::Lsn written_ = 0, synced_ = 0;
+  SegmentSealer sealer_;
+};
+
+// Compresses an open tail into its sealed file with `record` (sha256 and sealed_at are
+// filled in) and removes the tail.
+void seal_wal_tail(const archive::fs::path& tail, archive::WalSegmentRecord record,
+                   const archive::fs::path& dest, int compression_level);
+
+// Adds one scanned event to a segment's index record.
+void count_wal_event(archive::WalSegmentRecord& record, const postgres::WalEvent& event);
+
+}  // namespace pitr::capture
