@@ -1,5 +1,7 @@
 #include "archive/backup_manifest.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -60,12 +62,21 @@ BackupManifest read_manifest(const fs::path& dir) {
   return m;
 }
 
+std::string backup_format(const fs::path& backup_dir) {
+  try {
+    return nlohmann::json::parse(read_small_file(backup_dir / kManifestName)).value("format", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(fmt::format("{} is damaged: {}", (backup_dir / kManifestName).string(), e.what()));
+  }
+}
+
 std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayout& layout) {
   std::vector<std::pair<fs::path, BackupManifest>> out;
   if (!fs::exists(layout.backups_dir())) return out;
   for (auto& e : fs::directory_iterator(layout.backups_dir())) {
     if (!e.is_directory() || e.path().extension() == ".partial") continue;
     if (!fs::exists(e.path() / kManifestName)) continue;
+    if (backup_format(e.path()) == kPostgresBackupFormat) continue;
     out.emplace_back(e.path(), read_manifest(e.path()));
   }
   std::sort(out.begin(), out.end(),

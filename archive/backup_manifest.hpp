@@ -34,13 +34,17 @@ struct BackupManifest {
 };
 
 inline constexpr const char* kManifestName = "manifest.json";
+inline constexpr const char* kPostgresBackupFormat = "pitr-postgres-base-backup";
+
+// The "format" of the manifest in `backup_dir` (MySQL and PostgreSQL backups differ).
+std::string backup_format(const fs::path& backup_dir);
 
 void write_manifest(const fs::path& backup_dir, const BackupManifest& manifest);
 BackupManifest read_manifest(const fs::path& backup_dir);
 // Problems with a backup's files: missing, or content that fails its checksum.
 std::vector<std::string> verify_backup(const fs::path& backup_dir, const BackupManifest& manifest);
 
-// Complete backups (a manifest and no ".partial" suffix), oldest first.
+// Complete MySQL/MariaDB backups (a manifest and no ".partial" suffix), oldest first.
 std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayout& layout);
 
 }  // namespace pitr::archive

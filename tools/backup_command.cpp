@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "capture/mysql/base_backup.hpp"
+#include "capture/postgres/pg_base_backup.hpp"
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
@@ -17,7 +18,29 @@ struct BackupArgs {
   int compression_level = 1;
 };
 
+int run_postgres_backup(const BackupArgs& a) {
+  capture::PgBackupOptions o;
+  o.endpoint = make_postgres_endpoint(a.source);
+  o.archive = a.archive;
+  o.compression_level = a.compression_level;
+  o.progress = ::isatty(STDERR_FILENO);
+  auto m = capture::take_postgres_backup(o);
+  std::uint64_t bytes = 0, stored = 0;
+  for (const auto& x : m.archives) {
+    bytes += x.bytes;
+    stored += x.stored_bytes;
+  }
+  fmt::print("backup {} of {}: WAL {} to {} on timeline {}, {:.1f} s\n"
+             "  {} archives, {} files checked against the server's manifest; {:.1f} MiB stored "
+             "in {:.1f} MiB\n",
+             m.id, m.source_id, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn),
+             m.timeline, (m.finished_at - m.started_at) / 1e6, m.archives.size(), m.files,
+             bytes / 1048576.0, stored / 1048576.0);
+  return kExitOk;
+}
+
 int run_backup(const BackupArgs& a) {
+  if (is_postgres_source(a.source)) return run_postgres_backup(a);
   capture::BackupOptions o;
   o.endpoint = make_endpoint(a.source);
   o.archive = a.archive;
@@ -48,8 +71,9 @@ CommandRunner add_backup_command(CLI::App& app) {
   auto a = std::make_shared<BackupArgs>();
   auto* cmd = app.add_subcommand(
       "backup",
-      "Take a consistent base backup of every non-system database into the archive, with the "
-      "binlog position and GTID state it is consistent at");
+      "Take a consistent base backup into the archive: MySQL/MariaDB as SQL with the binlog "
+      "position and GTID state it is consistent at; PostgreSQL through BASE_BACKUP with its "
+      "start and end LSN and timeline");
   cmd->add_option("--archive", a->archive, "Archive directory (created if missing)")->required();
   add_source_options(cmd, a->source);
   cmd->add_option("--jobs", a->jobs, "Sessions dumping in parallel (default 4)")

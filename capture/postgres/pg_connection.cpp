@@ -13,6 +13,14 @@ std::string trimmed(const char* message) {
   return s;
 }
 
+// Server notices go to stderr, except the one every BASE_BACKUP without archive_command
+// gets: pitr archives the WAL itself, through its own capture.
+void print_notice(void*, const char* message) {
+  std::string m = trimmed(message);
+  if (m.find("WAL archiving is not enabled") != std::string::npos) return;
+  fmt::print(stderr, "pitr: server says: {}\n", m);
+}
+
 }  // namespace
 
 PgConnection::PgConnection(const PostgresEndpoint& e, bool replication)
@@ -53,6 +61,7 @@ PgConnection::PgConnection(const PostgresEndpoint& e, bool replication)
       hint = " (the role needs the REPLICATION attribute, and max_wal_senders must be > 0)";
     throw PgError(fmt::format("cannot connect to PostgreSQL {}: {}{}", where_, message, hint));
   }
+  PQsetNoticeProcessor(conn_, print_notice, nullptr);
 }
 
 PgConnection::~PgConnection() {

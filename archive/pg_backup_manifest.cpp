@@ -1,0 +1,104 @@
+#include "archive/pg_backup_manifest.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "archive/backup_manifest.hpp"
+#include "archive/compressed_file_reader.hpp"
+#include "archive/file_io.hpp"
+
+namespace pitr::archive {
+
+void write_pg_manifest(const fs::path& dir, const PgBackupManifest& m) {
+  nlohmann::json j{{"format", kPostgresBackupFormat},
+                   {"version", 1},
+                   {"id", m.id},
+                   {"source", m.source_id},
+                   {"server_version", m.server_version},
+                   {"system_identifier", std::to_string(m.system_identifier)},
+                   {"timeline", m.timeline},
+                   {"start_lsn", postgres::format_lsn(m.start_lsn)},
+                   {"end_lsn", postgres::format_lsn(m.end_lsn)},
+                   {"started_at", m.started_at},
+                   {"finished_at", m.finished_at},
+                   {"files", m.files}};
+  auto& archives = j["archives"] = nlohmann::json::array();
+  for (const auto& a : m.archives)
+    archives.push_back({{"name", a.name},
+                        {"file", a.file},
+                        {"tablespace_oid", a.tablespace_oid},
+                        {"tablespace_path", a.tablespace_path},
+                        {"bytes", a.bytes},
+                        {"stored_bytes", a.stored_bytes},
+                        {"sha256", a.sha256}});
+  write_file_atomically(dir / kManifestName, as_bytes(j.dump(2) + "\n"));
+}
+
+PgBackupManifest read_pg_manifest(const fs::path& dir) {
+  try {
+    auto j = nlohmann::json::parse(read_small_file(dir / kManifestName));
+    if (j.value("format", "") != kPostgresBackupFormat || j.value("version", 0) != 1)
+      throw IoError(fmt::format("{} is not a PostgreSQL backup manifest of version 1",
+                                (dir / kManifestName).string()));
+    PgBackupManifest m;
+    m.id = j.at("id").get<std::string>();
+    m.source_id = j.at("source").get<std::string>();
+    m.server_version = j.value("server_version", "");
+    m.system_identifier = std::stoull(j.at("system_identifier").get<std::string>());
+    m.timeline = j.at("timeline").get<postgres::TimelineId>();
+    m.start_lsn = postgres::parse_lsn(j.at("start_lsn").get<std::string>());
+    m.end_lsn = postgres::parse_lsn(j.at("end_lsn").get<std::string>());
+    m.started_at = j.at("started_at").get<std::int64_t>();
+    m.finished_at = j.at("finished_at").get<std::int64_t>();
+    m.files = j.value("files", std::uint64_t{0});
+    for (const auto& a : j.at("archives")) {
+      PgBackupArchive x;
+      x.name = a.at("name").get<std::string>();
+      x.file = a.at("file").get<std::string>();
+      check_path_component(x.file, "backup archive file");
+      x.tablespace_oid = a.value("tablespace_oid", "");
+      x.tablespace_path = a.value("tablespace_path", "");
+      x.bytes = a.at("bytes").get<std::uint64_t>();
+      x.stored_bytes = a.value("stored_bytes", std::uint64_t{0});
+      x.sha256 = a.at("sha256").get<std::string>();
+      m.archives.push_back(x);
+    }
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(fmt::format("{} is damaged: {}", (dir / kManifestName).string(), e.what()));
+  }
+}
+
+std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const ArchiveLayout& layout) {
+  std::vector<std::pair<fs::path, PgBackupManifest>> out;
+  if (!fs::exists(layout.backups_dir())) return out;
+  for (auto& e : fs::directory_iterator(layout.backups_dir())) {
+    if (!e.is_directory() || e.path().extension() == ".partial") continue;
+    if (!fs::exists(e.path() / kManifestName)) continue;
+    if (backup_format(e.path()) != kPostgresBackupFormat) continue;
+    out.emplace_back(e.path(), read_pg_manifest(e.path()));
+  }
+  std::sort(out.begin(), out.end(),
+            [](auto& a, auto& b) { return a.second.end_lsn < b.second.end_lsn; });
+  return out;
+}
+
+std::vector<std::string> verify_pg_backup(const fs::path& dir, const PgBackupManifest& m) {
+  std::vector<std::string> problems;
+  for (const auto& a : m.archives) {
+    try {
+      auto r = read_zstd_file(dir / a.file, [](Bytes) {});
+      if (r.sha256 != a.sha256 || r.bytes != a.bytes)
+        problems.push_back(fmt::format("{}: content fails its checksum", (dir / a.file).string()));
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (!fs::exists(dir / kServerManifestName))
+    problems.push_back(fmt::format("{}: missing", (dir / kServerManifestName).string()));
+  return problems;
+}
+
+}  // namespace pitr::archive

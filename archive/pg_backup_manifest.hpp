@@ -1,0 +1,42 @@
+#pragma once
+// pitr's manifest of a PostgreSQL base backup (backups/<id>/manifest.json): where the
+// backup starts and ends in the WAL, on which timeline, and the compressed tar archives
+// it consists of. The server's own backup_manifest is stored beside it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "archive/archive_layout.hpp"
+#include "formats/postgres/lsn.hpp"
+
+namespace pitr::archive {
+
+struct PgBackupArchive {
+  std::string name;             // the server's archive name, "base.tar" or "<oid>.tar"
+  std::string file;             // stored as, e.g. "base.tar.zst"
+  std::string tablespace_oid;   // empty for the data directory
+  std::string tablespace_path;  // the tablespace's location on the source
+  std::uint64_t bytes = 0, stored_bytes = 0;
+  std::string sha256;  // of the uncompressed tar
+};
+
+struct PgBackupManifest {
+  std::string id, source_id, server_version;
+  std::uint64_t system_identifier = 0;
+  postgres::TimelineId timeline = 0;
+  postgres::Lsn start_lsn = 0, end_lsn = 0;
+  std::int64_t started_at = 0, finished_at = 0;  // Unix µs; consistent once end_lsn is replayed
+  std::uint64_t files = 0;                       // data files checked against the server manifest
+  std::vector<PgBackupArchive> archives;
+};
+
+inline constexpr const char* kServerManifestName = "backup_manifest";
+
+void write_pg_manifest(const fs::path& backup_dir, const PgBackupManifest& manifest);
+PgBackupManifest read_pg_manifest(const fs::path& backup_dir);
+// Complete PostgreSQL backups, oldest first.
+std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const ArchiveLayout& layout);
+// Problems with a backup's archives: missing, or content that fails its checksum.
+std::vector<std::string> verify_pg_backup(const fs::path& backup_dir, const PgBackupManifest& m);
+
+}  // namespace pitr::archive

@@ -1,0 +1,230 @@
+#include "capture/postgres/pg_base_backup.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "archive/compressed_file_writer.hpp"
+#include "archive/wal_archive.hpp"
+#include "formats/crc32c.hpp"
+#include "formats/postgres/base_backup_stream.hpp"
+#include "formats/postgres/server_manifest.hpp"
+#include "formats/tar_reader.hpp"
+
+namespace pitr::capture {
+namespace {
+
+namespace fs = std::filesystem;
+using postgres::Lsn;
+
+std::int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string backup_id() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+struct SeenFile {
+  std::uint64_t size = 0;
+  std::uint32_t crc = 0;
+};
+
+// One tar archive of the backup: compressed to disk and walked to checksum every file.
+class ArchiveSink {
+ public:
+  ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
+              std::map<std::string, SeenFile>& seen)
+      : writer_(dir / (a.name + ".zst"), level),
+        prefix_(a.tablespace_path.empty() ? "" : "pg_tblspc/" + a.name.substr(0, a.name.find('.')) + "/"),
+        tar_({[this](const TarEntry& e) { begin(e); }, [this](Bytes d) { crc_.update(d); },
+              [this] { end(); }}),
+        seen_(seen) {
+    info_.name = a.name;
+    info_.file = a.name + ".zst";
+    info_.tablespace_path = a.tablespace_path;
+    if (!a.tablespace_path.empty()) info_.tablespace_oid = a.name.substr(0, a.name.find('.'));
+  }
+  void write(Bytes data) {
+    writer_.write(data);
+    tar_.feed(data);
+  }
+  archive::PgBackupArchive finish() {
+    tar_.finish();
+    auto w = writer_.finish();
+    info_.bytes = w.bytes;
+    info_.stored_bytes = w.stored_bytes;
+    info_.sha256 = w.sha256;
+    return info_;
+  }
+
+ private:
+  void begin(const TarEntry& e) {
+    current_ = e.type == TarEntry::Type::kFile ? std::optional(prefix_ + e.name) : std::nullopt;
+    size_ = e.size;
+    crc_ = Crc32c();
+  }
+  void end() {
+    if (current_) seen_[*current_] = {size_, crc_.value()};
+    current_.reset();
+  }
+
+  archive::CompressedFileWriter writer_;
+  std::string prefix_;
+  TarReader tar_;
+  std::map<std::string, SeenFile>& seen_;
+  archive::PgBackupArchive info_;
+  std::optional<std::string> current_;
+  std::uint64_t size_ = 0;
+  Crc32c crc_;
+};
+
+std::pair<Lsn, postgres::TimelineId> read_position(PgConnection& conn, const char* what) {
+  auto r = conn.next_result();
+  conn.expect(r, PGRES_TUPLES_OK, what);
+  return {postgres::parse_lsn(PQgetvalue(r.get(), 0, 0)),
+          static_cast<postgres::TimelineId>(std::stoul(PQgetvalue(r.get(), 0, 1)))};
+}
+
+// Every file the server's manifest lists must have arrived with its size and checksum.
+std::uint64_t check_against_manifest(const postgres::ServerManifest& m,
+                                     const std::map<std::string, SeenFile>& seen) {
+  for (const auto& [path, file] : m.files) {
+    auto it = seen.find(path);
+    if (it == seen.end())
+      throw std::runtime_error("the backup lacks " + path + ", which the server's manifest lists");
+    if (it->second.size != file.size)
+      throw std::runtime_error(fmt::format("{} arrived with {} bytes, the manifest says {}", path,
+                                           it->second.size, file.size));
+    if (file.checksum_algorithm == "CRC32C" &&
+        postgres::manifest_crc32c_hex(it->second.crc) != file.checksum)
+      throw std::runtime_error(path + " fails the checksum in the server's manifest");
+  }
+  return m.files.size();
+}
+
+class Progress {
+ public:
+  Progress(bool on, std::uint64_t total) : on_(on), total_(total) {}
+  void update(std::uint64_t done) {
+    if (!on_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    fmt::print(stderr, "\rpitr backup: {:.0f} of {:.0f} MiB ({:.0f}%)   ", done / 1048576.0,
+               total_ / 1048576.0, total_ ? 100.0 * std::min(done, total_) / total_ : 0.0);
+  }
+  void done() {
+    if (on_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  bool on_;
+  std::uint64_t total_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
+  archive::ArchiveLayout layout(o.archive);
+  layout.create_or_check();
+  PgConnection conn(o.endpoint, true);
+  archive::PgBackupManifest m;
+  auto ident = conn.exec("IDENTIFY_SYSTEM");
+  m.system_identifier = std::stoull(PQgetvalue(ident.get(), 0, 0));
+  m.source_id = archive::wal_source_id(m.system_identifier);
+  m.server_version = PQparameterStatus(conn.get(), "server_version");
+  if (PQserverVersion(conn.get()) < 150000)
+    throw std::runtime_error("pitr backup needs PostgreSQL 15 or later (the server runs " +
+                             m.server_version + ")");
+  m.id = backup_id();
+  auto dir = layout.backups_dir() / (m.id + ".partial");
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path dir;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code ignored;
+      if (!keep) fs::remove_all(dir, ignored);
+    }
+  } cleanup{dir};
+
+  m.started_at = now_micros();
+  auto command = fmt::format(
+      "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
+      "MANIFEST_CHECKSUMS 'CRC32C')",
+      conn.quote_literal("pitr " + m.id), o.fast_checkpoint ? "fast" : "spread");
+  if (!PQsendQuery(conn.get(), command.c_str())) conn.fail("BASE_BACKUP");
+  std::tie(m.start_lsn, m.timeline) = read_position(conn, "BASE_BACKUP");
+  auto spaces = conn.next_result();
+  conn.expect(spaces, PGRES_TUPLES_OK, "BASE_BACKUP tablespaces");
+  std::uint64_t total = 0;
+  for (int i = 0; i < PQntuples(spaces.get()); ++i)
+    if (!PQgetisnull(spaces.get(), i, 2)) total += std::stoull(PQgetvalue(spaces.get(), i, 2)) * 1024;
+  auto copy = conn.next_result();
+  conn.expect(copy, PGRES_COPY_OUT, "BASE_BACKUP");
+
+  Progress progress(o.progress, total);
+  std::map<std::string, SeenFile> seen;
+  std::unique_ptr<ArchiveSink> sink;
+  std::string manifest_text;
+  bool in_manifest = false;
+  auto close_sink = [&] {
+    if (sink) m.archives.push_back(sink->finish());
+    sink.reset();
+  };
+  while (true) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn.get(), &buf, 0);
+    if (n == -1) break;
+    if (n < 0) conn.fail("receiving the base backup");
+    std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, PQfreemem);
+    auto message = postgres::parse_backup_message(
+        Bytes(reinterpret_cast<const std::uint8_t*>(buf), static_cast<std::size_t>(n)));
+    if (auto* a = std::get_if<postgres::NewArchive>(&message)) {
+      close_sink();
+      sink = std::make_unique<ArchiveSink>(dir, *a, o.compression_level, seen);
+    } else if (auto* d = std::get_if<postgres::BackupData>(&message)) {
+      if (in_manifest)
+        manifest_text.append(as_text(d->data));
+      else if (sink)
+        sink->write(d->data);
+      else
+        throw std::runtime_error("the server sent backup data before naming its archive");
+    } else if (auto* p = std::get_if<postgres::BackupProgress>(&message)) {
+      progress.update(p->bytes_done);
+    } else {
+      close_sink();
+      in_manifest = true;
+    }
+  }
+  close_sink();
+  progress.done();
+  std::tie(m.end_lsn, std::ignore) = read_position(conn, "the end of BASE_BACKUP");
+  while (auto more = conn.next_result()) conn.expect(more, PGRES_COMMAND_OK, "BASE_BACKUP");
+  m.finished_at = now_micros();
+  if (manifest_text.empty()) throw std::runtime_error("the server sent no backup manifest");
+  m.files = check_against_manifest(postgres::parse_server_manifest(manifest_text), seen);
+  archive::write_file_atomically(dir / archive::kServerManifestName, as_bytes(manifest_text));
+  archive::write_pg_manifest(dir, m);
+  archive::fsync_directory(dir);
+  auto final_dir = layout.backups_dir() / m.id;
+  fs::rename(dir, final_dir);
+  archive::fsync_directory(layout.backups_dir());
+  cleanup.keep = true;
+  return m;
+}
+
+}  // namespace pitr::capture
