@@ -34,7 +34,12 @@ void expect(const std::string& text, std::size_t& at, char c) {
 }  // namespace
 
 std::int64_t parse_iso_time(const std::string& text) {
+  return parse_iso_time_micros(text) / 1000000 - (parse_iso_time_micros(text) % 1000000 < 0);
+}
+
+std::int64_t parse_iso_time_micros(const std::string& text) {
   std::size_t at = 0;
+  std::int64_t micros = 0;
   std::tm tm{};
   tm.tm_year = digits(text, at, 4) - 1900;
   expect(text, at, '-');
@@ -52,7 +57,9 @@ std::int64_t parse_iso_time(const std::string& text) {
       if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
         ++at;
         if (at >= text.size() || !std::isdigit(static_cast<unsigned char>(text[at]))) bad(text);
-        while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) ++at;
+        for (int place = 100000; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]));
+             ++at, place /= 10)
+          micros += place * (text[at] - '0');
       }
     }
   }
@@ -74,11 +81,24 @@ std::int64_t parse_iso_time(const std::string& text) {
       bad(text);
     }
   }
-  return static_cast<std::int64_t>(timegm(&tm)) - offset;
+  return (static_cast<std::int64_t>(timegm(&tm)) - offset) * 1000000 + micros;
 }
 
 std::string format_iso_time(std::int64_t unix_seconds) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(unix_seconds)));
+}
+
+std::string format_postgres_time(std::int64_t unix_micros) {
+  auto seconds = unix_micros / 1000000, micros = unix_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
 }  // namespace pitr

@@ -11,6 +11,7 @@
 #include "replay/parallel_apply.hpp"
 #include "replay/restore_planner.hpp"
 #include "tools/commands.hpp"
+#include "tools/pg_restore.hpp"
 #include "tools/source_options.hpp"
 
 namespace pitr::tools {
@@ -23,7 +24,21 @@ struct RestoreArgs {
       source_id, sql_out;
   unsigned jobs = 4;
   bool dry_run = false;
+  PgRestoreArgs pg;
 };
+
+int run_postgres_restore(const RestoreArgs& a) {
+  auto pg = a.pg;
+  pg.archive = a.archive;
+  pg.to_time = a.to_time;
+  pg.dry_run = a.dry_run;
+  pg.source_id = a.source_id.value_or("");
+  if (a.to_position || a.to_gtid || a.before_gtid || a.before_match || a.sql_out)
+    throw std::invalid_argument(
+        "--to-position, --to-gtid, --before-gtid, --before-match and --sql-out are for MySQL/"
+        "MariaDB; with --pgdata use --to-time, --to-lsn, --to-xid, --to-name or --immediate");
+  return run_pg_restore(pg);
+}
 
 replay::RestoreTarget make_target(const RestoreArgs& a) {
   using Kind = replay::RestoreTarget::Kind;
@@ -69,6 +84,10 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
 }
 
 int run_restore(const RestoreArgs& a) {
+  if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
+  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
+    throw std::invalid_argument("--to-lsn, --to-xid, --to-name, --immediate and --start restore "
+                                "PostgreSQL and need --pgdata DIR");
   archive::BinlogArchive catalog(a.archive);
   auto target = make_target(a);
   auto plan = replay::plan_restore(catalog, target, a.source_id);
@@ -121,8 +140,10 @@ CommandRunner add_restore_command(CLI::App& app) {
   auto a = std::make_shared<RestoreArgs>();
   auto* cmd = app.add_subcommand(
       "restore",
-      "Restore a MySQL/MariaDB server to a moment in the archive: the newest base backup before "
-      "it, then the archived binlog up to it. With no target option: everything archived.\n"
+      "Restore to a moment in the archive: the newest base backup before it, then the archived "
+      "log up to it. With no target option: everything archived.\n"
+      "MySQL/MariaDB: --target a server (or --sql-out); PostgreSQL: --pgdata a new data "
+      "directory (add --start to recover and promote it).\n"
       "Binlog times have one-second resolution; --before-gtid or --before-match name a moment "
       "precisely.");
   cmd->add_option("--archive", a->archive, "Archive directory")->required();
@@ -138,7 +159,26 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "Stop right before the first transaction that matches "
                              "KIND[:DB.TABLE] (as pitr find --match)");
   cmd->add_option("--since", a->since, "With --before-match: look from this time on")->needs(t5);
-  std::vector<CLI::Option*> targets{t1, t2, t3, t4, t5};
+  auto& pg = a->pg;
+  cmd->add_option("--pgdata", pg.pgdata, "PostgreSQL: new or empty data directory to restore into");
+  auto* t6 = cmd->add_option("--to-lsn", pg.to_lsn, "PostgreSQL: recover up to this LSN");
+  auto* t7 = cmd->add_option("--to-xid", pg.to_xid, "PostgreSQL: recover through this transaction");
+  auto* t8 = cmd->add_option("--to-name", pg.to_name,
+                             "PostgreSQL: recover to this restore point (pg_create_restore_point)");
+  auto* t9 = cmd->add_flag("--immediate", pg.immediate,
+                           "PostgreSQL: stop as soon as the base backup is consistent");
+  cmd->add_option("--timeline", pg.timeline, "PostgreSQL: recover along this timeline (default: "
+                                             "the newest archived)");
+  cmd->add_flag("--start", pg.start,
+                "PostgreSQL: start the server and wait until recovery reached the target and the "
+                "server is promoted");
+  cmd->add_option("--port", pg.port, "PostgreSQL: port for --start (default 5432)");
+  cmd->add_option("--run-as", pg.run_as,
+                  "PostgreSQL: OS user owning the data directory and running the server "
+                  "(default when root: postgres)");
+  cmd->add_option("--tablespace-map", pg.tablespace_map,
+                  "PostgreSQL: OLD=NEW, restore the tablespace at OLD into NEW (repeatable)");
+  std::vector<CLI::Option*> targets{t1, t2, t3, t4, t5, t6, t7, t8, t9};
   for (auto* x : targets)
     for (auto* y : targets)
       if (x != y) x->excludes(y);

@@ -1,0 +1,209 @@
+#include "replay/postgres/pg_data_restore.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "archive/compressed_file_reader.hpp"
+#include "archive/file_io.hpp"
+#include "replay/postgres/tar_extractor.hpp"
+
+namespace pitr::replay {
+namespace {
+
+namespace fs = std::filesystem;
+
+void require_empty(const fs::path& dir, const char* what) {
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    throw std::runtime_error(fmt::format(
+        "{} {} exists and is not empty; pitr restore writes only into a new or empty directory, "
+        "so it can never overwrite a database",
+        what, dir.string()));
+}
+
+void extract(const fs::path& file, const fs::path& root, PgDataResult& result) {
+  TarExtractor tar(root);
+  archive::read_zstd_file(file, [&](Bytes b) { tar.feed(b); });
+  tar.finish();
+  result.files += tar.files();
+}
+
+// tablespace_map lines are "<oid> <location>"; locations move as the map says.
+void rewrite_tablespace_map(const fs::path& pgdata, const std::map<std::string, std::string>& moved) {
+  auto path = pgdata / "tablespace_map";
+  if (!fs::exists(path) || moved.empty()) return;
+  std::istringstream in(archive::read_small_file(path));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    auto space = line.find(' ');
+    if (space != std::string::npos)
+      if (auto it = moved.find(line.substr(space + 1)); it != moved.end())
+        line = line.substr(0, space + 1) + it->second;
+    out += line + "\n";
+  }
+  archive::write_file_atomically(path, as_bytes(out));
+}
+
+void chown_tree(const fs::path& root, uid_t uid, gid_t gid) {
+  if (::lchown(root.c_str(), uid, gid) != 0) archive::throw_errno("chown", root);
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (::lchown(e.path().c_str(), uid, gid) != 0) archive::throw_errno("chown", e.path());
+}
+
+struct Account {
+  uid_t uid;
+  gid_t gid;
+};
+
+Account account_of(const std::string& user) {
+  auto* pw = ::getpwnam(user.c_str());
+  if (!pw) throw std::runtime_error("no OS user " + user + " to own the restored data directory");
+  return {pw->pw_uid, pw->pw_gid};
+}
+
+std::string tail_of(const fs::path& log, std::size_t lines) {
+  std::ifstream in(log);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (auto i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+  return out;
+}
+
+std::string last_line_with(const fs::path& log, const std::string& needle) {
+  std::ifstream in(log);
+  std::string found;
+  for (std::string l; std::getline(in, l);)
+    if (l.find(needle) != std::string::npos) found = l;
+  return found;
+}
+
+fs::path server_bin(const std::string& version) {
+  fs::path bin = fs::path("/usr/lib/postgresql") / version / "bin";
+  if (!fs::exists(bin / "pg_ctl"))
+    throw std::runtime_error(fmt::format("PostgreSQL {} is not installed here ({} missing); the "
+                                         "backup needs that major version",
+                                         version, (bin / "pg_ctl").string()));
+  return bin;
+}
+
+int run(const std::vector<std::string>& argv) {
+  auto pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOptions& o) {
+  require_empty(o.pgdata, "data directory");
+  std::map<std::string, fs::path> locations;
+  for (const auto& a : plan.backup.archives) {
+    if (a.tablespace_oid.empty()) continue;
+    auto it = o.tablespace_map.find(a.tablespace_path);
+    locations[a.name] = it == o.tablespace_map.end() ? fs::path(a.tablespace_path) : fs::path(it->second);
+    require_empty(locations[a.name], "tablespace location");
+  }
+  fs::create_directories(o.pgdata);
+  fs::permissions(o.pgdata, fs::perms::owner_all, fs::perm_options::replace);
+  PgDataResult result;
+  for (const auto& a : plan.backup.archives) {
+    auto root = a.tablespace_oid.empty() ? o.pgdata : locations.at(a.name);
+    fs::create_directories(root);
+    if (o.progress) fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.file, root.string());
+    extract(plan.backup_dir / a.file, root, result);
+  }
+  rewrite_tablespace_map(o.pgdata, o.tablespace_map);
+  fs::create_directories(o.pgdata / "pg_wal" / "archive_status");
+  std::ofstream conf(o.pgdata / "postgresql.auto.conf", std::ios::app);
+  conf << "\n# Added by pitr restore: " << plan.description << "\n"
+       << "restore_command = " << conf_quote(o.restore_command) << "\n"
+       << plan.recovery_settings;
+  conf.close();
+  if (!conf) throw archive::IoError("cannot write " + (o.pgdata / "postgresql.auto.conf").string());
+  archive::write_file_atomically(o.pgdata / "recovery.signal", {});
+  result.pg_version = archive::read_small_file(o.pgdata / "PG_VERSION");
+  while (!result.pg_version.empty() && std::isspace(static_cast<unsigned char>(result.pg_version.back())))
+    result.pg_version.pop_back();
+  if (!o.run_as.empty()) {
+    auto acct = account_of(o.run_as);
+    chown_tree(o.pgdata, acct.uid, acct.gid);
+    for (const auto& [name, loc] : locations) chown_tree(loc, acct.uid, acct.gid);
+  }
+  int fd = ::open(o.pgdata.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::syncfs(fd);  // one flush of everything written, as pg_basebackup does at its end
+    ::close(fd);
+  }
+  return result;
+}
+
+std::string start_restored_server(const PgServerStart& o) {
+  auto bin = server_bin(o.pg_version);
+  auto log = o.pgdata / "pitr-restore.log";
+  std::vector<std::string> argv;
+  if (!o.run_as.empty()) argv = {"runuser", "-u", o.run_as, "--"};
+  for (std::string a : {(bin / "pg_ctl").string(), std::string("-D"), o.pgdata.string(),
+                        std::string("-l"), log.string(), std::string("-o"),
+                        fmt::format("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
+                                    o.port, shell_quote(o.pgdata.string())),
+                        std::string("start")})
+    argv.push_back(a);
+  if (run(argv) != 0)
+    throw std::runtime_error("pg_ctl could not start the restored server; its log says:\n" + tail_of(log, 20));
+  auto started = std::chrono::steady_clock::now();
+  auto last_note = started;
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    bool recovering = fs::exists(o.pgdata / "recovery.signal");
+    bool running = false;
+    if (fs::exists(o.pgdata / "postmaster.pid")) {
+      std::ifstream pidfile(o.pgdata / "postmaster.pid");
+      pid_t pid = 0;
+      pidfile >> pid;
+      running = pid > 0 && ::kill(pid, 0) == 0;
+    }
+    if (!recovering && running) break;
+    if (!running && std::chrono::steady_clock::now() - started > std::chrono::seconds(2))
+      throw std::runtime_error("the restored server stopped during recovery; its log says:\n" +
+                               tail_of(log, 20));
+    auto now = std::chrono::steady_clock::now();
+    if (now - started > o.timeout)
+      throw std::runtime_error("recovery did not finish within the timeout; see " + log.string());
+    if (o.progress && now - last_note > std::chrono::seconds(5)) {
+      last_note = now;
+      fmt::print(stderr, "pitr restore: recovering... {}\n", last_line_with(log, "restored log file"));
+    }
+  }
+  std::error_code ignored;
+  fs::remove_all(o.pgdata / "pg_wal" / ".pitr-prefetch", ignored);
+  auto stop = last_line_with(log, "recovery stopping");
+  return stop.empty() ? last_line_with(log, "redo done at") : stop;
+}
+
+}  // namespace pitr::replay

@@ -1,0 +1,149 @@
+#include "replay/postgres/wal_fetch.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/file_io.hpp"
+#include "archive/index_frame.hpp"
+#include "archive/wal_archive.hpp"
+#include "formats/postgres/lsn.hpp"
+
+namespace pitr::replay {
+namespace {
+
+struct SourceDir {
+  fs::path dir;
+  std::uint64_t segment_size = 0;
+};
+
+SourceDir find_source(const WalFetchRequest& r) {
+  archive::ArchiveLayout layout(r.archive);
+  auto root = archive::wal_root(layout);
+  fs::path dir;
+  if (!r.source.empty()) {
+    archive::check_path_component(r.source, "source");
+    dir = root / r.source;
+  } else if (fs::exists(root)) {
+    for (const auto& e : fs::directory_iterator(root)) {
+      if (!e.is_directory()) continue;
+      if (!dir.empty())
+        throw archive::IoError("the archive holds WAL of several PostgreSQL systems; name one with --source");
+      dir = e.path();
+    }
+  }
+  if (dir.empty() || !fs::exists(dir / "source.json"))
+    throw archive::IoError(fmt::format("{} holds no PostgreSQL WAL{}", r.archive.string(),
+                                       r.source.empty() ? "" : " of " + r.source));
+  auto meta = nlohmann::json::parse(archive::read_small_file(dir / "source.json"));
+  return {dir, meta.at("segment_size").get<std::uint64_t>()};
+}
+
+// Writes bytes through a temporary name next to `dest`, then renames.
+class DestinationFile {
+ public:
+  explicit DestinationFile(const fs::path& dest)
+      : dest_(dest), tmp_(fs::path(dest).concat(".pitr-tmp")), file_(tmp_, archive::File::Mode::kCreateOrOpen) {
+    file_.truncate(0);
+  }
+  ~DestinationFile() {
+    std::error_code ignored;
+    if (!done_) fs::remove(tmp_, ignored);
+  }
+  void write(Bytes b) {
+    file_.pwrite_all(b, size_);
+    size_ += b.size();
+  }
+  void pad_to(std::uint64_t size) {
+    static const std::vector<std::uint8_t> zeros(1 << 16);
+    while (size_ < size) write(Bytes(zeros).first(std::min<std::uint64_t>(zeros.size(), size - size_)));
+  }
+  void commit() {
+    fs::rename(tmp_, dest_);
+    done_ = true;
+  }
+
+ private:
+  fs::path dest_, tmp_;
+  archive::File file_;
+  std::uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+// Copies the archived form of `name` (sealed, sealed at a timeline's end, or the open tail)
+// to `dest`; segments that end early are padded with zeros, which recovery reads as the end
+// of WAL.
+bool serve(const SourceDir& s, const std::string& name, const fs::path& dest) {
+  if (postgres::parse_history_file_name(name)) {
+    if (!fs::exists(s.dir / name)) return false;
+    DestinationFile out(dest);
+    out.write(as_bytes(archive::read_small_file(s.dir / name)));
+    out.commit();
+    return true;
+  }
+  if (!postgres::parse_wal_file_name(name, s.segment_size)) return false;
+  for (bool complete : {true, false}) {
+    auto path = archive::sealed_wal_path(s.dir, name, complete);
+    if (!fs::exists(path)) continue;
+    auto record = archive::wal_segment_record_from_json(archive::read_index_record(path));
+    DestinationFile out(dest);
+    archive::read_indexed_file(path, record.end - record.start, record.sha256,
+                               [&](Bytes b) { out.write(b); });
+    out.pad_to(s.segment_size);
+    out.commit();
+    return true;
+  }
+  auto open = archive::open_wal_path(s.dir, name);
+  if (!fs::exists(open)) return false;
+  archive::MappedFile tail(open);
+  DestinationFile out(dest);
+  out.write(tail.bytes().first(std::min<std::size_t>(tail.bytes().size(), s.segment_size)));
+  out.pad_to(s.segment_size);
+  out.commit();
+  return true;
+}
+
+}  // namespace
+
+fs::path prefetch_spool(const fs::path& destination) {
+  return destination.parent_path() / ".pitr-prefetch";
+}
+
+FetchOutcome fetch_wal(const WalFetchRequest& r) {
+  auto spooled = prefetch_spool(r.destination) / r.name;
+  std::error_code ec;
+  if (fs::exists(spooled, ec)) {
+    fs::rename(spooled, r.destination, ec);
+    if (!ec) return FetchOutcome::kServedFromSpool;
+  }
+  return serve(find_source(r), r.name, r.destination) ? FetchOutcome::kServed
+                                                       : FetchOutcome::kNotInArchive;
+}
+
+std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {
+  auto s = find_source(r);
+  auto wal = postgres::parse_wal_file_name(r.name, s.segment_size);
+  std::vector<std::string> names;
+  if (!wal) return names;
+  auto spool = prefetch_spool(r.destination);
+  for (unsigned i = 1; i <= count; ++i) {
+    auto name = postgres::wal_file_name(wal->timeline, wal->segment + i, s.segment_size);
+    if (!fs::exists(archive::sealed_wal_path(s.dir, name, true))) break;
+    if (!fs::exists(spool / name)) names.push_back(name);
+  }
+  return names;
+}
+
+void prefetch_segments(const WalFetchRequest& r, const std::vector<std::string>& names) {
+  auto s = find_source(r);
+  auto spool = prefetch_spool(r.destination);
+  fs::create_directories(spool);
+  for (const auto& e : fs::directory_iterator(spool)) {
+    auto n = e.path().filename().string();
+    if (n.size() >= 24 && n.substr(0, 24) < r.name) fs::remove(e.path());
+  }
+  for (const auto& name : names)
+    if (!fs::exists(spool / name)) serve(s, name, spool / name);
+}
+
+}  // namespace pitr::replay
