@@ -5,6 +5,10 @@
 
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
+#include "archive/pg_backup_manifest.hpp"
+#include "archive/wal_verify.hpp"
+#include "replay/postgres/wal_fetch.hpp"
+#include "formats/postgres/lsn.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
@@ -15,7 +19,23 @@ struct GetArgs {
   std::optional<std::string> source_id;
 };
 
+// A WAL segment or history file: the archive's bytes, a segment padded to its full size.
+bool is_wal_name(const std::string& name) {
+  return postgres::parse_history_file_name(name) ||
+         (name.size() == 24 && postgres::parse_wal_file_name(name, 1u << 20));
+}
+
+int get_wal(const GetArgs& a) {
+  if (a.output.empty() || a.output == "-")
+    throw std::invalid_argument("a WAL file is written to a file: add -o PATH");
+  replay::WalFetchRequest r{a.archive, a.source_id.value_or(""), a.name, a.output};
+  if (replay::fetch_wal(r) == replay::FetchOutcome::kNotInArchive)
+    throw std::runtime_error("the archive has no " + a.name);
+  return kExitOk;
+}
+
 int run_get(const GetArgs& a) {
+  if (is_wal_name(a.name)) return get_wal(a);
   archive::BinlogArchive catalog(a.archive);
   const auto& log = catalog.find(a.name, a.source_id);
   std::FILE* out =
@@ -36,13 +56,22 @@ int run_verify(const std::string& path) {
   auto backups = archive::list_backups(catalog.layout());
   for (const auto& [dir, manifest] : backups)
     for (auto& p : archive::verify_backup(dir, manifest)) problems.push_back(p);
-  std::size_t segments = 0;
+  std::size_t segments = 0, wal_segments = 0, pg_backups = 0;
   for (const auto& log : catalog.logs()) segments += log.segments.size();
+  for (const auto& source : archive::list_wal_sources(catalog.layout())) {
+    wal_segments += source.segments.size() + source.open.size();
+    for (auto& p : archive::verify_wal(source)) problems.push_back(p);
+  }
+  for (const auto& [dir, manifest] : archive::list_pg_backups(catalog.layout())) {
+    ++pg_backups;
+    for (auto& p : archive::verify_pg_backup(dir, manifest)) problems.push_back(p);
+  }
   if (problems.empty()) {
     fmt::print(
-        "archive OK: {} binlog files, {} sealed segments, {} base backups; every checksum "
-        "matches and nothing is missing\n",
-        catalog.logs().size(), segments, backups.size());
+        "archive OK: {} binlog files, {} sealed segments, {} base backups; {} WAL segments "
+        "(every record's CRC checked), {} PostgreSQL base backups; every checksum matches and "
+        "nothing is missing\n",
+        catalog.logs().size(), segments, backups.size(), wal_segments, pg_backups);
     return kExitOk;
   }
   fmt::print("archive has {} problem(s):\n", problems.size());
@@ -56,9 +85,10 @@ CommandRunner add_get_command(CLI::App& app) {
   auto a = std::make_shared<GetArgs>();
   auto* cmd = app.add_subcommand("get",
                                  "Write an archived binlog file, byte for byte as the "
-                                 "server wrote it, to stdout");
+                                 "server wrote it, to stdout; or a PostgreSQL WAL segment or "
+                                 "history file to -o PATH");
   cmd->add_option("--archive", a->archive, "Archive directory")->required();
-  cmd->add_option("name", a->name, "Binlog file name, e.g. binlog.000003")->required();
+  cmd->add_option("name", a->name, "Binlog file name (binlog.000003) or WAL file name")->required();
   cmd->add_option("--source-id", a->source_id,
                   "Source whose file to write, when several servers have one of that name");
   cmd->add_option("-o,--output", a->output, "Write to this file instead of stdout");

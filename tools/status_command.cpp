@@ -8,6 +8,9 @@
 #include "archive/binlog_archive.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
+#include "archive/pg_backup_manifest.hpp"
+#include "archive/wal_verify.hpp"
+#include "formats/iso_time.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
@@ -94,6 +97,72 @@ nlohmann::json to_json(const SourceSummary& s) {
   return j;
 }
 
+std::string pg_time(const std::optional<std::int64_t>& unix_us) {
+  return unix_us ? format_postgres_time(*unix_us) : "-";
+}
+
+// The PostgreSQL side: WAL per timeline, base backups and the recoverable window.
+nlohmann::json postgres_status(const archive::ArchiveLayout& layout) {
+  nlohmann::json out = nlohmann::json::array();
+  auto backups = archive::list_pg_backups(layout);
+  for (const auto& l : archive::list_wal_sources(layout)) {
+    nlohmann::json s{{"source_id", l.source.source_id},
+                     {"system_identifier", std::to_string(l.source.system_identifier)},
+                     {"segment_size", l.source.segment_size},
+                     {"timelines", nlohmann::json::array()},
+                     {"backups", nlohmann::json::array()}};
+    for (const auto& t : archive::summarize_wal(l))
+      s["timelines"].push_back({{"timeline", t.timeline},
+                                {"start_lsn", postgres::format_lsn(t.start)},
+                                {"end_lsn", postgres::format_lsn(t.end)},
+                                {"segments", t.segments},
+                                {"commits_in_sealed_segments", t.commits},
+                                {"first_commit_time", pg_time(t.first_commit_time)},
+                                {"last_commit_time", pg_time(t.last_commit_time)},
+                                {"missing_segments", t.holes}});
+    std::optional<archive::PgBackupManifest> oldest;
+    for (const auto& [dir, m] : backups) {
+      if (m.source_id != l.source.source_id) continue;
+      if (!oldest) oldest = m;
+      s["backups"].push_back({{"id", m.id},
+                              {"timeline", m.timeline},
+                              {"start_lsn", postgres::format_lsn(m.start_lsn)},
+                              {"end_lsn", postgres::format_lsn(m.end_lsn)},
+                              {"consistent_at", format_postgres_time(m.finished_at)}});
+    }
+    if (oldest && !s["timelines"].empty())
+      s["recoverable"] = {{"from", format_postgres_time(oldest->finished_at)},
+                          {"from_lsn", postgres::format_lsn(oldest->end_lsn)},
+                          {"to_lsn", s["timelines"].back()["end_lsn"]}};
+    out.push_back(s);
+  }
+  return out;
+}
+
+void print_postgres_status(const nlohmann::json& sources) {
+  for (const auto& s : sources) {
+    fmt::print("PostgreSQL source {} (wal_segment_size {} MiB)\n", s["source_id"].get<std::string>(),
+               s["segment_size"].get<std::uint64_t>() >> 20);
+    for (const auto& t : s["timelines"]) {
+      fmt::print("  timeline {:<7} WAL {} .. {} ({} segments), commits {} .. {}\n",
+                 t["timeline"].get<int>(), t["start_lsn"].get<std::string>(),
+                 t["end_lsn"].get<std::string>(), t["segments"].get<std::uint64_t>(),
+                 t["first_commit_time"].get<std::string>(), t["last_commit_time"].get<std::string>());
+      for (const auto& h : t["missing_segments"]) fmt::print("    missing {}\n", h.get<std::string>());
+    }
+    for (const auto& b : s["backups"])
+      fmt::print("  backup {}  timeline {}, WAL {} .. {}, consistent at {}\n", b["id"].get<std::string>(),
+                 b["timeline"].get<int>(), b["start_lsn"].get<std::string>(),
+                 b["end_lsn"].get<std::string>(), b["consistent_at"].get<std::string>());
+    if (s.contains("recoverable"))
+      fmt::print("  recoverable      from {} ({}) to {}\n", s["recoverable"]["from"].get<std::string>(),
+                 s["recoverable"]["from_lsn"].get<std::string>(),
+                 s["recoverable"]["to_lsn"].get<std::string>());
+    else
+      fmt::print("  recoverable      nothing yet: take a base backup with pitr backup\n");
+  }
+}
+
 int run_status(const std::string& path, bool json) {
   archive::BinlogArchive catalog(path);
   auto sources = summarize(catalog);
@@ -118,6 +187,7 @@ int run_status(const std::string& path, bool json) {
                            {"wanted_file", g.wanted_file},
                            {"detected_at", iso_time(g.detected_at)},
                            {"error", g.server_error}});
+    j["postgres"] = postgres_status(catalog.layout());
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
@@ -145,6 +215,7 @@ int run_status(const std::string& path, bool json) {
   for (auto& g : gaps)
     fmt::print("  - {} after {}:{} ({}): {}\n", g.source_id, g.after_file, g.after_position,
                iso_time(g.detected_at), g.server_error);
+  print_postgres_status(postgres_status(catalog.layout()));
   return kExitOk;
 }
 
@@ -154,8 +225,8 @@ CommandRunner add_status_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("status",
-                                 "Show what the archive holds: files, times, GTIDs, "
-                                 "segments and gaps");
+                                 "Show what the archive holds: binlog files, GTIDs, WAL per "
+                                 "timeline, base backups, the recoverable window and gaps");
   cmd->add_option("--archive", *path, "Archive directory")->required();
   cmd->add_flag("--json", *json, "Machine-readable output");
   return [path, json] { return run_status(*path, *json); };
