@@ -66,7 +66,8 @@ std::string backup_format(const fs::path& backup_dir) {
   try {
     return nlohmann::json::parse(read_small_file(backup_dir / kManifestName)).value("format", "");
   } catch (const nlohmann::json::exception& e) {
-    throw IoError(fmt::format("{} is damaged: {}", (backup_dir / kManifestName).string(), e.what()));
+    throw IoError(
+        fmt::format("{} is damaged: {}", (backup_dir / kManifestName).string(), e.what()));
   }
 }
 

@@ -43,9 +43,10 @@ bool write_indexed_file(const File& source, std::uint64_t offset, std::uint64_t 
   if (fs::exists(dest)) {  // the temporary file is dropped with `out`
     auto existing = read_index_record(dest).value("sha256", "");
     if (existing == sha) return false;
-    throw IoError(fmt::format("{} already exists with different content (sha256 {} vs {}); "
-                              "refusing to overwrite archived history",
-                              dest.string(), existing, sha));
+    throw IoError(
+        fmt::format("{} already exists with different content (sha256 {} vs {}); "
+                    "refusing to overwrite archived history",
+                    dest.string(), existing, sha));
   }
   out.append_raw(record_frame(record));
   out.commit();
@@ -69,7 +70,8 @@ nlohmann::json read_index_record(const fs::path& file) {
   f.pread_exact(frame, size - 16 - json_len);
   if (load_le(frame.data(), 4) != kSkippableMagic) throw damaged("index frame header missing");
   try {
-    return nlohmann::json::parse(frame.begin() + 8, frame.begin() + 8 + static_cast<long>(json_len));
+    return nlohmann::json::parse(frame.begin() + 8,
+                                 frame.begin() + 8 + static_cast<long>(json_len));
   } catch (const nlohmann::json::exception& e) {
     throw damaged(std::string("index record unreadable: ") + e.what());
   }
@@ -81,14 +83,16 @@ void read_indexed_file(const fs::path& file, std::uint64_t size, const std::stri
   auto result = read_zstd_file(file, [&](Bytes chunk) {
     produced += chunk.size();
     if (produced > size)
-      throw IoError(fmt::format("{} holds more bytes than its record says ({})", file.string(), size));
+      throw IoError(
+          fmt::format("{} holds more bytes than its record says ({})", file.string(), size));
     sink(chunk);
   });
   if (result.bytes != size)
-    throw IoError(fmt::format("{} holds {} bytes, its record says {}", file.string(), result.bytes,
-                              size));
+    throw IoError(
+        fmt::format("{} holds {} bytes, its record says {}", file.string(), result.bytes, size));
   if (result.sha256 != sha256)
-    throw IoError(fmt::format("{} fails its checksum: the archived bytes are damaged", file.string()));
+    throw IoError(
+        fmt::format("{} fails its checksum: the archived bytes are damaged", file.string()));
 }
 
 }  // namespace pitr::archive

@@ -15,9 +15,10 @@ namespace pitr::archive {
 // rename, fsync dir) followed by the record `make_record` builds from the bytes' SHA-256.
 // A file already at `dest` with the same "sha256" is kept (returns false); one with other
 // content is an error: archived history is never overwritten.
-bool write_indexed_file(const File& source, std::uint64_t offset, std::uint64_t length,
-                        const fs::path& dest, int compression_level,
-                        const std::function<nlohmann::json(const std::string& sha256)>& make_record);
+bool write_indexed_file(
+    const File& source, std::uint64_t offset, std::uint64_t length, const fs::path& dest,
+    int compression_level,
+    const std::function<nlohmann::json(const std::string& sha256)>& make_record);
 
 nlohmann::json read_index_record(const fs::path& file);
 

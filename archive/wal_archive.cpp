@@ -45,8 +45,10 @@ WalSegmentRecord wal_segment_record_from_json(const nlohmann::json& j) {
   r.aborts = j.at("aborts").get<std::uint64_t>();
   r.sha256 = j.at("sha256").get<std::string>();
   r.sealed_at = j.at("sealed_at").get<std::uint64_t>();
-  if (j.contains("first_commit_time")) r.first_commit_time = j["first_commit_time"].get<std::int64_t>();
-  if (j.contains("last_commit_time")) r.last_commit_time = j["last_commit_time"].get<std::int64_t>();
+  if (j.contains("first_commit_time"))
+    r.first_commit_time = j["first_commit_time"].get<std::int64_t>();
+  if (j.contains("last_commit_time"))
+    r.last_commit_time = j["last_commit_time"].get<std::int64_t>();
   for (const auto& p : j.value("restore_points", nlohmann::json::array()))
     r.restore_points.push_back({p.at("name").get<std::string>(),
                                 postgres::parse_lsn(p.at("lsn").get<std::string>()),
@@ -56,7 +58,9 @@ WalSegmentRecord wal_segment_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-fs::path wal_root(const ArchiveLayout& layout) { return layout.root() / "wal"; }
+fs::path wal_root(const ArchiveLayout& layout) {
+  return layout.root() / "wal";
+}
 fs::path wal_source_dir(const ArchiveLayout& layout, const std::string& source_id) {
   return wal_root(layout) / source_id;
 }
@@ -123,7 +127,8 @@ WalSourceListing list_source(const fs::path& dir) {
   auto key = [](const auto& x) { return std::pair(x.timeline, x.segment); };
   std::sort(l.segments.begin(), l.segments.end(),
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  std::sort(l.open.begin(), l.open.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  std::sort(l.open.begin(), l.open.end(),
+            [&](const auto& a, const auto& b) { return key(a) < key(b); });
   return l;
 }
 

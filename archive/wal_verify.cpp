@@ -41,7 +41,8 @@ std::vector<WalTimelineSummary> summarize_wal(const WalSourceListing& l) {
           s.holes.push_back(postgres::wal_file_name(tli, seg, l.source.segment_size));
       if (const auto* r = pieces[i].record) {
         s.commits += r->commits;
-        if (r->first_commit_time && !s.first_commit_time) s.first_commit_time = r->first_commit_time;
+        if (r->first_commit_time && !s.first_commit_time)
+          s.first_commit_time = r->first_commit_time;
         if (r->last_commit_time) s.last_commit_time = r->last_commit_time;
       }
     }
@@ -60,11 +61,13 @@ std::vector<std::string> verify_wal(const WalSourceListing& l) {
       auto name = postgres::wal_file_name(tli, p.segment, size);
       bool last = i + 1 == pieces.size();
       if (i > 0 && pieces[i - 1].segment + 1 != p.segment)
-        problems.push_back(fmt::format("{}: timeline {} has no WAL between {} and {}", l.source.source_id,
-                                       tli, postgres::wal_file_name(tli, pieces[i - 1].segment, size), name));
+        problems.push_back(
+            fmt::format("{}: timeline {} has no WAL between {} and {}", l.source.source_id, tli,
+                        postgres::wal_file_name(tli, pieces[i - 1].segment, size), name));
       if (!last && p.end != (p.segment + 1) * size)
-        problems.push_back(fmt::format("{}: {} ends early at {} but later WAL of timeline {} follows",
-                                       l.source.source_id, name, postgres::format_lsn(p.end), tli));
+        problems.push_back(
+            fmt::format("{}: {} ends early at {} but later WAL of timeline {} follows",
+                        l.source.source_id, name, postgres::format_lsn(p.end), tli));
       Lsn at = p.segment * size;
       auto feed = [&](Bytes b) {
         scanner.feed(at, b, [](const postgres::WalEvent&) {});

@@ -25,8 +25,7 @@ std::uint32_t update_table(std::uint32_t crc, const std::uint8_t* p, std::size_t
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc,
-                                                             const std::uint8_t* p,
-                                                             std::size_t n) {
+                                                             const std::uint8_t* p, std::size_t n) {
   std::uint64_t c = crc;
   for (; n >= 8; p += 8, n -= 8) c = __builtin_ia32_crc32di(c, load_le(p, 8));
   auto c32 = static_cast<std::uint32_t>(c);

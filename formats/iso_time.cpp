@@ -57,7 +57,8 @@ std::int64_t parse_iso_time_micros(const std::string& text) {
       if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
         ++at;
         if (at >= text.size() || !std::isdigit(static_cast<unsigned char>(text[at]))) bad(text);
-        for (int place = 100000; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]));
+        for (int place = 100000;
+             at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]));
              ++at, place /= 10)
           micros += place * (text[at] - '0');
       }

@@ -90,10 +90,18 @@ void TarReader::parse_header() {
   e.mtime = static_cast<std::int64_t>(tar_number(b + 136, 12, "mtime"));
   e.link_target = tar_text(b + 157, 100);
   switch (b[156]) {
-    case '0': case 0: e.type = TarEntry::Type::kFile; break;
-    case '5': e.type = TarEntry::Type::kDirectory; break;
-    case '2': e.type = TarEntry::Type::kSymlink; break;
-    default: e.type = TarEntry::Type::kOther;
+    case '0':
+    case 0:
+      e.type = TarEntry::Type::kFile;
+      break;
+    case '5':
+      e.type = TarEntry::Type::kDirectory;
+      break;
+    case '2':
+      e.type = TarEntry::Type::kSymlink;
+      break;
+    default:
+      e.type = TarEntry::Type::kOther;
   }
   if (e.type != TarEntry::Type::kFile) e.size = 0;
   if (e.name.empty()) throw DecodeError("tar stream: entry without a name");
@@ -120,9 +128,15 @@ std::vector<std::uint8_t> tar_header(const TarEntry& e) {
   put_octal(h.data() + 116, 8, 0);
   put_octal(h.data() + 124, 12, e.size);
   put_octal(h.data() + 136, 12, static_cast<std::uint64_t>(e.mtime));
-  h[156] = e.type == TarEntry::Type::kDirectory ? '5' : e.type == TarEntry::Type::kSymlink ? '2' : '0';
-  std::memcpy(h.data() + 157, e.link_target.data(), std::min<std::size_t>(100, e.link_target.size()));
-  std::memcpy(h.data() + 257, "ustar\0" "00", 8);
+  h[156] = e.type == TarEntry::Type::kDirectory ? '5'
+           : e.type == TarEntry::Type::kSymlink ? '2'
+                                                : '0';
+  std::memcpy(h.data() + 157, e.link_target.data(),
+              std::min<std::size_t>(100, e.link_target.size()));
+  std::memcpy(h.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memset(h.data() + 148, ' ', 8);
   std::uint64_t sum = 0;
   for (auto c : h) sum += c;

@@ -7,8 +7,8 @@
 #include "archive/binlog_archive.hpp"
 #include "archive/pg_backup_manifest.hpp"
 #include "archive/wal_verify.hpp"
-#include "replay/postgres/wal_fetch.hpp"
 #include "formats/postgres/lsn.hpp"
+#include "replay/postgres/wal_fetch.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {

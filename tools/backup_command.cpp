@@ -30,12 +30,13 @@ int run_postgres_backup(const BackupArgs& a) {
     bytes += x.bytes;
     stored += x.stored_bytes;
   }
-  fmt::print("backup {} of {}: WAL {} to {} on timeline {}, {:.1f} s\n"
-             "  {} archives, {} files checked against the server's manifest; {:.1f} MiB stored "
-             "in {:.1f} MiB\n",
-             m.id, m.source_id, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn),
-             m.timeline, (m.finished_at - m.started_at) / 1e6, m.archives.size(), m.files,
-             bytes / 1048576.0, stored / 1048576.0);
+  fmt::print(
+      "backup {} of {}: WAL {} to {} on timeline {}, {:.1f} s\n"
+      "  {} archives, {} files checked against the server's manifest; {:.1f} MiB stored "
+      "in {:.1f} MiB\n",
+      m.id, m.source_id, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn),
+      m.timeline, (m.finished_at - m.started_at) / 1e6, m.archives.size(), m.files,
+      bytes / 1048576.0, stored / 1048576.0);
   return kExitOk;
 }
 

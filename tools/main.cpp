@@ -15,10 +15,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("pitr 0.1.0"));
   std::map<CLI::App*, CommandRunner> runners;
-  for (auto add :
-       {add_capture_command, add_status_command, add_get_command, add_verify_command,
-        add_inspect_command, add_find_command, add_backup_command, add_restore_command,
-        add_wal_fetch_command}) {
+  for (auto add : {add_capture_command, add_status_command, add_get_command, add_verify_command,
+                   add_inspect_command, add_find_command, add_backup_command, add_restore_command,
+                   add_wal_fetch_command}) {
     auto before = app.get_subcommands({}).size();
     auto runner = add(app);
     runners[app.get_subcommands({})[before]] = std::move(runner);

@@ -40,8 +40,9 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
 
 std::string restore_command(const fs::path& archive, const std::string& source) {
   auto self = fs::read_symlink("/proc/self/exe");
-  return fmt::format("{} wal-fetch --archive {} --source {} %f %p", replay::shell_quote(self.string()),
-                     replay::shell_quote(fs::absolute(archive).string()), replay::shell_quote(source));
+  return fmt::format(
+      "{} wal-fetch --archive {} --source {} %f %p", replay::shell_quote(self.string()),
+      replay::shell_quote(fs::absolute(archive).string()), replay::shell_quote(source));
 }
 
 }  // namespace
@@ -68,8 +69,9 @@ int run_pg_restore(const PgRestoreArgs& a) {
   fmt::print(stderr, "wrote base backup {} ({} files) into {} with recovery settings\n",
              plan.backup.id, written.files, o.pgdata.string());
   if (!a.start) {
-    fmt::print(stderr, "start the server on it to recover (recovery.signal is set), or run pitr "
-                       "restore with --start\n");
+    fmt::print(stderr,
+               "start the server on it to recover (recovery.signal is set), or run pitr "
+               "restore with --start\n");
     return kExitOk;
   }
   replay::PgServerStart s;

@@ -14,7 +14,7 @@ struct PgRestoreArgs {
   std::optional<std::uint32_t> to_xid, timeline;
   bool immediate = false, start = false, dry_run = false;
   std::uint16_t port = 5432;
-  std::string run_as;  // default when root: postgres
+  std::string run_as;                       // default when root: postgres
   std::vector<std::string> tablespace_map;  // OLD=NEW
 };
 

@@ -86,8 +86,9 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
 int run_restore(const RestoreArgs& a) {
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
-    throw std::invalid_argument("--to-lsn, --to-xid, --to-name, --immediate and --start restore "
-                                "PostgreSQL and need --pgdata DIR");
+    throw std::invalid_argument(
+        "--to-lsn, --to-xid, --to-name, --immediate and --start restore "
+        "PostgreSQL and need --pgdata DIR");
   archive::BinlogArchive catalog(a.archive);
   auto target = make_target(a);
   auto plan = replay::plan_restore(catalog, target, a.source_id);
@@ -167,8 +168,9 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "PostgreSQL: recover to this restore point (pg_create_restore_point)");
   auto* t9 = cmd->add_flag("--immediate", pg.immediate,
                            "PostgreSQL: stop as soon as the base backup is consistent");
-  cmd->add_option("--timeline", pg.timeline, "PostgreSQL: recover along this timeline (default: "
-                                             "the newest archived)");
+  cmd->add_option("--timeline", pg.timeline,
+                  "PostgreSQL: recover along this timeline (default: "
+                  "the newest archived)");
   cmd->add_flag("--start", pg.start,
                 "PostgreSQL: start the server and wait until recovery reached the target and the "
                 "server is promoted");

@@ -5,7 +5,8 @@
 namespace pitr::tools {
 
 void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option, bool required) {
-  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT or postgres://USER@HOST:PORT[/DB]")->required(required);
+  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT or postgres://USER@HOST:PORT[/DB]")
+      ->required(required);
   cmd->add_option("--password-file", a.password_file,
                   "File whose first line is the password (default: $PITR_PASSWORD)")
       ->check(CLI::ExistingFile);
@@ -40,9 +41,11 @@ capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& a) {
   e.user = uri.user;
   if (!uri.database.empty()) e.dbname = uri.database;
   e.password = capture::read_password(a.password_file);
-  static const std::pair<const char*, const char*> kModes[] = {
-      {"disabled", "disable"}, {"preferred", "prefer"}, {"required", "require"},
-      {"verify-ca", "verify-ca"}, {"verify-identity", "verify-full"}};
+  static const std::pair<const char*, const char*> kModes[] = {{"disabled", "disable"},
+                                                               {"preferred", "prefer"},
+                                                               {"required", "require"},
+                                                               {"verify-ca", "verify-ca"},
+                                                               {"verify-identity", "verify-full"}};
   e.ssl_mode.clear();
   for (auto [ours, libpq] : kModes)
     if (a.ssl_mode == ours) e.ssl_mode = libpq;

@@ -141,21 +141,25 @@ nlohmann::json postgres_status(const archive::ArchiveLayout& layout) {
 
 void print_postgres_status(const nlohmann::json& sources) {
   for (const auto& s : sources) {
-    fmt::print("PostgreSQL source {} (wal_segment_size {} MiB)\n", s["source_id"].get<std::string>(),
-               s["segment_size"].get<std::uint64_t>() >> 20);
+    fmt::print("PostgreSQL source {} (wal_segment_size {} MiB)\n",
+               s["source_id"].get<std::string>(), s["segment_size"].get<std::uint64_t>() >> 20);
     for (const auto& t : s["timelines"]) {
       fmt::print("  timeline {:<7} WAL {} .. {} ({} segments), commits {} .. {}\n",
                  t["timeline"].get<int>(), t["start_lsn"].get<std::string>(),
                  t["end_lsn"].get<std::string>(), t["segments"].get<std::uint64_t>(),
-                 t["first_commit_time"].get<std::string>(), t["last_commit_time"].get<std::string>());
-      for (const auto& h : t["missing_segments"]) fmt::print("    missing {}\n", h.get<std::string>());
+                 t["first_commit_time"].get<std::string>(),
+                 t["last_commit_time"].get<std::string>());
+      for (const auto& h : t["missing_segments"])
+        fmt::print("    missing {}\n", h.get<std::string>());
     }
     for (const auto& b : s["backups"])
-      fmt::print("  backup {}  timeline {}, WAL {} .. {}, consistent at {}\n", b["id"].get<std::string>(),
-                 b["timeline"].get<int>(), b["start_lsn"].get<std::string>(),
-                 b["end_lsn"].get<std::string>(), b["consistent_at"].get<std::string>());
+      fmt::print("  backup {}  timeline {}, WAL {} .. {}, consistent at {}\n",
+                 b["id"].get<std::string>(), b["timeline"].get<int>(),
+                 b["start_lsn"].get<std::string>(), b["end_lsn"].get<std::string>(),
+                 b["consistent_at"].get<std::string>());
     if (s.contains("recoverable"))
-      fmt::print("  recoverable      from {} ({}) to {}\n", s["recoverable"]["from"].get<std::string>(),
+      fmt::print("  recoverable      from {} ({}) to {}\n",
+                 s["recoverable"]["from"].get<std::string>(),
                  s["recoverable"]["from_lsn"].get<std::string>(),
                  s["recoverable"]["to_lsn"].get<std::string>());
     else

@@ -260,9 +260,10 @@ void BinlogCapture::run() {
     } catch (const ServerError& e) {
       if (writer) writer->finish();
       if (e.code() == kErrMasterFatalReadingBinlog) {
-        archive::record_gap_once(layout, {source_id.value_or(""), writer ? writer->file() : "",
-                                 writer ? writer->end() : 0, position.file,
-                                 static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
+        archive::record_gap_once(
+            layout,
+            {source_id.value_or(""), writer ? writer->file() : "", writer ? writer->end() : 0,
+             position.file, static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         throw CaptureFatal(
             fmt::format("{}\nThe server no longer has the binlog capture needs ({}:{}); it was "
                         "probably purged while capture was stopped. The archive now has a gap "

@@ -27,7 +27,6 @@ struct CaptureOptions {
   std::chrono::milliseconds max_backoff{30000};
 };
 
-
 class BinlogCapture {
  public:
   explicit BinlogCapture(CaptureOptions options) : options_(std::move(options)) {}

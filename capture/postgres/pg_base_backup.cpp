@@ -47,7 +47,9 @@ class ArchiveSink {
   ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
               std::map<std::string, SeenFile>& seen)
       : writer_(dir / (a.name + ".zst"), level),
-        prefix_(a.tablespace_path.empty() ? "" : "pg_tblspc/" + a.name.substr(0, a.name.find('.')) + "/"),
+        prefix_(a.tablespace_path.empty()
+                    ? ""
+                    : "pg_tblspc/" + a.name.substr(0, a.name.find('.')) + "/"),
         tar_({[this](const TarEntry& e) { begin(e); }, [this](Bytes d) { crc_.update(d); },
               [this] { end(); }}),
         seen_(seen) {
@@ -172,7 +174,8 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   conn.expect(spaces, PGRES_TUPLES_OK, "BASE_BACKUP tablespaces");
   std::uint64_t total = 0;
   for (int i = 0; i < PQntuples(spaces.get()); ++i)
-    if (!PQgetisnull(spaces.get(), i, 2)) total += std::stoull(PQgetvalue(spaces.get(), i, 2)) * 1024;
+    if (!PQgetisnull(spaces.get(), i, 2))
+      total += std::stoull(PQgetvalue(spaces.get(), i, 2)) * 1024;
   auto copy = conn.next_result();
   conn.expect(copy, PGRES_COPY_OUT, "BASE_BACKUP");
 

@@ -26,10 +26,15 @@ void print_notice(void*, const char* message) {
 PgConnection::PgConnection(const PostgresEndpoint& e, bool replication)
     : where_(fmt::format("{}@{}:{}", e.user, e.host, e.port)) {
   auto port = std::to_string(e.port);
-  std::vector<const char*> keys{"host", "port", "user", "dbname", "sslmode",
-                                "application_name", "connect_timeout"};
-  std::vector<const char*> values{e.host.c_str(), port.c_str(), e.user.c_str(), e.dbname.c_str(),
-                                  e.ssl_mode.c_str(), e.application_name.c_str(), "30"};
+  std::vector<const char*> keys{
+      "host", "port", "user", "dbname", "sslmode", "application_name", "connect_timeout"};
+  std::vector<const char*> values{e.host.c_str(),
+                                  port.c_str(),
+                                  e.user.c_str(),
+                                  e.dbname.c_str(),
+                                  e.ssl_mode.c_str(),
+                                  e.application_name.c_str(),
+                                  "30"};
   if (!e.password.empty()) {
     keys.push_back("password");
     values.push_back(e.password.c_str());
@@ -86,7 +91,9 @@ PgResult PgConnection::exec(const std::string& sql, ExecStatusType status) {
   return r;
 }
 
-PgResult PgConnection::next_result() { return PgResult(PQgetResult(conn_)); }
+PgResult PgConnection::next_result() {
+  return PgResult(PQgetResult(conn_));
+}
 
 std::string PgConnection::quote_identifier(const std::string& name) const {
   char* q = PQescapeIdentifier(conn_, name.c_str(), name.size());

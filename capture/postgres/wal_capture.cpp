@@ -10,6 +10,7 @@
 #include "capture/postgres/replication_stream.hpp"
 #include "capture/postgres/wal_writer.hpp"
 #include "capture/stop_signal.hpp"
+#include "formats/postgres/timeline_history.hpp"
 
 namespace pitr::capture {
 namespace {
@@ -40,7 +41,9 @@ ServerState identify(PgConnection& conn) {
   s.segment_size = parse_postgres_size(PQgetvalue(size.get(), 0, 0));
   if (!postgres::valid_segment_size(s.segment_size))
     throw CaptureFatal(fmt::format("the server reports wal_segment_size {}, which pitr does not "
-                                   "understand", s.segment_size), 1);
+                                   "understand",
+                                   s.segment_size),
+                       1);
   return s;
 }
 
@@ -50,7 +53,8 @@ std::optional<SlotState> read_slot(PgConnection& conn, const std::string& slot) 
   if (std::string(PQgetvalue(r.get(), 0, 0)) != "physical")
     throw CaptureFatal(fmt::format("replication slot {} is a {} slot; pitr needs a physical one "
                                    "(choose another name with --slot)",
-                                   slot, PQgetvalue(r.get(), 0, 0)), 1);
+                                   slot, PQgetvalue(r.get(), 0, 0)),
+                       1);
   SlotState s;
   if (!PQgetisnull(r.get(), 0, 1)) s.restart_lsn = postgres::parse_lsn(PQgetvalue(r.get(), 0, 1));
   if (!PQgetisnull(r.get(), 0, 2))
@@ -70,7 +74,8 @@ SlotState ensure_slot(PgConnection& conn, const std::string& slot, bool& created
 
 std::string fetch_history(PgConnection& conn, TimelineId timeline) {
   auto r = conn.exec(fmt::format("TIMELINE_HISTORY {}", timeline));
-  return std::string(PQgetvalue(r.get(), 0, 1), static_cast<std::size_t>(PQgetlength(r.get(), 0, 1)));
+  return std::string(PQgetvalue(r.get(), 0, 1),
+                     static_cast<std::size_t>(PQgetlength(r.get(), 0, 1)));
 }
 
 std::int64_t postgres_now() {
@@ -123,8 +128,8 @@ class Session {
     log(fmt::format("timeline {} ended at {}; continuing on timeline {}", timeline_,
                     postgres::format_lsn(e.next_start), e.next_timeline));
     timeline_ = e.next_timeline;
-    auto ended = stream_.start(timeline_, postgres::segment_start(e.next_start, segment_size()),
-                               o_.slot);
+    auto ended =
+        stream_.start(timeline_, postgres::segment_start(e.next_start, segment_size()), o_.slot);
     last_sync_ = last_status_ = Clock::now();
     return ended;
   }
@@ -175,6 +180,28 @@ bool is_missing_wal(const PgError& e) {
   return std::string(e.what()).find("has already been removed") != std::string::npos;
 }
 
+// The server is on a newer timeline than the archive (it was promoted, or restored from
+// this archive): where the archive's timeline ended in the server's history decides where
+// to go on. When the archive already holds the old timeline past that point, that WAL stays
+// (it is the old timeline's history) and capture continues on the child timeline.
+WalPosition follow_branch(PgConnection& conn, const ServerState& server, WalWriter& writer,
+                          WalPosition at) {
+  if (server.timeline <= at.timeline) return at;
+  auto history = postgres::parse_timeline_history(fetch_history(conn, server.timeline));
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    if (history[i].parent != at.timeline) continue;
+    auto child = i + 1 < history.size() ? history[i + 1].parent : server.timeline;
+    if (at.lsn < history[i].switch_point) return at;  // the server streams up to the switch
+    writer.end_timeline();
+    if (child != server.timeline) writer.store_history(child, fetch_history(conn, child));
+    return {child, postgres::segment_start(history[i].switch_point, server.segment_size)};
+  }
+  throw CaptureFatal(fmt::format("the server's timeline {} does not descend from the archive's "
+                                 "timeline {}; start a new archive for it",
+                                 server.timeline, at.timeline),
+                     1);
+}
+
 // Credentials or permissions: retrying will not help.
 bool is_refusal(const PgError& e) {
   std::string m = e.what();
@@ -209,7 +236,8 @@ void WalCapture::run() {
       if (source_id && *source_id != source.source_id)
         throw CaptureFatal(fmt::format("the server at {} is now {} (not {}, which this capture "
                                        "started with); start a new capture for it",
-                                       conn.describe(), source.source_id, *source_id), 1);
+                                       conn.describe(), source.source_id, *source_id),
+                           1);
       source_id = source.source_id;
       archive::remember_wal_source(layout, source);
       writer.emplace(layout, source, options_.compression_level);
@@ -221,18 +249,19 @@ void WalCapture::run() {
       if (!options_.slot.empty()) {
         bool created = false;
         slot = ensure_slot(conn, options_.slot, created);
-        slot_note = fmt::format("{} slot {} (retains {} MiB of WAL)", created ? "created" : "using",
-                                options_.slot,
-                                (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20);
+        slot_note = fmt::format(
+            "{} slot {} (retains {} MiB of WAL)", created ? "created" : "using", options_.slot,
+            (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20);
       }
       if (resume) {
-        position = *resume;
+        position = follow_branch(conn, server, *writer, *resume);
       } else {
         auto from = slot && slot->restart_lsn ? slot->restart_lsn : server.xlogpos;
         position = {slot && slot->restart_timeline ? slot->restart_timeline : server.timeline,
                     postgres::segment_start(from, server.segment_size)};
       }
-      log(fmt::format("connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
+      log(
+          fmt::format("connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
                       "timeline {}{}",
                       conn.describe(), server.system_identifier, server.timeline, slot_note,
                       resume ? "resuming" : "starting", postgres::format_lsn(position.lsn),
@@ -251,10 +280,10 @@ void WalCapture::run() {
     } catch (const PgError& e) {
       if (writer) writer->finish();
       if (is_missing_wal(e)) {
-        archive::record_gap_once(
-            layout, {source_id.value_or(""), "", position.lsn,
-                     position.timeline ? postgres::format_lsn(position.lsn) : "",
-                     static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
+        archive::record_gap_once(layout,
+                                 {source_id.value_or(""), "", position.lsn,
+                                  position.timeline ? postgres::format_lsn(position.lsn) : "",
+                                  static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         throw CaptureFatal(
             fmt::format("{}\nThe server no longer has the WAL capture needs (from {}); it was "
                         "removed while capture was stopped, or the slot was invalidated "

@@ -19,8 +19,8 @@ struct WalCaptureOptions {
   int compression_level = 3;
   std::chrono::seconds status_interval{10};
   std::chrono::milliseconds max_backoff{30000};
-  bool stop_at_end = false;                  // exit 0 once caught up with the server
-  std::optional<postgres::Lsn> end_lsn;      // exit 0 once archived through this LSN
+  bool stop_at_end = false;              // exit 0 once caught up with the server
+  std::optional<postgres::Lsn> end_lsn;  // exit 0 once archived through this LSN
   bool quiet = false;
 };
 

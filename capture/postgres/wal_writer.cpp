@@ -74,17 +74,21 @@ void WalWriter::open_tail(postgres::TimelineId timeline, Lsn lsn, bool exists) {
 void WalWriter::scan(Lsn lsn, Bytes data) {
   if (!scanner_) return;  // indexing stopped after damaged WAL, until the next segment
   try {
-    scanner_->feed(lsn, data, [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+    scanner_->feed(lsn, data,
+                   [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
   } catch (const DecodeError& e) {
-    fmt::print(stderr, "pitr capture: warning: WAL in {} could not be indexed ({}); it is archived "
-                       "as received\n", tail_->record.file, e.what());
+    fmt::print(stderr,
+               "pitr capture: warning: WAL in {} could not be indexed ({}); it is archived "
+               "as received\n",
+               tail_->record.file, e.what());
     scanner_.reset();
   }
 }
 
 void WalWriter::write(postgres::TimelineId timeline, Lsn lsn, Bytes data) {
   if (tail_ && lsn != written_)
-    throw std::runtime_error(fmt::format("WAL arrived at {}, expected {}", postgres::format_lsn(lsn),
+    throw std::runtime_error(fmt::format("WAL arrived at {}, expected {}",
+                                         postgres::format_lsn(lsn),
                                          postgres::format_lsn(written_)));
   while (!data.empty()) {
     if (!tail_) {
@@ -124,7 +128,8 @@ void WalWriter::seal_tail() {
   auto dest = archive::sealed_wal_path(dir_, record.file, record.complete());
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
-  sealer_.submit([path, record, dest, level = level_] { seal_wal_tail(path, record, dest, level); });
+  sealer_.submit(
+      [path, record, dest, level = level_] { seal_wal_tail(path, record, dest, level); });
 }
 
 void WalWriter::end_timeline() {
@@ -140,9 +145,10 @@ void WalWriter::store_history(postgres::TimelineId timeline, const std::string& 
   auto path = dir_ / postgres::history_file_name(timeline);
   if (fs::exists(path)) {
     if (archive::read_small_file(path) == content) return;
-    throw archive::IoError(fmt::format("{} exists with other content; the server's timeline {} is "
-                                       "not the one archived",
-                                       path.string(), timeline));
+    throw archive::IoError(
+        fmt::format("{} exists with other content; the server's timeline {} is "
+                    "not the one archived",
+                    path.string(), timeline));
   }
   archive::write_file_atomically(path, as_bytes(content));
 }
@@ -159,8 +165,10 @@ void WalWriter::resume_tail(const archive::OpenWalTail& open) {
   tail_->file.pread_exact(bytes, 0);
   std::uint64_t keep = open.size;
   try {
-    scanner_->feed(start, bytes, [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
-    if (scanner_->ended()) keep = scanner_->last_record_end() > start ? scanner_->last_record_end() - start : 0;
+    scanner_->feed(start, bytes,
+                   [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+    if (scanner_->ended())
+      keep = scanner_->last_record_end() > start ? scanner_->last_record_end() - start : 0;
   } catch (const DecodeError& e) {
     keep = scanner_->last_record_end() > start ? scanner_->last_record_end() - start : 0;
     fmt::print(stderr, "pitr capture: {} ends in damaged WAL ({}); keeping its first {} bytes\n",

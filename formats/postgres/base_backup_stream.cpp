@@ -15,7 +15,8 @@ BackupMessage parse_backup_message(Bytes m) {
       a.name = std::string(c.cstring());
       a.tablespace_path = std::string(c.cstring());
       if (a.name.empty() || a.name.find('/') != std::string::npos || a.name[0] == '.')
-        throw DecodeError(fmt::format("base backup archive name '{}' is not a plain file name", a.name));
+        throw DecodeError(
+            fmt::format("base backup archive name '{}' is not a plain file name", a.name));
       return a;
     }
     case 'd':

@@ -30,7 +30,9 @@ Lsn parse_lsn(std::string_view text) {
   return *hi << 32 | *lo;
 }
 
-std::string format_lsn(Lsn lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xFFFFFFFF); }
+std::string format_lsn(Lsn lsn) {
+  return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xFFFFFFFF);
+}
 
 bool valid_segment_size(std::uint64_t size) {
   return size >= (1u << 20) && size <= (1u << 30) && (size & (size - 1)) == 0;
@@ -41,8 +43,7 @@ std::string wal_file_name(TimelineId timeline, std::uint64_t segment, std::uint6
   return fmt::format("{:08X}{:08X}{:08X}", timeline, segment / per_id, segment % per_id);
 }
 
-std::optional<WalFileName> parse_wal_file_name(std::string_view name,
-                                               std::uint64_t segment_size) {
+std::optional<WalFileName> parse_wal_file_name(std::string_view name, std::uint64_t segment_size) {
   if (name.size() != 24) return std::nullopt;
   for (char c : name)
     if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return std::nullopt;

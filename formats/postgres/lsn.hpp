@@ -18,7 +18,9 @@ std::string format_lsn(Lsn lsn);
 // wal_segment_size must be a power of two between 1 MiB and 1 GiB.
 bool valid_segment_size(std::uint64_t size);
 
-inline std::uint64_t segment_of(Lsn lsn, std::uint64_t segment_size) { return lsn / segment_size; }
+inline std::uint64_t segment_of(Lsn lsn, std::uint64_t segment_size) {
+  return lsn / segment_size;
+}
 inline Lsn segment_start(Lsn lsn, std::uint64_t segment_size) {
   return lsn - lsn % segment_size;
 }

@@ -18,7 +18,8 @@ ServerMessage parse_server_message(Bytes m) {
   if (m.empty()) throw DecodeError("empty replication message");
   auto need = [&](std::size_t n, const char* what) {
     if (m.size() < n)
-      throw DecodeError(fmt::format("{} message of {} bytes is shorter than {}", what, m.size(), n));
+      throw DecodeError(
+          fmt::format("{} message of {} bytes is shorter than {}", what, m.size(), n));
   };
   if (m[0] == 'w') {
     need(25, "XLogData");

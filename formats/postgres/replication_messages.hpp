@@ -12,10 +12,10 @@
 namespace pitr::postgres {
 
 struct XLogData {
-  Lsn start = 0;     // LSN of the first byte of `data`
-  Lsn wal_end = 0;   // the server's current end of WAL
+  Lsn start = 0;    // LSN of the first byte of `data`
+  Lsn wal_end = 0;  // the server's current end of WAL
   std::int64_t send_time = 0;
-  Bytes data;        // points into the message
+  Bytes data;  // points into the message
 };
 
 struct Keepalive {

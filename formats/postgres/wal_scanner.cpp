@@ -23,15 +23,19 @@ constexpr std::uint8_t kXactCommit = 0x00, kXactAbort = 0x20, kXactCommitPrepare
                        kXactAbortPrepared = 0x40;
 constexpr std::uint16_t kMagicPg15 = 0xD110, kMagicPg17 = 0xD116;
 
-Lsn align8(Lsn v) { return (v + 7) & ~Lsn{7}; }
+Lsn align8(Lsn v) {
+  return (v + 7) & ~Lsn{7};
+}
 
-std::string lsn_text(Lsn lsn) { return format_lsn(lsn); }
+std::string lsn_text(Lsn lsn) {
+  return format_lsn(lsn);
+}
 
 // xl_xact_commit/abort after xact_time: walks the optional parts up to the two-phase xid.
 std::uint32_t prepared_xid(ByteCursor& c, bool commit, std::uint16_t magic) {
   auto xinfo = c.u32();
-  if (xinfo & 0x01) c.skip(8);                      // dbinfo
-  if (xinfo & 0x02) c.skip(4 * std::size_t{c.u32()});  // subxacts
+  if (xinfo & 0x01) c.skip(8);                          // dbinfo
+  if (xinfo & 0x02) c.skip(4 * std::size_t{c.u32()});   // subxacts
   if (xinfo & 0x04) c.skip(12 * std::size_t{c.u32()});  // relfilenodes
   if (xinfo & 0x100) c.skip((magic >= kMagicPg17 ? 16 : 12) * std::size_t{c.u32()});  // stats
   if (commit && (xinfo & 0x08)) c.skip(16 * std::size_t{c.u32()});  // invalidations
@@ -140,20 +144,21 @@ std::size_t WalScanner::consume_page_header(Bytes data) {
                                   lsn_text(page_addr)));
   if (long_header) {
     if (!(info & kLongHeader))
-      throw DecodeError(fmt::format("WAL segment at {} lacks its long header", lsn_text(page_start)));
+      throw DecodeError(
+          fmt::format("WAL segment at {} lacks its long header", lsn_text(page_start)));
     c.skip(4);  // alignment of xlp_sysid
     system_id_ = c.u64();
     if (c.u32() != segment_size_ || c.u32() != kWalPageSize)
-      throw DecodeError(fmt::format("WAL segment at {} was written with another segment or page size",
-                                    lsn_text(page_start)));
+      throw DecodeError(fmt::format(
+          "WAL segment at {} was written with another segment or page size", lsn_text(page_start)));
   }
   auto page_left = kWalPageSize - pos_ % kWalPageSize;
   if (info & kFirstIsContRecord) {
     if (!record_.empty()) {
       if (rem_len != load_le(record_.data(), 4) - record_.size())
-        throw DecodeError(fmt::format("WAL page at {} continues a record with {} bytes, expected {}",
-                                      lsn_text(page_start), rem_len,
-                                      load_le(record_.data(), 4) - record_.size()));
+        throw DecodeError(fmt::format(
+            "WAL page at {} continues a record with {} bytes, expected {}", lsn_text(page_start),
+            rem_len, load_le(record_.data(), 4) - record_.size()));
     } else {
       skip_ = std::min<std::uint64_t>(rem_len, page_left);
       skip_then_align_ = rem_len <= page_left;
@@ -229,7 +234,7 @@ void WalScanner::decode_record(Lsn lsn, Bytes rec, const WalEventSink& sink) {
       op != kXactAbortPrepared)
     return;
   e.kind = (op == kXactCommit || op == kXactCommitPrepared) ? WalEventKind::kCommit
-                                                             : WalEventKind::kAbort;
+                                                            : WalEventKind::kAbort;
   if ((op == kXactCommitPrepared || op == kXactAbortPrepared) && (info & kXactHasInfo))
     e.xid = prepared_xid(c, op == kXactCommitPrepared, magic_);
   sink(e);

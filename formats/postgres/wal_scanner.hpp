@@ -58,7 +58,7 @@ class WalScanner {
   std::vector<std::uint8_t> header_;  // page header being assembled
   std::vector<std::uint8_t> record_;  // record being assembled
   Lsn record_lsn_ = 0;
-  std::uint64_t skip_ = 0;            // continuation bytes of a record we never saw begin
+  std::uint64_t skip_ = 0;  // continuation bytes of a record we never saw begin
   bool skip_then_align_ = false;
   std::uint16_t magic_ = 0;
   std::uint64_t system_id_ = 0;

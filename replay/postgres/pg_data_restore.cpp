@@ -36,7 +36,8 @@ void extract(const fs::path& file, const fs::path& root, PgDataResult& result) {
 }
 
 // tablespace_map lines are "<oid> <location>"; locations move as the map says.
-void rewrite_tablespace_map(const fs::path& pgdata, const std::map<std::string, std::string>& moved) {
+void rewrite_tablespace_map(const fs::path& pgdata,
+                            const std::map<std::string, std::string>& moved) {
   auto path = pgdata / "tablespace_map";
   if (!fs::exists(path) || moved.empty()) return;
   std::istringstream in(archive::read_small_file(path));
@@ -73,7 +74,8 @@ std::string tail_of(const fs::path& log, std::size_t lines) {
   std::vector<std::string> all;
   for (std::string l; std::getline(in, l);) all.push_back(l);
   std::string out;
-  for (auto i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+  for (auto i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += "  " + all[i] + "\n";
   return out;
 }
 
@@ -88,9 +90,10 @@ std::string last_line_with(const fs::path& log, const std::string& needle) {
 fs::path server_bin(const std::string& version) {
   fs::path bin = fs::path("/usr/lib/postgresql") / version / "bin";
   if (!fs::exists(bin / "pg_ctl"))
-    throw std::runtime_error(fmt::format("PostgreSQL {} is not installed here ({} missing); the "
-                                         "backup needs that major version",
-                                         version, (bin / "pg_ctl").string()));
+    throw std::runtime_error(
+        fmt::format("PostgreSQL {} is not installed here ({} missing); the "
+                    "backup needs that major version",
+                    version, (bin / "pg_ctl").string()));
   return bin;
 }
 
@@ -126,7 +129,8 @@ PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOption
   for (const auto& a : plan.backup.archives) {
     if (a.tablespace_oid.empty()) continue;
     auto it = o.tablespace_map.find(a.tablespace_path);
-    locations[a.name] = it == o.tablespace_map.end() ? fs::path(a.tablespace_path) : fs::path(it->second);
+    locations[a.name] =
+        it == o.tablespace_map.end() ? fs::path(a.tablespace_path) : fs::path(it->second);
     require_empty(locations[a.name], "tablespace location");
   }
   fs::create_directories(o.pgdata);
@@ -135,7 +139,8 @@ PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOption
   for (const auto& a : plan.backup.archives) {
     auto root = a.tablespace_oid.empty() ? o.pgdata : locations.at(a.name);
     fs::create_directories(root);
-    if (o.progress) fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.file, root.string());
+    if (o.progress)
+      fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.file, root.string());
     extract(plan.backup_dir / a.file, root, result);
   }
   rewrite_tablespace_map(o.pgdata, o.tablespace_map);
@@ -148,7 +153,8 @@ PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOption
   if (!conf) throw archive::IoError("cannot write " + (o.pgdata / "postgresql.auto.conf").string());
   archive::write_file_atomically(o.pgdata / "recovery.signal", {});
   result.pg_version = archive::read_small_file(o.pgdata / "PG_VERSION");
-  while (!result.pg_version.empty() && std::isspace(static_cast<unsigned char>(result.pg_version.back())))
+  while (!result.pg_version.empty() &&
+         std::isspace(static_cast<unsigned char>(result.pg_version.back())))
     result.pg_version.pop_back();
   if (!o.run_as.empty()) {
     auto acct = account_of(o.run_as);
@@ -168,14 +174,16 @@ std::string start_restored_server(const PgServerStart& o) {
   auto log = o.pgdata / "pitr-restore.log";
   std::vector<std::string> argv;
   if (!o.run_as.empty()) argv = {"runuser", "-u", o.run_as, "--"};
-  for (std::string a : {(bin / "pg_ctl").string(), std::string("-D"), o.pgdata.string(),
-                        std::string("-l"), log.string(), std::string("-o"),
-                        fmt::format("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
-                                    o.port, shell_quote(o.pgdata.string())),
-                        std::string("start")})
+  for (std::string a :
+       {(bin / "pg_ctl").string(), std::string("-D"), o.pgdata.string(), std::string("-l"),
+        log.string(), std::string("-o"),
+        fmt::format("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}", o.port,
+                    shell_quote(o.pgdata.string())),
+        std::string("start")})
     argv.push_back(a);
   if (run(argv) != 0)
-    throw std::runtime_error("pg_ctl could not start the restored server; its log says:\n" + tail_of(log, 20));
+    throw std::runtime_error("pg_ctl could not start the restored server; its log says:\n" +
+                             tail_of(log, 20));
   auto started = std::chrono::steady_clock::now();
   auto last_note = started;
   while (true) {
@@ -197,7 +205,8 @@ std::string start_restored_server(const PgServerStart& o) {
       throw std::runtime_error("recovery did not finish within the timeout; see " + log.string());
     if (o.progress && now - last_note > std::chrono::seconds(5)) {
       last_note = now;
-      fmt::print(stderr, "pitr restore: recovering... {}\n", last_line_with(log, "restored log file"));
+      fmt::print(stderr, "pitr restore: recovering... {}\n",
+                 last_line_with(log, "restored log file"));
     }
   }
   std::error_code ignored;

@@ -112,7 +112,8 @@ const archive::WalSourceListing& pick_source(const std::vector<archive::WalSourc
     if (l.source.source_id == wanted) return l;
   if (!wanted.empty()) throw std::runtime_error("the archive holds no WAL of " + wanted);
   if (all.size() > 1)
-    throw std::runtime_error("the archive holds WAL of several PostgreSQL systems; name one with --source");
+    throw std::runtime_error(
+        "the archive holds WAL of several PostgreSQL systems; name one with --source");
   return all.front();
 }
 
@@ -163,7 +164,8 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
     view.walk(from, [&](const SegmentFile& f) {
       bool indexed = f.record != nullptr;
       if (indexed && t.kind == Kind::kTime) {
-        if (f.record->last_commit_time) last_time = std::max(last_time.value_or(0), *f.record->last_commit_time);
+        if (f.record->last_commit_time)
+          last_time = std::max(last_time.value_or(0), *f.record->last_commit_time);
         return;
       }
       if (indexed && t.kind == Kind::kName) {
@@ -187,10 +189,10 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
           "transaction {} does not commit or abort in the archived WAL after the oldest backup",
           t.xid));
     if (t.kind == Kind::kName && !target_lsn)
-      throw std::runtime_error(fmt::format(
-          "no restore point named '{}' in the archived WAL after the oldest backup "
-          "(create one with SELECT pg_create_restore_point('{}'))",
-          t.name, t.name));
+      throw std::runtime_error(
+          fmt::format("no restore point named '{}' in the archived WAL after the oldest backup "
+                      "(create one with SELECT pg_create_restore_point('{}'))",
+                      t.name, t.name));
     if (t.kind == Kind::kTime && (!last_time || t.time > *last_time))
       throw std::runtime_error(fmt::format(
           "{} is after the newest transaction in the archive ({}); restore to the latest state "
@@ -215,20 +217,23 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
     break;
   }
   if (plan.backup_dir.empty())
-    throw std::runtime_error(fmt::format(
-        "no base backup is consistent before the target; the oldest is {}",
-        describe_backup(backups.front().second)));
+    throw std::runtime_error(
+        fmt::format("no base backup is consistent before the target; the oldest is {}",
+                    describe_backup(backups.front().second)));
   plan.target_lsn = target_lsn.value_or(plan.archive_end);
   if (plan.target_lsn > plan.archive_end)
     throw std::runtime_error(fmt::format(
         "the target {} lies beyond the WAL archived after {} (it ends at {}{})",
         postgres::format_lsn(plan.target_lsn), describe_backup(plan.backup),
         postgres::format_lsn(plan.archive_end),
-        view.file_for(postgres::segment_of(plan.archive_end, view.size()) + 1) ? ", then a gap" : ""));
+        view.file_for(postgres::segment_of(plan.archive_end, view.size()) + 1) ? ", then a gap"
+                                                                               : ""));
 
   std::string target_line, what;
   switch (t.kind) {
-    case Kind::kLatest: what = "the end of the archived WAL"; break;
+    case Kind::kLatest:
+      what = "the end of the archived WAL";
+      break;
     case Kind::kImmediate:
       target_line = "recovery_target = 'immediate'";
       what = "the moment the backup became consistent";
@@ -243,7 +248,8 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
       break;
     case Kind::kXid:
       target_line = fmt::format("recovery_target_xid = '{}'", t.xid);
-      what = fmt::format("transaction {} (ends at {})", t.xid, postgres::format_lsn(plan.target_lsn));
+      what =
+          fmt::format("transaction {} (ends at {})", t.xid, postgres::format_lsn(plan.target_lsn));
       break;
     case Kind::kName:
       target_line = "recovery_target_name = " + conf_quote(t.name);
@@ -251,12 +257,14 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
       break;
   }
   if (!target_line.empty()) plan.recovery_settings += target_line + "\n";
-  plan.recovery_settings += t.timeline ? fmt::format("recovery_target_timeline = '{}'\n", *t.timeline)
-                                       : "recovery_target_timeline = 'latest'\n";
+  plan.recovery_settings += t.timeline
+                                ? fmt::format("recovery_target_timeline = '{}'\n", *t.timeline)
+                                : "recovery_target_timeline = 'latest'\n";
   plan.recovery_settings += "recovery_target_action = 'promote'\n";
-  plan.description = fmt::format("{} of {}, then WAL on timeline {} to {} (archive holds WAL to {})",
-                                 describe_backup(plan.backup), plan.source_id, plan.timeline, what,
-                                 postgres::format_lsn(plan.archive_end));
+  plan.description =
+      fmt::format("{} of {}, then WAL on timeline {} to {} (archive holds WAL to {})",
+                  describe_backup(plan.backup), plan.source_id, plan.timeline, what,
+                  postgres::format_lsn(plan.archive_end));
   return plan;
 }
 

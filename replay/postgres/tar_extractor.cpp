@@ -21,7 +21,8 @@ TarExtractor::TarExtractor(fs::path root)
 fs::path TarExtractor::target(const std::string& name) const {
   fs::path rel = fs::path(name).lexically_normal();
   if (rel.is_absolute() || rel.empty() || *rel.begin() == "..")
-    throw DecodeError("backup archive entry '" + name + "' would be written outside the data directory");
+    throw DecodeError("backup archive entry '" + name +
+                      "' would be written outside the data directory");
   return root_ / rel;
 }
 
@@ -43,8 +44,10 @@ void TarExtractor::begin(const TarEntry& e) {
       ++files_;
       break;
     case TarEntry::Type::kOther:
-      throw DecodeError(fmt::format("backup archive entry '{}' is neither a file, a directory nor "
-                                    "a symlink", e.name));
+      throw DecodeError(
+          fmt::format("backup archive entry '{}' is neither a file, a directory nor "
+                      "a symlink",
+                      e.name));
   }
 }
 

@@ -28,7 +28,8 @@ SourceDir find_source(const WalFetchRequest& r) {
     for (const auto& e : fs::directory_iterator(root)) {
       if (!e.is_directory()) continue;
       if (!dir.empty())
-        throw archive::IoError("the archive holds WAL of several PostgreSQL systems; name one with --source");
+        throw archive::IoError(
+            "the archive holds WAL of several PostgreSQL systems; name one with --source");
       dir = e.path();
     }
   }
@@ -43,7 +44,9 @@ SourceDir find_source(const WalFetchRequest& r) {
 class DestinationFile {
  public:
   explicit DestinationFile(const fs::path& dest)
-      : dest_(dest), tmp_(fs::path(dest).concat(".pitr-tmp")), file_(tmp_, archive::File::Mode::kCreateOrOpen) {
+      : dest_(dest),
+        tmp_(fs::path(dest).concat(".pitr-tmp")),
+        file_(tmp_, archive::File::Mode::kCreateOrOpen) {
     file_.truncate(0);
   }
   ~DestinationFile() {
@@ -56,7 +59,8 @@ class DestinationFile {
   }
   void pad_to(std::uint64_t size) {
     static const std::vector<std::uint8_t> zeros(1 << 16);
-    while (size_ < size) write(Bytes(zeros).first(std::min<std::uint64_t>(zeros.size(), size - size_)));
+    while (size_ < size)
+      write(Bytes(zeros).first(std::min<std::uint64_t>(zeros.size(), size - size_)));
   }
   void commit() {
     fs::rename(tmp_, dest_);
@@ -117,7 +121,7 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
     if (!ec) return FetchOutcome::kServedFromSpool;
   }
   return serve(find_source(r), r.name, r.destination) ? FetchOutcome::kServed
-                                                       : FetchOutcome::kNotInArchive;
+                                                      : FetchOutcome::kNotInArchive;
 }
 
 std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 
 struct WalFetchRequest {
   fs::path archive;
-  std::string source;  // pg-<system id>; empty: the archive's only PostgreSQL source
-  std::string name;    // what recovery asked for (%f)
+  std::string source;    // pg-<system id>; empty: the archive's only PostgreSQL source
+  std::string name;      // what recovery asked for (%f)
   fs::path destination;  // where recovery wants it (%p)
 };
 

@@ -17,6 +17,7 @@ import unittest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
 INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
+PG_INSTANCE = os.path.join(REPO, "scripts", "postgres-instance")
 
 
 def free_port():
@@ -73,6 +74,61 @@ class MariaDB:
     @property
     def uri(self):
         return f"mysql://pitr@127.0.0.1:{self.port}"
+
+
+class PostgreSQL:
+    """A private PostgreSQL server on 127.0.0.1 with a role pitr (REPLICATION)."""
+
+    def __init__(self, root, name="pg", settings=()):
+        self.dir = os.path.join(root, name)
+        self.port = free_port()
+        self.settings = list(settings)
+        self.start()
+        with open(os.path.join(self.dir, "password")) as f:
+            self.password = f.read().strip()
+
+    def start(self):
+        extra = []
+        for s in self.settings:
+            extra += ["-c", s]
+        subprocess.run([PG_INSTANCE, "start", self.dir, str(self.port), "--", " ".join(extra)],
+                       check=True)
+
+    def stop(self, mode="fast"):
+        subprocess.run([PG_INSTANCE, "stop", self.dir, mode], check=True)
+
+    def sql(self, statements, check=True):
+        out = subprocess.run([PG_INSTANCE, "sql", self.dir, "-At", "-v", "ON_ERROR_STOP=1"],
+                             input=statements, capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise AssertionError(f"SQL failed: {out.stderr}\n{statements[:500]}")
+        return out.stdout
+
+    def bin(self, tool):
+        out = subprocess.run([PG_INSTANCE, "bin"], capture_output=True, text=True, check=True)
+        return os.path.join(out.stdout.strip(), tool)
+
+    def as_owner(self, argv, **kwargs):
+        """Runs a server tool as the OS user that owns the cluster."""
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run(prefix + argv, **kwargs)
+
+    @property
+    def wal_dir(self):
+        return os.path.join(self.dir, "data", "pg_wal")
+
+    @property
+    def uri(self):
+        return f"postgres://pitr@127.0.0.1:{self.port}/postgres"
+
+
+def shared_with_postgres(path):
+    """A directory the server's OS user can read: group postgres, inherited by new files."""
+    os.makedirs(path, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(path, group="postgres")
+        os.chmod(path, 0o2750)
+    return path
 
 
 def pitr(*args, password=None, check=True, timeout=300, **kwargs):
@@ -200,6 +256,12 @@ class ServerTestCase(unittest.TestCase):
             print(f"kept {self.tmp}")
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def postgres(self, name="pg", settings=()):
+        os.chmod(self.tmp, 0o755)  # the server runs as another OS user
+        s = PostgreSQL(self.tmp, name, settings)
+        self.servers.append(s)
+        return s
 
     def mariadb(self, server_id=1, extra_args=()):
         s = MariaDB(self.tmp, server_id, extra_args)

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""PostgreSQL benchmark, in one run on one machine, against PostgreSQL's own tools:
+
+1. WAL streaming: `pitr capture` against `pg_receivewal`, each through its own slot,
+   catching up on the same pgbench WAL (--seconds of pgbench after the slots were made):
+   wall time, MB/s and CPU seconds (user + system) of each.
+2. Base backup: `pitr backup` (zstd, every file checked against the server's manifest)
+   against `pg_basebackup -Ft -Z zstd -X none`, on the same data.
+3. Recovery: the same base backup recovering the same WAL, once with
+   `restore_command = pitr wal-fetch` (compressed archive, prefetch) and once with
+   `restore_command = cp DIR/%f %p` from a local uncompressed directory; the time from
+   server start to promotion.
+
+Prints each measurement and the ratios (> 1 means pitr is faster).
+
+    bench/postgres_bench.py [--scale 20] [--seconds 30] [--pitr build/tools/pitr]
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from harness import PITR, PostgreSQL, free_port, shared_with_postgres  # noqa: E402
+
+
+def run_measured(cmd, env=None):
+    """Wall seconds and CPU seconds (user + system) of one command run to completion."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, env=env)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed: {out.stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def owner(cmd):
+    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
+
+
+def lsn_value(text):
+    hi, lo = text.split("/")
+    return int(hi, 16) << 32 | int(lo, 16)
+
+
+def wait_promoted(pgdata, timeout=1800):
+    start = time.monotonic()
+    while os.path.exists(os.path.join(pgdata, "recovery.signal")):
+        if time.monotonic() - start > timeout:
+            raise SystemExit(f"recovery in {pgdata} did not finish")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scale", type=int, default=20)
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--pitr", default=PITR)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="pitr-pg-bench-")
+    os.chmod(tmp, 0o755)
+    pg = PostgreSQL(tmp, "source", ["max_wal_size=4GB", "checkpoint_timeout=30min"])
+    env = dict(os.environ, PITR_PASSWORD=pg.password, PGPASSWORD=pg.password)
+    archive = shared_with_postgres(os.path.join(tmp, "archive"))
+    try:
+        bench = owner([pg.bin("pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres"])
+        subprocess.run(bench + ["-i", "-q", "-s", str(args.scale), "postgres"], check=True,
+                       capture_output=True)
+        subprocess.run([args.pitr, "backup", "--archive", archive, "--source", pg.uri], env=env,
+                       check=True, capture_output=True)
+        backup_dir = sorted(os.listdir(os.path.join(archive, "backups")))[0]
+        pg.sql("SELECT pg_create_physical_replication_slot('receivewal', true);"
+               "SELECT pg_create_physical_replication_slot('pitr', true);")
+        start_lsn = pg.sql("SELECT pg_current_wal_lsn()").strip()
+        subprocess.run(bench + ["-n", "-c", "4", "-j", "2", "-T", str(args.seconds), "postgres"],
+                       check=True, capture_output=True)
+        end_lsn = pg.sql("SELECT pg_current_wal_lsn()").strip()
+        mib = (lsn_value(end_lsn) - lsn_value(start_lsn)) / 1048576
+        print(f"pgbench wrote {mib:.0f} MiB of WAL ({start_lsn} .. {end_lsn})")
+
+        received = os.path.join(tmp, "receivewal")
+        os.makedirs(received)
+        pg_wall, pg_cpu = run_measured(
+            [pg.bin("pg_receivewal"), "-D", received, "-d",
+             f"host=127.0.0.1 port={pg.port} user=pitr", "--slot", "receivewal", "--endpos",
+             end_lsn, "--no-loop"], env=env)
+        pitr_wall, pitr_cpu = run_measured(
+            [args.pitr, "capture", "--archive", archive, "--source", pg.uri, "--slot", "pitr",
+             "--end-lsn", end_lsn], env=env)
+        print(f"streaming  pg_receivewal {pg_wall:6.2f} s {mib / pg_wall:7.1f} MiB/s cpu {pg_cpu:5.2f} s"
+              f" | pitr capture {pitr_wall:6.2f} s {mib / pitr_wall:7.1f} MiB/s cpu {pitr_cpu:5.2f} s"
+              f" | speed ratio {pg_wall / pitr_wall:.2f}x, cpu ratio {pg_cpu / max(pitr_cpu, 1e-3):.2f}x")
+
+        basebackup = os.path.join(tmp, "basebackup")
+        bb_wall, _ = run_measured([pg.bin("pg_basebackup"), "-D", basebackup, "-Ft", "-Z", "zstd",
+                                   "-X", "none", "--checkpoint=fast", "-h", "127.0.0.1", "-p",
+                                   str(pg.port), "-U", "pitr", "-w"], env=env)
+        pb_wall, _ = run_measured([args.pitr, "backup", "--archive", archive, "--source", pg.uri],
+                                  env=env)
+        print(f"backup     pg_basebackup -Ft -Z zstd {bb_wall:6.2f} s | pitr backup {pb_wall:6.2f} s"
+              f" | ratio {bb_wall / pb_wall:.2f}x")
+
+        # Recovery: the first backup replays the pgbench WAL, through each restore_command.
+        target = os.path.join(tmp, "with-pitr")
+        subprocess.run([args.pitr, "restore", "--archive", archive, "--pgdata", target,
+                        "--to-lsn", end_lsn], check=True, capture_output=True)
+        plain = os.path.join(tmp, "with-cp")
+        shutil.copytree(target, plain, symlinks=True)
+        walcopy = shared_with_postgres(os.path.join(tmp, "walcopy"))
+        for name in os.listdir(received):
+            if not name.endswith(".partial"):
+                shutil.copy(os.path.join(received, name), walcopy)
+        with open(os.path.join(plain, "postgresql.auto.conf"), "a") as f:
+            f.write(f"restore_command = 'cp {walcopy}/%f %p'\n")
+        subprocess.run(["chown", "-R", "postgres:", plain, walcopy] if os.geteuid() == 0 else ["true"],
+                       check=True)
+        times = {}
+        for name, pgdata in (("cp", plain), ("pitr wal-fetch", target)):
+            port = free_port()
+            subprocess.run(owner([pg.bin("pg_ctl"), "-D", pgdata, "-l", pgdata + ".log", "-o",
+                                  f"-p {port} -c unix_socket_directories={pgdata}", "start"]),
+                           check=True, capture_output=True)
+            times[name] = wait_promoted(pgdata)
+            subprocess.run(owner([pg.bin("pg_ctl"), "-D", pgdata, "-m", "immediate", "stop"]),
+                           capture_output=True)
+        print(f"recovery   cp from a local directory {times['cp']:6.2f} s | pitr wal-fetch "
+              f"{times['pitr wal-fetch']:6.2f} s | ratio {times['cp'] / times['pitr wal-fetch']:.2f}x"
+              f" (backup {backup_dir}, {mib:.0f} MiB of WAL)")
+    finally:
+        pg.stop("immediate")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""PostgreSQL: WAL capture, base backups and point-in-time restore against real servers.
+
+Every test starts its own PostgreSQL 15 on loopback (scripts/postgres-instance), writes with
+pgbench and a marker table, and checks restored servers against ground truth recorded
+while the workload ran.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import (Capture, ServerTestCase, free_port, pitr, shared_with_postgres,
+                     wait_until)
+
+# One fingerprint of everything pgbench and the markers wrote.
+STATE = """SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+  SELECT 'a' || aid || ':' || abalance AS x FROM pgbench_accounts
+  UNION ALL SELECT 't' || tid || ':' || tbalance FROM pgbench_tellers
+  UNION ALL SELECT 'b' || bid || ':' || bbalance FROM pgbench_branches
+  UNION ALL SELECT 'h' || count(*) FROM pgbench_history
+  UNION ALL SELECT 'm' || id FROM marker) s"""
+UTC_NOW = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+
+
+def lsn_value(text):
+    hi, lo = text.split("/")
+    return int(hi, 16) << 32 | int(lo, 16)
+
+
+class RestoredServer:
+    """A server pitr restore --start left running; stopped by stop()."""
+
+    def __init__(self, test, pgdata, port):
+        self.test, self.pgdata, self.port = test, pgdata, port
+        self.password = test.pg.password  # the restored cluster has the source's roles
+        self.uri = f"postgres://pitr@127.0.0.1:{port}/postgres"
+
+    def sql(self, statement):
+        out = self.test.pg.as_owner(
+            [self.test.pg.bin("psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h",
+             self.pgdata, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-c",
+             statement], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise AssertionError(f"SQL on the restored server failed: {out.stderr}")
+        return out.stdout
+
+    def stop(self):
+        self.test.pg.as_owner([self.test.pg.bin("pg_ctl"), "-D", self.pgdata, "-m", "immediate",
+                               "-w", "stop"], capture_output=True)
+
+
+class PostgresTestCase(ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        self.archive = shared_with_postgres(os.path.join(self.tmp, "archive"))
+
+    def tearDown(self):
+        for c in getattr(self, "captures", []):
+            if c.alive():
+                c.kill9()
+        super().tearDown()
+
+    def capture(self, server, *extra):
+        c = Capture(self.archive, server, *extra)
+        self.captures = getattr(self, "captures", []) + [c]
+        return c
+
+    def start_source(self, settings=()):
+        self.pg = self.postgres("source", settings)
+        return self.pg
+
+    def pgbench(self, *args):
+        out = self.pg.as_owner([self.pg.bin("pgbench"), "-h", self.pg.dir, "-p", str(self.pg.port),
+                                "-U", "postgres", *args, "postgres"], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise AssertionError(f"pgbench failed: {out.stderr}")
+
+    def backup(self):
+        return pitr("backup", "--archive", self.archive, "--source", self.pg.uri,
+                    password=self.pg.password, timeout=600)
+
+    def status(self):
+        return json.loads(pitr("status", "--archive", self.archive, "--json").stdout)["postgres"]
+
+    def wait_archived(self, server, timeline=None):
+        """Until the archive holds the server's WAL up to its current insert position."""
+        want = lsn_value(server.sql("SELECT pg_current_wal_lsn()").strip())
+
+        def caught_up():
+            for source in self.status():
+                for t in source["timelines"]:
+                    if (timeline is None or t["timeline"] == timeline) and \
+                            lsn_value(t["end_lsn"]) >= want:
+                        return True
+            return False
+        wait_until(caught_up, timeout=120, what="capture to archive the WAL")
+
+    def restore(self, name, *target):
+        pgdata = os.path.join(self.tmp, name)
+        port = free_port()
+        out = pitr("restore", "--archive", self.archive, "--pgdata", pgdata, *target, "--start",
+                   "--port", str(port), timeout=900)
+        return RestoredServer(self, pgdata, port), out.stderr.decode()
+
+
+class CaptureAndRestoreTest(PostgresTestCase):
+    def test_restores_to_moments_by_time_lsn_and_xid(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "1", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        self.backup()
+        moments, backup_thread, errors = [], None, []
+        for k in range(1, 13):
+            if k == 6:  # a second base backup while pgbench writes
+                backup_thread = threading.Thread(
+                    target=lambda: errors.append(None) if self.backup() else None)
+                backup_thread.start()
+            self.pgbench("-n", "-c", "2", "-t", "150")
+            xid = pg.sql(f"INSERT INTO marker VALUES ({k}) RETURNING txid_current()").split()[0]
+            moments.append({"k": k, "xid": xid, "state": pg.sql(STATE).strip(),
+                            "lsn": pg.sql("SELECT pg_current_wal_lsn()").strip(),
+                            "time": pg.sql(UTC_NOW).strip()})
+        backup_thread.join()
+        pg.sql("SELECT pg_create_restore_point('after-all')")
+        final_state = pg.sql(STATE).strip()
+        self.pgbench("-n", "-c", "2", "-t", "50")
+        self.wait_archived(pg)
+        self.assertEqual(len(self.status()[0]["backups"]), 2)
+
+        self.check_segments_match_server(pg)
+
+        kinds = [("--to-time", "time"), ("--to-lsn", "lsn"), ("--to-xid", "xid")]
+        for i, m in enumerate(moments):
+            option, key = kinds[i % 3]
+            server, log = self.restore(f"restore-{m['k']}", option, m[key])
+            try:
+                self.assertEqual(server.sql(STATE).strip(), m["state"],
+                                 f"moment {m['k']} restored by {option} {m[key]}:\n{log}")
+            finally:
+                server.stop()
+                shutil.rmtree(server.pgdata, ignore_errors=True)
+        server, _ = self.restore("restore-name", "--to-name", "after-all")
+        self.assertEqual(server.sql(STATE).strip(), final_state)
+        server.stop()
+
+        self.assertEqual(capture.stop(), 0, capture.output())
+        verify = pitr("verify", "--archive", self.archive)
+        self.assertIn("archive OK", verify.stdout.decode())
+
+    def check_segments_match_server(self, pg):
+        """Sealed segments equal the server's own files; pg_waldump reads what pitr serves."""
+        current = pg.sql("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
+        sealed = sorted(os.path.basename(p)[:24] for p in
+                        glob.glob(os.path.join(self.archive, "wal", "*", "*.zst"))
+                        if not p.endswith(".partial.zst"))
+        compared = 0
+        for name in sealed:
+            server_file = os.path.join(pg.wal_dir, name)
+            if name >= current or not os.path.exists(server_file):
+                continue  # recycled files carry future names and old bytes
+            got = os.path.join(self.tmp, "got-" + name)
+            pitr("get", "--archive", self.archive, name, "-o", got)
+            with open(got, "rb") as a, open(server_file, "rb") as b:
+                self.assertTrue(a.read() == b.read(), f"{name} differs from the server's file")
+            compared += 1
+        self.assertGreaterEqual(compared, 2, f"sealed {sealed}, current {current}")
+        waldir = shared_with_postgres(os.path.join(self.tmp, "waldump"))
+        for name in sealed[-2:]:
+            pitr("get", "--archive", self.archive, name, "-o", os.path.join(waldir, name))
+        dump = subprocess.run([pg.bin("pg_waldump"), "--stats", "-p", waldir, sealed[-2],
+                               sealed[-1]], capture_output=True, text=True)
+        self.assertIn("Total", dump.stdout, dump.stderr)
+
+    def test_refusals(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        pg.sql("CREATE TABLE marker (id int)")
+        target = os.path.join(self.tmp, "not-empty")
+        os.makedirs(target)
+        open(os.path.join(target, "PG_VERSION"), "w").close()
+        out = pitr("restore", "--archive", self.archive, "--pgdata", target, check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("no base backup", out.stderr.decode())
+        self.backup()
+        pg.sql("INSERT INTO marker VALUES (1)")
+        self.wait_archived(pg)
+        for args, message in [
+                ((), "not empty"),
+                (("--to-time", "2099-01-01T00:00:00Z"), "after the newest transaction"),
+                (("--to-xid", "4000000000"), "does not commit"),
+                (("--to-name", "nowhere"), "no restore point"),
+                (("--to-lsn", "FF/0"), "beyond the WAL")]:
+            out = pitr("restore", "--archive", self.archive, "--pgdata", target, *args, check=False)
+            self.assertNotEqual(out.returncode, 0, args)
+            self.assertIn(message, out.stderr.decode(), args)
+        out = pitr("wal-fetch", "--archive", self.archive, "00000009000000000000FFFF",
+                   os.path.join(self.tmp, "x"), check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        bad = pitr("capture", "--archive", self.archive, "--source", pg.uri, password="wrong",
+                   check=False, timeout=60)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("password", bad.stderr.decode())
+
+
+class CrashSafetyTest(PostgresTestCase):
+    def test_kill9_as_synchronous_standby(self):
+        pg = self.start_source()
+        capture = self.capture(pg, "--sync")
+        # Only now: with no synchronous standby connected, every commit would wait.
+        pg.sql("ALTER SYSTEM SET synchronous_standby_names = 'pitr'; SELECT pg_reload_conf()")
+        wait_until(lambda: pg.sql("SELECT sync_state FROM pg_stat_replication").strip() == "sync",
+                   what="pitr to be the synchronous standby")
+        self.pgbench("-i", "-s", "1", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY); CREATE TABLE acked (id serial PRIMARY KEY)")
+        self.backup()
+        acked, stop = [], threading.Event()
+
+        def client():
+            while not stop.is_set():
+                acked.append(pg.sql("INSERT INTO acked DEFAULT VALUES RETURNING txid_current()")
+                             .split()[0])
+        writer = threading.Thread(target=client)
+        writer.start()
+        bench = subprocess.Popen(
+            ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
+            [pg.bin("pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres", "-n", "-c", "2",
+             "-T", "25", "postgres"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for i in range(5):
+            time.sleep(2)
+            capture.kill9()
+            # No commit can be acknowledged now: pitr is the synchronous standby.
+            last = acked[-1] if acked else None
+            snapshot = os.path.join(self.tmp, f"snapshot-{i}")
+            shutil.copytree(self.archive, snapshot)
+            capture = self.capture(pg, "--sync")
+            self.assertIsNotNone(last)
+            found = pitr("restore", "--archive", snapshot, "--pgdata",
+                         os.path.join(self.tmp, "unused"), "--to-xid", last, "--dry-run",
+                         check=False)
+            self.assertEqual(found.returncode, 0,
+                             f"acknowledged transaction {last} missing after kill -9 #{i + 1}: "
+                             f"{found.stderr.decode()}")
+            shutil.rmtree(snapshot)
+        bench.wait()
+        stop.set()
+        writer.join()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        server, _ = self.restore("latest")
+        try:
+            self.assertEqual(server.sql("SELECT count(*) FROM acked").strip(), str(len(acked)))
+            self.assertEqual(server.sql(STATE.replace("marker", "acked")).strip(),
+                             pg.sql(STATE.replace("marker", "acked")).strip())
+        finally:
+            server.stop()
+
+
+class TimelineTest(PostgresTestCase):
+    def test_archive_continues_on_the_restored_servers_timeline(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        self.backup()
+        pg.sql("INSERT INTO marker VALUES (1); INSERT INTO marker VALUES (2)")
+        moment = pg.sql(UTC_NOW).strip()
+        time.sleep(0.2)
+        pg.sql("INSERT INTO marker VALUES (3)")
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        pg.stop()
+
+        branch, _ = self.restore("branch", "--to-time", moment)
+        try:
+            self.assertEqual(branch.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM marker")
+                             .strip(), "1,2")
+            capture = self.capture(branch)
+            branch.sql("INSERT INTO marker VALUES (100)")
+            self.wait_archived(branch, timeline=2)
+            self.assertEqual(capture.stop(), 0, capture.output())
+        finally:
+            branch.stop()
+        timelines = [t["timeline"] for t in self.status()[0]["timelines"]]
+        self.assertEqual(timelines, [1, 2])
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        latest, log = self.restore("latest")
+        try:
+            self.assertEqual(latest.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM marker")
+                             .strip(), "1,2,100", log)
+        finally:
+            latest.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
