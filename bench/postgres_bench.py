@@ -125,7 +125,7 @@ def main():
         times = {}
         for name, pgdata in (("cp", plain), ("pitr wal-fetch", target)):
             port = free_port()
-            subprocess.run(owner([pg.bin("pg_ctl"), "-D", pgdata, "-l", pgdata + ".log", "-o",
+            subprocess.run(owner([pg.bin("pg_ctl"), "-D", pgdata, "-l", os.path.join(pgdata, "bench.log"), "-o",
                                   f"-p {port} -c unix_socket_directories={pgdata}", "start"]),
                            check=True, capture_output=True)
             times[name] = wait_promoted(pgdata)

@@ -20,7 +20,9 @@ std::vector<TimelineSwitch> parse_timeline_history(std::string_view text) {
     if (start == std::string_view::npos || line[start] == '#') continue;
     line = line.substr(start);
     auto tab = line.find_first_of(" \t");
-    auto rest = tab == std::string_view::npos ? std::string_view{} : line.substr(tab + 1);
+    if (tab == std::string_view::npos)
+      throw DecodeError(fmt::format("timeline history line {}: no switch point", line_no));
+    auto rest = line.substr(tab + 1);
     rest = rest.substr(std::min(rest.size(), rest.find_first_not_of(" \t")));
     auto lsn_text = rest.substr(0, rest.find_first_of(" \t\r"));
     TimelineSwitch s;

@@ -1,0 +1,51 @@
+// libFuzzer target for the PostgreSQL parsers: the WAL record walker, replication and
+// base-backup messages, tar streams, backup manifests and timeline history files. The
+// first byte picks the parser; everything must end in success or a DecodeError.
+#include <cstddef>
+#include <cstdint>
+
+#include "formats/postgres/base_backup_stream.hpp"
+#include "formats/postgres/replication_messages.hpp"
+#include "formats/postgres/server_manifest.hpp"
+#include "formats/postgres/timeline_history.hpp"
+#include "formats/postgres/wal_scanner.hpp"
+#include "formats/tar_reader.hpp"
+
+using namespace pitr;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  Bytes input(data + 1, size - 1);
+  try {
+    switch (data[0] % 6) {
+      case 0: {
+        postgres::WalScanner scanner(1u << 20);
+        // In two pieces, so that records and page headers are split across feeds.
+        auto half = input.size() / 2;
+        scanner.feed(0, input.first(half), [](const postgres::WalEvent&) {});
+        scanner.feed(half, input.subspan(half), [](const postgres::WalEvent&) {});
+        break;
+      }
+      case 1:
+        postgres::parse_server_message(input);
+        break;
+      case 2:
+        postgres::parse_backup_message(input);
+        break;
+      case 3: {
+        TarReader tar({[](const TarEntry&) {}, [](Bytes) {}, [] {}});
+        tar.feed(input);
+        tar.finish();
+        break;
+      }
+      case 4:
+        postgres::parse_server_manifest(as_text(input));
+        break;
+      case 5:
+        postgres::parse_timeline_history(as_text(input));
+        break;
+    }
+  } catch (const DecodeError&) {
+  }
+  return 0;
+}
