@@ -53,8 +53,10 @@ def lsn_value(text):
 def wait_promoted(pgdata, timeout=1800):
     start = time.monotonic()
     while os.path.exists(os.path.join(pgdata, "recovery.signal")):
-        if time.monotonic() - start > timeout:
-            raise SystemExit(f"recovery in {pgdata} did not finish")
+        stopped = time.monotonic() - start > 3 and not os.path.exists(
+            os.path.join(pgdata, "postmaster.pid"))
+        if stopped or time.monotonic() - start > timeout:
+            raise SystemExit(f"recovery in {pgdata} did not finish; see its bench.log")
         time.sleep(0.05)
     return time.monotonic() - start
 
@@ -115,9 +117,9 @@ def main():
         plain = os.path.join(tmp, "with-cp")
         shutil.copytree(target, plain, symlinks=True)
         walcopy = shared_with_postgres(os.path.join(tmp, "walcopy"))
-        for name in os.listdir(received):
-            if not name.endswith(".partial"):
-                shutil.copy(os.path.join(received, name), walcopy)
+        for name in os.listdir(received):  # the last segment is a zero-padded .partial
+            shutil.copy(os.path.join(received, name),
+                        os.path.join(walcopy, name.removesuffix(".partial")))
         with open(os.path.join(plain, "postgresql.auto.conf"), "a") as f:
             f.write(f"restore_command = 'cp {walcopy}/%f %p'\n")
         subprocess.run(["chown", "-R", "postgres:", plain, walcopy] if os.geteuid() == 0 else ["true"],

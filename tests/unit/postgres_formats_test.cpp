@@ -40,8 +40,9 @@ TEST(PostgresLsn, WalFileNamesRoundTrip) {
 }
 
 TEST(PostgresTimelineHistory, ParsesAndLocatesLsns) {
-  auto h = parse_timeline_history("1\t0/3000000\tno recovery target specified\n\n"
-                                  "# comment\n2\t0/5000100\tbefore 2026-01-01\n");
+  auto h = parse_timeline_history(
+      "1\t0/3000000\tno recovery target specified\n\n"
+      "# comment\n2\t0/5000100\tbefore 2026-01-01\n");
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[1].parent, 2u);
   EXPECT_EQ(h[1].switch_point, 0x5000100u);
@@ -82,7 +83,8 @@ TEST(PostgresBackupStream, ParsesMessages) {
   EXPECT_EQ(std::get<NewArchive>(parse_backup_message(n)).name, "base.tar");
   std::vector<std::uint8_t> evil{'n', '.', '.', '/', 'x', 0, 0};
   EXPECT_THROW(parse_backup_message(evil), DecodeError);
-  EXPECT_TRUE(std::holds_alternative<ManifestStart>(parse_backup_message(std::vector<std::uint8_t>{'m'})));
+  EXPECT_TRUE(
+      std::holds_alternative<ManifestStart>(parse_backup_message(std::vector<std::uint8_t>{'m'})));
 }
 
 TEST(Crc32c, MatchesTheCheckValue) {
@@ -160,7 +162,8 @@ class WalBuilder {
  public:
   explicit WalBuilder(std::uint64_t segment_size) : segment_size_(segment_size) {}
 
-  Lsn add(std::uint32_t xid, std::uint8_t rmid, std::uint8_t info, const std::vector<std::uint8_t>& main) {
+  Lsn add(std::uint32_t xid, std::uint8_t rmid, std::uint8_t info,
+          const std::vector<std::uint8_t>& main) {
     std::vector<std::uint8_t> rec;
     rec.reserve(32 + main.size());
     rec.resize(24);
