@@ -127,7 +127,11 @@ TEST(SourceUri, ParsesAndRefusesPasswords) {
   }
   EXPECT_THROW(capture::parse_source_uri("mysql://db1:3306"), std::invalid_argument);
   EXPECT_THROW(capture::parse_source_uri("mysql://r@db1:99999"), std::invalid_argument);
-  EXPECT_THROW(capture::parse_source_uri("postgres://r@db1"), std::invalid_argument);
+  EXPECT_THROW(capture::parse_source_uri("ftp://r@db1"), std::invalid_argument);
+  auto pg = capture::parse_source_uri("postgresql://repl@db1/app");
+  EXPECT_EQ(pg.scheme, "postgres");
+  EXPECT_EQ(pg.port, 5432);
+  EXPECT_EQ(pg.database, "app");
 }
 
 TEST(SizeOption, Suffixes) {
