@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -95,6 +97,20 @@ fs::path server_bin(const std::string& version) {
                     "backup needs that major version",
                     version, (bin / "pg_ctl").string()));
   return bin;
+}
+
+// recovery.signal goes early in promotion; the control file says "in production" once the
+// server accepts writes.
+bool in_production(const fs::path& bin, const fs::path& pgdata) {
+  auto command = shell_quote((bin / "pg_controldata").string()) + " -D " +
+                 shell_quote(pgdata.string()) + " 2>/dev/null";
+  std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
+  if (!pipe) return false;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe.get()))
+    if (std::string_view(line).starts_with("Database cluster state:"))
+      return std::string_view(line).find("in production") != std::string_view::npos;
+  return false;
 }
 
 int run(const std::vector<std::string>& argv) {
@@ -196,7 +212,7 @@ std::string start_restored_server(const PgServerStart& o) {
       pidfile >> pid;
       running = pid > 0 && ::kill(pid, 0) == 0;
     }
-    if (!recovering && running) break;
+    if (!recovering && running && in_production(bin, o.pgdata)) break;
     if (!running && std::chrono::steady_clock::now() - started > std::chrono::seconds(2))
       throw std::runtime_error("the restored server stopped during recovery; its log says:\n" +
                                tail_of(log, 20));

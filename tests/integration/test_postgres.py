@@ -181,6 +181,7 @@ class CaptureAndRestoreTest(PostgresTestCase):
         pg = self.start_source()
         capture = self.capture(pg)
         pg.sql("CREATE TABLE marker (id int)")
+        self.wait_archived(pg)
         target = os.path.join(self.tmp, "not-empty")
         os.makedirs(target)
         open(os.path.join(target, "PG_VERSION"), "w").close()
