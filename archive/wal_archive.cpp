@@ -77,6 +77,29 @@ fs::path WalSourceListing::sealed_path(const WalSegmentRecord& r) const {
   return sealed_wal_path(dir, r.file, r.complete());
 }
 
+std::vector<WalPiece> WalSourceListing::pieces() const {
+  std::vector<WalPiece> out;
+  for (const auto& r : segments)
+    out.push_back({r.timeline, r.segment, r.start, r.end, &r, nullptr});
+  for (const auto& o : open) {
+    auto start = o.segment * source.segment_size;
+    out.push_back({o.timeline, o.segment, start, start + o.size, nullptr, &o});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.timeline, a.segment) < std::pair(b.timeline, b.segment);
+  });
+  return out;
+}
+
+void WalSourceListing::read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const {
+  if (piece.open) {
+    sink(MappedFile(piece.open->path).bytes());
+    return;
+  }
+  read_indexed_file(sealed_path(*piece.record), piece.end - piece.start, piece.record->sha256,
+                    sink);
+}
+
 void remember_wal_source(const ArchiveLayout& layout, const WalSource& source) {
   auto dir = wal_source_dir(layout, source.source_id);
   auto path = dir / "source.json";

@@ -7,6 +7,7 @@
 //     <WAL file>.partial             the open tail: raw bytes from the segment's start
 //     <TLI>.history                  timeline history files, as the server wrote them
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive_layout.hpp"
+#include "formats/byte_cursor.hpp"
 #include "formats/postgres/lsn.hpp"
 
 namespace pitr::archive {
@@ -56,6 +58,15 @@ struct OpenWalTail {
   std::uint64_t segment = 0, size = 0;
 };
 
+// One segment's WAL as the archive holds it: sealed, or the open tail.
+struct WalPiece {
+  TimelineId timeline = 0;
+  std::uint64_t segment = 0;
+  Lsn start = 0, end = 0;
+  const WalSegmentRecord* record = nullptr;  // sealed
+  const OpenWalTail* open = nullptr;         // or the open tail
+};
+
 struct WalSourceListing {
   WalSource source;
   fs::path dir;
@@ -64,6 +75,10 @@ struct WalSourceListing {
   std::map<TimelineId, std::string> histories;
 
   fs::path sealed_path(const WalSegmentRecord& r) const;
+  // Sealed segments and open tails together, sorted by timeline, then segment.
+  std::vector<WalPiece> pieces() const;
+  // Streams a piece's bytes (a sealed one decompressed and checked against its checksum).
+  void read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const;
 };
 
 fs::path wal_root(const ArchiveLayout& layout);

@@ -4,24 +4,14 @@
 
 #include <map>
 
-#include "archive/index_frame.hpp"
 #include "formats/postgres/wal_scanner.hpp"
 
 namespace pitr::archive {
 namespace {
 
-struct Piece {
-  std::uint64_t segment = 0;
-  Lsn end = 0;
-  const WalSegmentRecord* record = nullptr;
-  const OpenWalTail* open = nullptr;
-};
-
-std::map<TimelineId, std::vector<Piece>> by_timeline(const WalSourceListing& l) {
-  std::map<TimelineId, std::vector<Piece>> out;
-  for (const auto& r : l.segments) out[r.timeline].push_back({r.segment, r.end, &r, nullptr});
-  for (const auto& o : l.open)
-    out[o.timeline].push_back({o.segment, o.segment * l.source.segment_size + o.size, nullptr, &o});
+std::map<TimelineId, std::vector<WalPiece>> by_timeline(const WalSourceListing& l) {
+  std::map<TimelineId, std::vector<WalPiece>> out;
+  for (const auto& p : l.pieces()) out[p.timeline].push_back(p);
   return out;
 }
 
@@ -32,7 +22,7 @@ std::vector<WalTimelineSummary> summarize_wal(const WalSourceListing& l) {
   for (const auto& [tli, pieces] : by_timeline(l)) {
     WalTimelineSummary s;
     s.timeline = tli;
-    s.start = pieces.front().segment * l.source.segment_size;
+    s.start = pieces.front().start;
     s.end = pieces.back().end;
     s.segments = pieces.size();
     for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -68,17 +58,12 @@ std::vector<std::string> verify_wal(const WalSourceListing& l) {
         problems.push_back(
             fmt::format("{}: {} ends early at {} but later WAL of timeline {} follows",
                         l.source.source_id, name, postgres::format_lsn(p.end), tli));
-      Lsn at = p.segment * size;
-      auto feed = [&](Bytes b) {
-        scanner.feed(at, b, [](const postgres::WalEvent&) {});
-        at += b.size();
-      };
+      Lsn at = p.start;
       try {
-        if (p.record)
-          read_indexed_file(l.sealed_path(*p.record), p.record->end - p.record->start,
-                            p.record->sha256, feed);
-        else
-          feed(MappedFile(p.open->path).bytes());
+        l.read(p, [&](Bytes b) {
+          scanner.feed(at, b, [](const postgres::WalEvent&) {});
+          at += b.size();
+        });
       } catch (const std::exception& e) {
         problems.push_back(fmt::format("{}: {}: {}", l.source.source_id, name, e.what()));
         scanner = postgres::WalScanner(size);

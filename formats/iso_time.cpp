@@ -34,7 +34,8 @@ void expect(const std::string& text, std::size_t& at, char c) {
 }  // namespace
 
 std::int64_t parse_iso_time(const std::string& text) {
-  return parse_iso_time_micros(text) / 1000000 - (parse_iso_time_micros(text) % 1000000 < 0);
+  auto micros = parse_iso_time_micros(text);
+  return micros / 1000000 - (micros % 1000000 < 0);
 }
 
 std::int64_t parse_iso_time_micros(const std::string& text) {

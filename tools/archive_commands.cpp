@@ -29,8 +29,7 @@ int get_wal(const GetArgs& a) {
   if (a.output.empty() || a.output == "-")
     throw std::invalid_argument("a WAL file is written to a file: add -o PATH");
   replay::WalFetchRequest r{a.archive, a.source_id.value_or(""), a.name, a.output};
-  if (replay::fetch_wal(r) == replay::FetchOutcome::kNotInArchive)
-    throw std::runtime_error("the archive has no " + a.name);
+  if (!replay::copy_wal(r)) throw std::runtime_error("the archive has no " + a.name);
   return kExitOk;
 }
 

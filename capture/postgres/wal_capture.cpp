@@ -84,11 +84,20 @@ std::int64_t postgres_now() {
   return postgres::unix_micros_to_postgres(us.count());
 }
 
+void log_line(const WalCaptureOptions& o, const std::string& message) {
+  if (!o.quiet) fmt::print(stderr, "pitr capture: {}\n", message);
+}
+
 class Session {
  public:
   Session(const WalCaptureOptions& o, PgConnection& conn, asio::io_context& io, StopSignal& stop,
-          WalWriter& writer)
-      : o_(o), conn_(conn), stream_(conn, io), stop_(stop), writer_(writer) {
+          WalWriter& writer, std::uint64_t segment_size)
+      : o_(o),
+        conn_(conn),
+        stream_(conn, io),
+        stop_(stop),
+        writer_(writer),
+        segment_size_(segment_size) {
     stop_.on_stop([this] { stream_.cancel(); });
   }
   ~Session() { stop_.on_stop(nullptr); }
@@ -129,12 +138,10 @@ class Session {
                     postgres::format_lsn(e.next_start), e.next_timeline));
     timeline_ = e.next_timeline;
     auto ended =
-        stream_.start(timeline_, postgres::segment_start(e.next_start, segment_size()), o_.slot);
+        stream_.start(timeline_, postgres::segment_start(e.next_start, segment_size_), o_.slot);
     last_sync_ = last_status_ = Clock::now();
     return ended;
   }
-
-  std::uint64_t segment_size() const { return segment_size_; }
 
   Clock::time_point deadline() const {
     bool dirty = writer_.written() > writer_.synced();
@@ -159,19 +166,14 @@ class Session {
     stream_.send_status({writer_.written(), flushed, 0, postgres_now(), ask_reply});
   }
 
-  void log(const std::string& message) const {
-    if (!o_.quiet) fmt::print(stderr, "pitr capture: {}\n", message);
-  }
+  void log(const std::string& message) const { log_line(o_, message); }
 
- public:
-  std::uint64_t segment_size_ = 0;
-
- private:
   const WalCaptureOptions& o_;
   PgConnection& conn_;
   ReplicationStream stream_;
   StopSignal& stop_;
   WalWriter& writer_;
+  std::uint64_t segment_size_;
   TimelineId timeline_ = 0;
   Clock::time_point last_sync_, last_status_;
 };
@@ -214,9 +216,7 @@ bool is_refusal(const PgError& e) {
 }  // namespace
 
 void WalCapture::run() {
-  auto log = [&](const std::string& m) {
-    if (!options_.quiet) fmt::print(stderr, "pitr capture: {}\n", m);
-  };
+  auto log = [&](const std::string& m) { log_line(options_, m); };
   asio::io_context io;
   StopSignal stop(io);
   archive::ArchiveLayout layout(options_.archive);
@@ -267,8 +267,7 @@ void WalCapture::run() {
                       resume ? "resuming" : "starting", postgres::format_lsn(position.lsn),
                       position.timeline, options_.sync ? " (synchronous)" : ""));
       ever_connected = true;
-      Session session(options_, conn, io, stop, *writer);
-      session.segment_size_ = server.segment_size;
+      Session session(options_, conn, io, stop, *writer, server.segment_size);
       backoff = std::chrono::milliseconds(500);
       bool ended = session.run(position);
       writer->finish();

@@ -37,10 +37,4 @@ std::vector<TimelineSwitch> parse_timeline_history(std::string_view text) {
   return out;
 }
 
-TimelineId timeline_of(Lsn lsn, TimelineId timeline, const std::vector<TimelineSwitch>& history) {
-  for (const auto& s : history)
-    if (lsn < s.switch_point) return s.parent;
-  return timeline;
-}
-
 }  // namespace pitr::postgres

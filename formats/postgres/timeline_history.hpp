@@ -16,7 +16,4 @@ struct TimelineSwitch {
 // Comments and blank lines are skipped; a malformed line is a DecodeError.
 std::vector<TimelineSwitch> parse_timeline_history(std::string_view text);
 
-// The timeline that holds `lsn` in the history of `timeline` (whose switches are `history`).
-TimelineId timeline_of(Lsn lsn, TimelineId timeline, const std::vector<TimelineSwitch>& history);
-
 }  // namespace pitr::postgres

@@ -6,7 +6,6 @@
 #include <stdexcept>
 
 #include "archive/file_io.hpp"
-#include "archive/index_frame.hpp"
 #include "formats/iso_time.hpp"
 #include "formats/postgres/timeline_history.hpp"
 #include "formats/postgres/wal_scanner.hpp"
@@ -22,12 +21,6 @@ using Kind = PgRestoreTarget::Kind;
 struct Step {
   TimelineId timeline = 0;
   Lsn begin = 0;  // first LSN on this timeline
-};
-
-struct SegmentFile {
-  const WalSegmentRecord* record = nullptr;  // sealed
-  const archive::OpenWalTail* open = nullptr;
-  Lsn end = 0;
 };
 
 // What recovery along one timeline history can read, from a starting LSN on.
@@ -50,15 +43,13 @@ class WalView {
       begin = h.switch_point;
     }
     chain_.push_back({timeline, begin});
-    for (const auto& r : l.segments) files_[{r.timeline, r.segment}] = {&r, nullptr, r.end};
-    for (const auto& o : l.open)
-      files_[{o.timeline, o.segment}] = {nullptr, &o, o.segment * size() + o.size};
+    for (const auto& p : l.pieces()) files_[{p.timeline, p.segment}] = p;
   }
 
   std::uint64_t size() const { return l_.source.segment_size; }
 
   // The file recovery reads for `segment`: the newest timeline that began at or before it.
-  const SegmentFile* file_for(std::uint64_t segment) const {
+  const archive::WalPiece* file_for(std::uint64_t segment) const {
     for (auto it = chain_.rbegin(); it != chain_.rend(); ++it) {
       if (postgres::segment_of(it->begin, size()) > segment) continue;
       auto f = files_.find({it->timeline, segment});
@@ -84,22 +75,15 @@ class WalView {
  private:
   const archive::WalSourceListing& l_;
   std::vector<Step> chain_;
-  std::map<std::pair<TimelineId, std::uint64_t>, SegmentFile> files_;
+  std::map<std::pair<TimelineId, std::uint64_t>, archive::WalPiece> files_;
 };
 
-// Transaction ends and restore points in the WAL held by one segment file.
-void scan_events(const SegmentFile& f, std::uint64_t segment_size, const archive::fs::path& dir,
+// Transaction ends and restore points in the WAL of one piece.
+void scan_events(const archive::WalSourceListing& l, const archive::WalPiece& piece,
                  const postgres::WalEventSink& sink) {
-  postgres::WalScanner scanner(segment_size);
-  Lsn start = f.record ? f.record->start : f.open->segment * segment_size;
-  if (f.open) {
-    archive::MappedFile tail(f.open->path);
-    scanner.feed(start, tail.bytes(), sink);
-    return;
-  }
-  auto path = archive::sealed_wal_path(dir, f.record->file, f.record->complete());
-  Lsn at = start;
-  archive::read_indexed_file(path, f.record->end - start, f.record->sha256, [&](Bytes b) {
+  postgres::WalScanner scanner(l.source.segment_size);
+  Lsn at = piece.start;
+  l.read(piece, [&](Bytes b) {
     scanner.feed(at, b, sink);
     at += b.size();
   });
@@ -118,10 +102,8 @@ const archive::WalSourceListing& pick_source(const std::vector<archive::WalSourc
 }
 
 TimelineId newest_timeline(const archive::WalSourceListing& l) {
-  TimelineId t = 1;
-  for (const auto& r : l.segments) t = std::max(t, r.timeline);
-  for (const auto& o : l.open) t = std::max(t, o.timeline);
-  return t;
+  auto pieces = l.pieces();
+  return pieces.empty() ? 1 : pieces.back().timeline;
 }
 
 std::string describe_backup(const archive::PgBackupManifest& b) {
@@ -161,7 +143,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
   if (t.kind == Kind::kLsn) target_lsn = t.lsn;
   if (t.kind == Kind::kXid || t.kind == Kind::kName || t.kind == Kind::kTime) {
     auto from = backups.front().second.start_lsn;
-    view.walk(from, [&](const SegmentFile& f) {
+    view.walk(from, [&](const archive::WalPiece& f) {
       bool indexed = f.record != nullptr;
       if (indexed && t.kind == Kind::kTime) {
         if (f.record->last_commit_time)
@@ -174,7 +156,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
         return;
       }
       if (target_lsn) return;
-      scan_events(f, view.size(), listing.dir, [&](const postgres::WalEvent& e) {
+      scan_events(listing, f, [&](const postgres::WalEvent& e) {
         if (e.kind == postgres::WalEventKind::kRestorePoint) {
           if (t.kind == Kind::kName && e.name == t.name && !target_lsn) target_lsn = e.lsn;
           return;
@@ -205,7 +187,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
     const auto& b = it->second;
     if (t.kind == Kind::kTime && b.finished_at > t.time) continue;
     if (target_lsn && b.end_lsn > *target_lsn) continue;
-    auto end = view.walk(b.start_lsn, [](const SegmentFile&) {});
+    auto end = view.walk(b.start_lsn, [](const archive::WalPiece&) {});
     if (end < b.end_lsn)
       throw std::runtime_error(fmt::format(
           "the archive lacks WAL between {} and {} that {} needs to become consistent; is "

@@ -120,9 +120,10 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
     fs::rename(spooled, r.destination, ec);
     if (!ec) return FetchOutcome::kServedFromSpool;
   }
-  return serve(find_source(r), r.name, r.destination) ? FetchOutcome::kServed
-                                                      : FetchOutcome::kNotInArchive;
+  return copy_wal(r) ? FetchOutcome::kServed : FetchOutcome::kNotInArchive;
 }
+
+bool copy_wal(const WalFetchRequest& r) { return serve(find_source(r), r.name, r.destination); }
 
 std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {
   auto s = find_source(r);

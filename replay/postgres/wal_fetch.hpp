@@ -21,8 +21,11 @@ struct WalFetchRequest {
 
 enum class FetchOutcome { kServed, kServedFromSpool, kNotInArchive };
 
-// Throws archive::IoError when the archive holds the file but it is damaged.
+// Serves from the prefetch spool when the file is there, else from the archive. Throws
+// archive::IoError when the archive holds the file but it is damaged.
 FetchOutcome fetch_wal(const WalFetchRequest& request);
+// From the archive only (what `pitr get` writes); false when the archive lacks the file.
+bool copy_wal(const WalFetchRequest& request);
 
 // The spool directory next to the destination (inside pg_wal, on the same file system).
 fs::path prefetch_spool(const fs::path& destination);
