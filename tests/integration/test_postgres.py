@@ -299,5 +299,65 @@ class TimelineTest(PostgresTestCase):
             latest.stop()
 
 
+class TablespaceTest(PostgresTestCase):
+    SPACED = "SELECT md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM spaced"
+
+    def owned_by_server(self, path):
+        os.makedirs(path)
+        if os.geteuid() == 0:
+            shutil.chown(path, user="postgres", group="postgres")
+        return path
+
+    def test_tablespace_restored_to_mapped_and_original_location(self):
+        pg = self.start_source()
+        location = self.owned_by_server(os.path.join(self.tmp, "tablespace"))
+        capture = self.capture(pg)
+        pg.sql(f"CREATE TABLESPACE extra LOCATION '{location}'")
+        pg.sql("CREATE TABLE spaced (id int PRIMARY KEY, note text) TABLESPACE extra; "
+               "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
+        self.backup()
+        # After the backup: replay must write into the restored tablespace too.
+        pg.sql("INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(5001, 6000) g; "
+               "CREATE TABLE spaced_later TABLESPACE extra AS SELECT * FROM spaced")
+        want = pg.sql(self.SPACED).strip()
+        oid = pg.sql("SELECT oid FROM pg_tablespace WHERE spcname = 'extra'").strip()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+
+        with open(glob.glob(os.path.join(self.archive, "backups", "*", "manifest.json"))[0]) as f:
+            manifest = json.load(f)
+        spaces = [a for a in manifest["archives"] if a["tablespace_oid"]]
+        self.assertEqual([(a["tablespace_oid"], a["tablespace_path"]) for a in spaces],
+                         [(oid, location)])
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+
+        # The source still uses the original location: restore refuses to write there.
+        refused = pitr("restore", "--archive", self.archive, "--pgdata",
+                       os.path.join(self.tmp, "refused"), check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn(f"tablespace location {location} exists and is not empty",
+                      refused.stderr.decode())
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "refused")))
+
+        moved = os.path.join(self.tmp, "moved-tablespace")
+        self.check_restored("mapped", moved, oid, want, "--tablespace-map", f"{location}={moved}")
+
+        pg.stop()
+        os.rename(location, location + ".source")
+        self.check_restored("original", location, oid, want)
+
+    def check_restored(self, name, location, oid, want, *args):
+        server, log = self.restore(name, *args)
+        try:
+            self.assertEqual(server.sql(self.SPACED).strip(), want, log)
+            self.assertEqual(server.sql("SELECT count(*) FROM spaced_later").strip(), "6000")
+            self.assertEqual(server.sql(f"SELECT pg_tablespace_location({oid})").strip(),
+                             location)
+            self.assertEqual(os.readlink(os.path.join(server.pgdata, "pg_tblspc", oid)),
+                             location)
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
