@@ -12,7 +12,7 @@ fs::path with_tmp(const fs::path& p) {
 }
 }  // namespace
 
-CompressedFileWriter::CompressedFileWriter(fs::path path, int level)
+CompressedFileWriter::CompressedFileWriter(fs::path path, int level, int workers)
     : path_(std::move(path)),
       tmp_(with_tmp(path_)),
       file_(tmp_, File::Mode::kCreateOrOpen),
@@ -21,6 +21,7 @@ CompressedFileWriter::CompressedFileWriter(fs::path path, int level)
   file_.truncate(0);
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
+  if (workers > 0) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, workers);
 }
 
 CompressedFileWriter::~CompressedFileWriter() {

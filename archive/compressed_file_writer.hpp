@@ -20,7 +20,8 @@ struct WrittenFile {
 
 class CompressedFileWriter {
  public:
-  CompressedFileWriter(fs::path path, int level);
+  // workers > 0 compresses on that many zstd threads while the caller goes on feeding.
+  CompressedFileWriter(fs::path path, int level, int workers = 0);
   ~CompressedFileWriter();
   void write(Bytes bytes);
   void write(std::string_view text) { write(as_bytes(text)); }

@@ -10,8 +10,10 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "archive/backup_directory.hpp"
 #include "archive/compressed_file_writer.hpp"
 #include "archive/file_io.hpp"
 #include "capture/mysql/server_identity.hpp"
@@ -70,9 +72,9 @@ class BackupRun {
     auto server = identify_server([&](const std::string& q) { return control.scalar(q); });
     m_.source_id = server.source_id();
     m_.server_version = server.version;
-    m_.id = fmt::format("{:%Y%m%dT%H%M%SZ}", fmt::gmtime(static_cast<std::time_t>(m_.started_at)));
-    dir_ = layout_.backups_dir() / (m_.id + ".partial");
-    fs::remove_all(dir_);
+    backup_dir_.emplace(layout_, static_cast<std::time_t>(m_.started_at));
+    m_.id = backup_dir_->id();
+    dir_ = backup_dir_->path();
     fs::create_directories(dir_ / "data");
 
     std::vector<std::unique_ptr<SqlSession>> workers;
@@ -87,10 +89,7 @@ class BackupRun {
     write_readme();
     archive::write_manifest(dir_, m_);
     archive::fsync_directory(dir_ / "data");
-    archive::fsync_directory(dir_);
-    auto final_dir = layout_.backups_dir() / m_.id;
-    fs::rename(dir_, final_dir);
-    archive::fsync_directory(layout_.backups_dir());
+    backup_dir_->commit();
     if (o_.progress) fmt::print(stderr, "\n");
     return m_;
   }
@@ -316,7 +315,8 @@ class BackupRun {
   const BackupOptions& o_;
   archive::ArchiveLayout layout_;
   BackupManifest m_;
-  fs::path dir_;
+  std::optional<archive::BackupDirectory> backup_dir_;
+  fs::path dir_;  // backup_dir_'s partial directory
   std::vector<std::pair<std::string, std::string>> tables_;
   std::mutex queue_mutex_;
   std::deque<Chunk> chunks_;

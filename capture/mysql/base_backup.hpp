@@ -20,7 +20,7 @@ struct BackupOptions {
 };
 
 // Returns the manifest of the finished backup; throws on any failure, leaving no backup
-// (only a ".partial" directory that the next run removes).
+// (after kill -9, a ".partial" directory that a later backup removes).
 archive::BackupManifest take_base_backup(const BackupOptions& options);
 
 }  // namespace pitr::capture

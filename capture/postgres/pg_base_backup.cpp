@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "archive/backup_directory.hpp"
 #include "archive/compressed_file_writer.hpp"
 #include "archive/wal_archive.hpp"
 #include "formats/crc32c.hpp"
@@ -27,15 +28,6 @@ std::int64_t now_micros() {
       .count();
 }
 
-std::string backup_id() {
-  auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 struct SeenFile {
   std::uint64_t size = 0;
   std::uint32_t crc = 0;
@@ -46,7 +38,7 @@ class ArchiveSink {
  public:
   ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
               std::map<std::string, SeenFile>& seen)
-      : writer_(dir / (a.name + ".zst"), level),
+      : writer_(dir / (a.name + ".zst"), level, 1),
         prefix_(a.tablespace_path.empty()
                     ? ""
                     : "pg_tblspc/" + a.name.substr(0, a.name.find('.')) + "/"),
@@ -151,19 +143,10 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   if (PQserverVersion(conn.get()) < 150000)
     throw std::runtime_error("pitr backup needs PostgreSQL 15 or later (the server runs " +
                              m.server_version + ")");
-  m.id = backup_id();
-  auto dir = layout.backups_dir() / (m.id + ".partial");
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path dir;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!keep) fs::remove_all(dir, ignored);
-    }
-  } cleanup{dir};
-
   m.started_at = now_micros();
+  archive::BackupDirectory backup_dir(layout, static_cast<std::time_t>(m.started_at / 1000000));
+  m.id = backup_dir.id();
+  const auto& dir = backup_dir.path();
   auto command = fmt::format(
       "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
       "MANIFEST_CHECKSUMS 'CRC32C')",
@@ -222,11 +205,7 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   m.files = check_against_manifest(postgres::parse_server_manifest(manifest_text), seen);
   archive::write_file_atomically(dir / archive::kServerManifestName, as_bytes(manifest_text));
   archive::write_pg_manifest(dir, m);
-  archive::fsync_directory(dir);
-  auto final_dir = layout.backups_dir() / m.id;
-  fs::rename(dir, final_dir);
-  archive::fsync_directory(layout.backups_dir());
-  cleanup.keep = true;
+  backup_dir.commit();
   return m;
 }
 
