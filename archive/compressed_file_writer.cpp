@@ -12,16 +12,18 @@ fs::path with_tmp(const fs::path& p) {
 }
 }  // namespace
 
-CompressedFileWriter::CompressedFileWriter(fs::path path, int level, int workers)
+CompressedFileWriter::CompressedFileWriter(fs::path path, const CompressionOptions& options)
     : path_(std::move(path)),
       tmp_(with_tmp(path_)),
       file_(tmp_, File::Mode::kCreateOrOpen),
       cctx_(ZSTD_createCCtx()),
       out_(ZSTD_CStreamOutSize()) {
   file_.truncate(0);
-  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, options.level);
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
-  if (workers > 0) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, workers);
+  // A libzstd built without threads refuses this and compresses on the caller's thread.
+  if (options.workers > 0) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, options.workers);
+  if (options.sha256) sha_.emplace();
 }
 
 CompressedFileWriter::~CompressedFileWriter() {
@@ -47,14 +49,14 @@ void CompressedFileWriter::compress(Bytes input, bool end) {
 }
 
 void CompressedFileWriter::write(Bytes bytes) {
-  sha_.update(bytes);
+  if (sha_) sha_->update(bytes);
   bytes_ += bytes.size();
   compress(bytes, false);
 }
 
 WrittenFile CompressedFileWriter::end_frame() {
   compress({}, true);
-  return {bytes_, stored_, sha_.hex()};
+  return {bytes_, stored_, sha_ ? sha_->hex() : std::string()};
 }
 
 void CompressedFileWriter::append_raw(Bytes bytes) {

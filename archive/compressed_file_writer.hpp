@@ -2,6 +2,7 @@
 // Writes a zstd-compressed file as a stream of pieces, durably: to a temporary name,
 // fsynced and renamed by finish(). Records the SHA-256 and size of what was written.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,19 @@ namespace pitr::archive {
 struct WrittenFile {
   std::uint64_t bytes = 0;         // uncompressed
   std::uint64_t stored_bytes = 0;  // compressed
-  std::string sha256;              // of the uncompressed bytes
+  std::string sha256;              // of the uncompressed bytes (empty when not asked for)
+};
+
+struct CompressionOptions {
+  int level = 1;
+  int workers = 0;     // > 0: zstd threads compress while the caller goes on feeding
+  bool sha256 = true;  // off where another checksum already covers the content
 };
 
 class CompressedFileWriter {
  public:
-  // workers > 0 compresses on that many zstd threads while the caller goes on feeding.
-  CompressedFileWriter(fs::path path, int level, int workers = 0);
+  CompressedFileWriter(fs::path path, int level) : CompressedFileWriter(path, {.level = level}) {}
+  CompressedFileWriter(fs::path path, const CompressionOptions& options);
   ~CompressedFileWriter();
   void write(Bytes bytes);
   void write(std::string_view text) { write(as_bytes(text)); }
@@ -42,7 +49,7 @@ class CompressedFileWriter {
   fs::path path_, tmp_;
   File file_;
   ZSTD_CCtx_s* cctx_;
-  Sha256 sha_;
+  std::optional<Sha256> sha_;
   std::vector<std::uint8_t> out_;
   std::uint64_t bytes_ = 0, stored_ = 0;
   bool committed_ = false;

@@ -8,6 +8,7 @@
 #include "archive/backup_manifest.hpp"
 #include "archive/compressed_file_reader.hpp"
 #include "archive/file_io.hpp"
+#include "formats/postgres/backup_file_check.hpp"
 
 namespace pitr::archive {
 
@@ -25,14 +26,15 @@ void write_pg_manifest(const fs::path& dir, const PgBackupManifest& m) {
                    {"finished_at", m.finished_at},
                    {"files", m.files}};
   auto& archives = j["archives"] = nlohmann::json::array();
-  for (const auto& a : m.archives)
+  for (const auto& a : m.archives) {
     archives.push_back({{"name", a.name},
                         {"file", a.file},
                         {"tablespace_oid", a.tablespace_oid},
                         {"tablespace_path", a.tablespace_path},
                         {"bytes", a.bytes},
-                        {"stored_bytes", a.stored_bytes},
-                        {"sha256", a.sha256}});
+                        {"stored_bytes", a.stored_bytes}});
+    if (!a.sha256.empty()) archives.back()["sha256"] = a.sha256;
+  }
   write_file_atomically(dir / kManifestName, as_bytes(j.dump(2) + "\n"));
 }
 
@@ -62,7 +64,7 @@ PgBackupManifest read_pg_manifest(const fs::path& dir) {
       x.tablespace_path = a.value("tablespace_path", "");
       x.bytes = a.at("bytes").get<std::uint64_t>();
       x.stored_bytes = a.value("stored_bytes", std::uint64_t{0});
-      x.sha256 = a.at("sha256").get<std::string>();
+      x.sha256 = a.value("sha256", "");
       m.archives.push_back(x);
     }
     return m;
@@ -87,17 +89,26 @@ std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const Archive
 
 std::vector<std::string> verify_pg_backup(const fs::path& dir, const PgBackupManifest& m) {
   std::vector<std::string> problems;
+  postgres::FileChecksums seen;
   for (const auto& a : m.archives) {
     try {
-      auto r = read_zstd_file(dir / a.file, [](Bytes) {});
-      if (r.sha256 != a.sha256 || r.bytes != a.bytes)
+      postgres::TarChecksummer files(postgres::manifest_prefix(a.name, !a.tablespace_oid.empty()),
+                                     seen);
+      auto r = read_zstd_file(dir / a.file, [&](Bytes b) { files.feed(b); });
+      files.finish();
+      if (r.bytes != a.bytes || (!a.sha256.empty() && r.sha256 != a.sha256))
         problems.push_back(fmt::format("{}: content fails its checksum", (dir / a.file).string()));
     } catch (const std::exception& e) {
-      problems.push_back(e.what());
+      problems.push_back(fmt::format("{}: {}", (dir / a.file).string(), e.what()));
     }
   }
-  if (!fs::exists(dir / kServerManifestName))
-    problems.push_back(fmt::format("{}: missing", (dir / kServerManifestName).string()));
+  try {
+    auto server = postgres::parse_server_manifest(read_small_file(dir / kServerManifestName));
+    for (auto& p : postgres::compare_with_manifest(server, seen))
+      problems.push_back(fmt::format("{}: {}", dir.string(), p));
+  } catch (const std::exception& e) {
+    problems.push_back(fmt::format("{}: {}", (dir / kServerManifestName).string(), e.what()));
+  }
   return problems;
 }
 

@@ -17,7 +17,9 @@ struct PgBackupArchive {
   std::string tablespace_oid;   // empty for the data directory
   std::string tablespace_path;  // the tablespace's location on the source
   std::uint64_t bytes = 0, stored_bytes = 0;
-  std::string sha256;  // of the uncompressed tar
+  // Of the uncompressed tar, in backups from before files were checked against the server's
+  // manifest (the zstd frame checksum and each file's CRC-32C cover them now).
+  std::string sha256;
 };
 
 struct PgBackupManifest {
@@ -36,7 +38,8 @@ void write_pg_manifest(const fs::path& backup_dir, const PgBackupManifest& manif
 PgBackupManifest read_pg_manifest(const fs::path& backup_dir);
 // Complete PostgreSQL backups, oldest first.
 std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const ArchiveLayout& layout);
-// Problems with a backup's archives: missing, or content that fails its checksum.
+// Problems with a backup: an archive missing or failing its zstd checksum, or a file that
+// differs from the server's backup_manifest (missing, another size, a wrong CRC-32C).
 std::vector<std::string> verify_pg_backup(const fs::path& backup_dir, const PgBackupManifest& m);
 
 }  // namespace pitr::archive

@@ -68,8 +68,8 @@ int run_verify(const std::string& path) {
   if (problems.empty()) {
     fmt::print(
         "archive OK: {} binlog files, {} sealed segments, {} base backups; {} WAL segments "
-        "(every record's CRC checked), {} PostgreSQL base backups; every checksum matches and "
-        "nothing is missing\n",
+        "(every record's CRC checked), {} PostgreSQL base backups (every file against the "
+        "server's manifest); every checksum matches and nothing is missing\n",
         catalog.logs().size(), segments, backups.size(), wal_segments, pg_backups);
     return kExitOk;
   }

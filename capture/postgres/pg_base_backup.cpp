@@ -11,10 +11,9 @@
 #include "archive/backup_directory.hpp"
 #include "archive/compressed_file_writer.hpp"
 #include "archive/wal_archive.hpp"
-#include "formats/crc32c.hpp"
+#include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/server_manifest.hpp"
-#include "formats/tar_reader.hpp"
 
 namespace pitr::capture {
 namespace {
@@ -28,23 +27,15 @@ std::int64_t now_micros() {
       .count();
 }
 
-struct SeenFile {
-  std::uint64_t size = 0;
-  std::uint32_t crc = 0;
-};
-
 // One tar archive of the backup: compressed to disk and walked to checksum every file.
+// The zstd frame checksum covers the stored bytes and the server's per-file CRC-32Cs their
+// content, so no SHA-256 is spent on the stream.
 class ArchiveSink {
  public:
   ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
-              std::map<std::string, SeenFile>& seen)
-      : writer_(dir / (a.name + ".zst"), level, 1),
-        prefix_(a.tablespace_path.empty()
-                    ? ""
-                    : "pg_tblspc/" + a.name.substr(0, a.name.find('.')) + "/"),
-        tar_({[this](const TarEntry& e) { begin(e); }, [this](Bytes d) { crc_.update(d); },
-              [this] { end(); }}),
-        seen_(seen) {
+              postgres::FileChecksums& seen)
+      : writer_(dir / (a.name + ".zst"), {.level = level, .workers = 1, .sha256 = false}),
+        files_(postgres::manifest_prefix(a.name, !a.tablespace_path.empty()), seen) {
     info_.name = a.name;
     info_.file = a.name + ".zst";
     info_.tablespace_path = a.tablespace_path;
@@ -52,36 +43,20 @@ class ArchiveSink {
   }
   void write(Bytes data) {
     writer_.write(data);
-    tar_.feed(data);
+    files_.feed(data);
   }
   archive::PgBackupArchive finish() {
-    tar_.finish();
+    files_.finish();
     auto w = writer_.finish();
     info_.bytes = w.bytes;
     info_.stored_bytes = w.stored_bytes;
-    info_.sha256 = w.sha256;
     return info_;
   }
 
  private:
-  void begin(const TarEntry& e) {
-    current_ = e.type == TarEntry::Type::kFile ? std::optional(prefix_ + e.name) : std::nullopt;
-    size_ = e.size;
-    crc_ = Crc32c();
-  }
-  void end() {
-    if (current_) seen_[*current_] = {size_, crc_.value()};
-    current_.reset();
-  }
-
   archive::CompressedFileWriter writer_;
-  std::string prefix_;
-  TarReader tar_;
-  std::map<std::string, SeenFile>& seen_;
+  postgres::TarChecksummer files_;
   archive::PgBackupArchive info_;
-  std::optional<std::string> current_;
-  std::uint64_t size_ = 0;
-  Crc32c crc_;
 };
 
 std::pair<Lsn, postgres::TimelineId> read_position(PgConnection& conn, const char* what) {
@@ -89,23 +64,6 @@ std::pair<Lsn, postgres::TimelineId> read_position(PgConnection& conn, const cha
   conn.expect(r, PGRES_TUPLES_OK, what);
   return {postgres::parse_lsn(PQgetvalue(r.get(), 0, 0)),
           static_cast<postgres::TimelineId>(std::stoul(PQgetvalue(r.get(), 0, 1)))};
-}
-
-// Every file the server's manifest lists must have arrived with its size and checksum.
-std::uint64_t check_against_manifest(const postgres::ServerManifest& m,
-                                     const std::map<std::string, SeenFile>& seen) {
-  for (const auto& [path, file] : m.files) {
-    auto it = seen.find(path);
-    if (it == seen.end())
-      throw std::runtime_error("the backup lacks " + path + ", which the server's manifest lists");
-    if (it->second.size != file.size)
-      throw std::runtime_error(fmt::format("{} arrived with {} bytes, the manifest says {}", path,
-                                           it->second.size, file.size));
-    if (file.checksum_algorithm == "CRC32C" &&
-        postgres::manifest_crc32c_hex(it->second.crc) != file.checksum)
-      throw std::runtime_error(path + " fails the checksum in the server's manifest");
-  }
-  return m.files.size();
 }
 
 class Progress {
@@ -163,7 +121,7 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   conn.expect(copy, PGRES_COPY_OUT, "BASE_BACKUP");
 
   Progress progress(o.progress, total);
-  std::map<std::string, SeenFile> seen;
+  postgres::FileChecksums seen;
   std::unique_ptr<ArchiveSink> sink;
   std::string manifest_text;
   bool in_manifest = false;
@@ -202,7 +160,10 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   while (auto more = conn.next_result()) conn.expect(more, PGRES_COMMAND_OK, "BASE_BACKUP");
   m.finished_at = now_micros();
   if (manifest_text.empty()) throw std::runtime_error("the server sent no backup manifest");
-  m.files = check_against_manifest(postgres::parse_server_manifest(manifest_text), seen);
+  auto server_manifest = postgres::parse_server_manifest(manifest_text);
+  if (auto problems = postgres::compare_with_manifest(server_manifest, seen); !problems.empty())
+    throw std::runtime_error("the backup does not match the server's manifest: " + problems[0]);
+  m.files = server_manifest.files.size();
   archive::write_file_atomically(dir / archive::kServerManifestName, as_bytes(manifest_text));
   archive::write_pg_manifest(dir, m);
   backup_dir.commit();

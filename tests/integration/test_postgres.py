@@ -324,7 +324,8 @@ class TablespaceTest(PostgresTestCase):
         self.wait_archived(pg)
         self.assertEqual(capture.stop(), 0, capture.output())
 
-        with open(glob.glob(os.path.join(self.archive, "backups", "*", "manifest.json"))[0]) as f:
+        backup_dir = glob.glob(os.path.join(self.archive, "backups", "*"))[0]
+        with open(os.path.join(backup_dir, "manifest.json")) as f:
             manifest = json.load(f)
         spaces = [a for a in manifest["archives"] if a["tablespace_oid"]]
         self.assertEqual([(a["tablespace_oid"], a["tablespace_path"]) for a in spaces],
@@ -345,6 +346,29 @@ class TablespaceTest(PostgresTestCase):
         pg.stop()
         os.rename(location, location + ".source")
         self.check_restored("original", location, oid, want)
+
+        # A data file changed inside the tablespace's archive, recompressed so that zstd's own
+        # checksum holds: verify still finds it through the server's manifest.
+        damaged = self.change_first_data_file(os.path.join(backup_dir, spaces[0]["file"]))
+        out = pitr("verify", "--archive", self.archive, check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(f"pg_tblspc/{oid}/{damaged} fails the CRC-32C in the server's manifest",
+                      out.stdout.decode() + out.stderr.decode())
+
+    @staticmethod
+    def change_first_data_file(stored):
+        tar = bytearray(subprocess.run(["zstd", "-d", "-q", "-c", stored], check=True,
+                                       capture_output=True).stdout)
+        offset = 0
+        while True:
+            name = tar[offset:offset + 100].split(b"\0")[0].decode()
+            size = int(tar[offset + 124:offset + 136].split(b"\0")[0].strip() or b"0", 8)
+            if tar[offset + 156:offset + 157] in (b"0", b"\0") and size > 0:
+                tar[offset + 512 + size // 2] ^= 0xFF
+                break
+            offset += 512 + (size + 511) // 512 * 512
+        subprocess.run(["zstd", "-q", "-f", "-o", stored], input=bytes(tar), check=True)
+        return name
 
     def check_restored(self, name, location, oid, want, *args):
         server, log = self.restore(name, *args)

@@ -4,6 +4,7 @@
 
 #include "archive/sha256.hpp"
 #include "formats/crc32c.hpp"
+#include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/lsn.hpp"
 #include "formats/postgres/replication_messages.hpp"
@@ -168,6 +169,41 @@ TEST(ServerManifest, ChecksItsOwnChecksum) {
   tampered.replace(tampered.find("\"Size\": 3"), 9, "\"Size\": 4");
   EXPECT_THROW(parse_server_manifest(tampered), DecodeError);
   EXPECT_THROW(parse_server_manifest("{"), DecodeError);
+}
+
+TEST(BackupFileCheck, ComparesTarFilesWithTheManifest) {
+  std::vector<std::uint8_t> tar;
+  for (auto [name, body] : {std::pair<std::string, std::string>{"PG_VERSION", "15\n"},
+                            {"PG_15_202209061/5/16384", std::string(1000, 'r')}}) {
+    auto h = tar_header({name, "", body.size(), 0600, 0, TarEntry::Type::kFile});
+    tar.insert(tar.end(), h.begin(), h.end());
+    tar.insert(tar.end(), body.begin(), body.end());
+    tar.resize((tar.size() + 511) / 512 * 512, 0);
+  }
+  EXPECT_EQ(manifest_prefix("base.tar", false), "");
+  EXPECT_EQ(manifest_prefix("16390.tar", true), "pg_tblspc/16390/");
+  FileChecksums seen;
+  TarChecksummer files(manifest_prefix("16390.tar", true), seen);
+  for (std::size_t i = 0; i < tar.size(); i += 100)
+    files.feed(Bytes(tar).subspan(i, std::min<std::size_t>(100, tar.size() - i)));
+  files.finish();
+  const auto data = "pg_tblspc/16390/PG_15_202209061/5/16384";
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen.at(data).size, 1000u);
+  EXPECT_EQ(seen.at(data).crc32c, crc32c(as_bytes(std::string(1000, 'r'))));
+
+  ServerManifest m;
+  m.files[data] = {1000, "CRC32C", manifest_crc32c_hex(seen.at(data).crc32c)};
+  m.files["pg_tblspc/16390/PG_VERSION"] = {3, "NONE", ""};
+  EXPECT_TRUE(compare_with_manifest(m, seen).empty());
+  m.files["global/pg_control"] = {8192, "NONE", ""};
+  m.files[data].checksum = "00000000";
+  auto problems = compare_with_manifest(m, seen);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], "global/pg_control is missing, though the server's manifest lists it");
+  EXPECT_EQ(problems[1], std::string(data) + " fails the CRC-32C in the server's manifest");
+  m.files[data].size = 999;
+  EXPECT_NE(compare_with_manifest(m, seen)[1].find("has 1000 bytes"), std::string::npos);
 }
 
 namespace {
