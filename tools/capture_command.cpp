@@ -37,6 +37,7 @@ int run_postgres_capture(const CaptureArgs& a) {
   o.sync = a.sync;
   o.compression_level = a.compression_level;
   o.status_interval = std::chrono::seconds(a.status_interval);
+  o.heartbeat = std::chrono::seconds(a.heartbeat);
   o.stop_at_end = a.stop_at_end;
   if (a.end_lsn) o.end_lsn = postgres::parse_lsn(*a.end_lsn);
   try {
@@ -107,7 +108,8 @@ CommandRunner add_capture_command(CLI::App& app) {
       ->excludes(file);
   cmd->add_option("--heartbeat", a->heartbeat,
                   "Server heartbeat period in seconds; silence for 3 periods means the "
-                  "connection is dead (default 5)")
+                  "connection is dead (default 5). PostgreSQL: after one silent period pitr "
+                  "asks the server for a keepalive")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--stop-at-end", a->stop_at_end,
                 "Exit 0 once the archive has caught up with the server");

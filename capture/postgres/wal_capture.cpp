@@ -108,6 +108,7 @@ class Session {
     start(position.lsn);
     while (!stop_.requested()) {
       auto item = stream_.next(deadline());
+      if (!std::holds_alternative<NothingYet>(item)) last_received_ = Clock::now();
       if (auto* d = std::get_if<postgres::XLogData>(&item)) {
         writer_.write(timeline_, d->start, d->data);
         if (reached_end(d->wal_end)) return true;
@@ -117,7 +118,13 @@ class Session {
       } else if (auto* e = std::get_if<TimelineEnd>(&item)) {
         switch_timeline(*e);
       } else {
-        report(o_.stop_at_end);
+        auto silent = Clock::now() - last_received_;
+        if (silent >= 3 * o_.heartbeat)
+          throw PgError(
+              fmt::format("no answer from the server for {} s (a network cut, or a "
+                          "frozen server)",
+                          std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
+        report(o_.stop_at_end || silent >= o_.heartbeat);  // a reply proves the link alive
       }
     }
     report(false);
@@ -128,7 +135,7 @@ class Session {
   void start(Lsn lsn) {
     auto ended = stream_.start(timeline_, lsn, o_.slot);
     while (ended) ended = switch_timeline(*ended);
-    last_sync_ = last_status_ = Clock::now();
+    last_sync_ = last_status_ = last_received_ = Clock::now();
   }
 
   std::optional<TimelineEnd> switch_timeline(const TimelineEnd& e) {
@@ -149,7 +156,7 @@ class Session {
     auto d = last_status_ + o_.status_interval;
     if (dirty) d = std::min(d, last_sync_ + std::chrono::seconds(1));
     if (o_.stop_at_end) d = std::min(d, last_status_ + std::chrono::seconds(1));
-    return d;
+    return std::min(d, std::max(last_received_, last_status_) + o_.heartbeat);
   }
 
   bool reached_end(Lsn server_end) {
@@ -175,7 +182,7 @@ class Session {
   WalWriter& writer_;
   std::uint64_t segment_size_;
   TimelineId timeline_ = 0;
-  Clock::time_point last_sync_, last_status_;
+  Clock::time_point last_sync_, last_status_, last_received_;
 };
 
 bool is_missing_wal(const PgError& e) {

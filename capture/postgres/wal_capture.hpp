@@ -18,6 +18,9 @@ struct WalCaptureOptions {
   bool sync = false;          // fsync and report after every message batch (synchronous standby)
   int compression_level = 3;
   std::chrono::seconds status_interval{10};
+  // Silent this long, capture asks the server for a keepalive; silent 3 times this long, the
+  // connection is taken for dead (a network cut or a frozen server) and capture reconnects.
+  std::chrono::seconds heartbeat{5};
   std::chrono::milliseconds max_backoff{30000};
   bool stop_at_end = false;              // exit 0 once caught up with the server
   std::optional<postgres::Lsn> end_lsn;  // exit 0 once archived through this LSN

@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -260,6 +261,53 @@ class CrashSafetyTest(PostgresTestCase):
             self.assertEqual(server.sql("SELECT count(*) FROM acked").strip(), str(len(acked)))
             self.assertEqual(server.sql(STATE.replace("marker", "acked")).strip(),
                              pg.sql(STATE.replace("marker", "acked")).strip())
+        finally:
+            server.stop()
+
+
+class ServerFailureTest(PostgresTestCase):
+    def walsender(self, pg):
+        pid = pg.sql("SELECT pid FROM pg_stat_replication WHERE application_name = 'pitr'").strip()
+        return int(pid) if pid else None
+
+    def test_killed_connection_server_restart_and_frozen_walsender(self):
+        """Capture (heartbeat 1 s) reconnects after each failure with no gap in the archive."""
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "1", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        self.backup()
+
+        def write(k):
+            self.pgbench("-n", "-c", "2", "-t", "100")
+            pg.sql(f"INSERT INTO marker VALUES ({k})")
+            wait_until(lambda: self.walsender(pg), what="capture to stream")
+
+        write(1)
+        pg.sql(f"SELECT pg_terminate_backend({self.walsender(pg)})")
+        write(2)
+        pg.stop()
+        pg.start()
+        write(3)
+        frozen = self.walsender(pg)
+        os.kill(frozen, signal.SIGSTOP)  # the socket stays open and says nothing, as in a cut
+        try:
+            wait_until(lambda: "no answer from the server" in capture.output(), 30,
+                       what="capture to notice the silent walsender")
+        finally:
+            os.kill(frozen, signal.SIGCONT)
+        write(4)
+        self.wait_archived(pg)
+        self.assertTrue(capture.alive(), capture.output())
+        log = capture.output()
+        self.assertGreaterEqual(log.count("reconnecting"), 3, log)
+        self.assertEqual(capture.stop(), 0, log)
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        server, _ = self.restore("latest")
+        try:
+            self.assertEqual(server.sql(STATE).strip(), pg.sql(STATE).strip())
+            self.assertEqual(server.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM marker")
+                             .strip(), "1,2,3,4")
         finally:
             server.stop()
 
