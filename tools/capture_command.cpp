@@ -23,7 +23,7 @@ struct CaptureArgs {
   int compression_level = 3;
   bool sync = false, stop_at_end = false;
   std::string slot = "pitr", application_name = "pitr";
-  bool no_slot = false;
+  bool no_slot = false, accept_gap = false;
   std::optional<std::string> end_lsn;
   unsigned status_interval = 10;
 };
@@ -38,6 +38,7 @@ int run_postgres_capture(const CaptureArgs& a) {
   o.compression_level = a.compression_level;
   o.status_interval = std::chrono::seconds(a.status_interval);
   o.heartbeat = std::chrono::seconds(a.heartbeat);
+  o.accept_gap = a.accept_gap;
   o.stop_at_end = a.stop_at_end;
   if (a.end_lsn) o.end_lsn = postgres::parse_lsn(*a.end_lsn);
   try {
@@ -120,6 +121,9 @@ CommandRunner add_capture_command(CLI::App& app) {
   cmd->add_option("--application-name", a->application_name,
                   "PostgreSQL: application_name, as named in synchronous_standby_names "
                   "(default pitr)");
+  cmd->add_flag("--accept-gap", a->accept_gap,
+                "PostgreSQL: when the server no longer has WAL the archive needs (capture exited "
+                "3), keep the gap on record and go on from the oldest WAL the server has");
   cmd->add_option("--end-lsn", a->end_lsn, "PostgreSQL: exit 0 once archived through this LSN");
   cmd->add_option("--status-interval", a->status_interval,
                   "PostgreSQL: seconds between status updates to the server (default 10)")

@@ -46,8 +46,10 @@ TimelineEnd ReplicationStream::read_timeline_end(const PgResult& r) {
 }
 
 TimelineEnd ReplicationStream::finish_copy() {
-  // The server sent CopyDone: its timeline ended. Answer with ours, then read where the
-  // next timeline starts.
+  // The copy ended. Either the server failed (e.g. the WAL asked for is gone) and its error
+  // is the next result, or it sent CopyDone because its timeline ended: libpq then waits
+  // for our CopyDone, and the server names where the next timeline starts.
+  conn_.expect(conn_.next_result(), PGRES_COPY_IN, "streaming WAL");
   if (PQputCopyEnd(conn_.get(), nullptr) <= 0 || PQflush(conn_.get()) != 0)
     conn_.fail("ending the replication stream");
   auto r = conn_.next_result();

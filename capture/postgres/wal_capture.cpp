@@ -62,9 +62,14 @@ std::optional<SlotState> read_slot(PgConnection& conn, const std::string& slot) 
   return s;
 }
 
-SlotState ensure_slot(PgConnection& conn, const std::string& slot, bool& created) {
+// `renew_lost`: a slot the server invalidated (max_slot_wal_keep_size) is dropped and made
+// again, so that it keeps WAL from now on.
+SlotState ensure_slot(PgConnection& conn, const std::string& slot, bool renew_lost, bool& created) {
   created = false;
-  if (auto s = read_slot(conn, slot)) return *s;
+  if (auto s = read_slot(conn, slot)) {
+    if (s->restart_lsn || !renew_lost) return *s;
+    conn.exec("DROP_REPLICATION_SLOT " + conn.quote_identifier(slot));
+  }
   conn.exec("CREATE_REPLICATION_SLOT " + conn.quote_identifier(slot) + " PHYSICAL RESERVE_WAL");
   created = true;
   auto s = read_slot(conn, slot);
@@ -231,6 +236,7 @@ void WalCapture::run() {
   archive::ArchiveLock lock(layout.lock_file());
   std::optional<std::string> source_id;
   bool ever_connected = false;
+  postgres::Lsn past_gap = 0;  // where a gap accepted with --accept-gap begins (0: none)
   auto backoff = std::chrono::milliseconds(500);
   while (!stop.requested()) {
     std::optional<WalWriter> writer;
@@ -255,18 +261,28 @@ void WalCapture::run() {
       std::optional<SlotState> slot;
       if (!options_.slot.empty()) {
         bool created = false;
-        slot = ensure_slot(conn, options_.slot, created);
+        slot = ensure_slot(conn, options_.slot, past_gap != 0, created);
         slot_note = fmt::format(
-            "{} slot {} (retains {} MiB of WAL)", created ? "created" : "using", options_.slot,
-            (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20);
+            "{} slot {} ({})", created ? "created" : "using", options_.slot,
+            slot->restart_lsn
+                ? fmt::format("retains {} MiB of WAL",
+                              (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20)
+                : std::string("invalidated by the server: it keeps no WAL"));
       }
-      if (resume) {
+      if (resume && !past_gap) {
         position = follow_branch(conn, server, *writer, *resume);
       } else {
+        if (past_gap) writer->end_timeline();  // the archive's last segment stops at the gap
         auto from = slot && slot->restart_lsn ? slot->restart_lsn : server.xlogpos;
         position = {slot && slot->restart_timeline ? slot->restart_timeline : server.timeline,
                     postgres::segment_start(from, server.segment_size)};
       }
+      if (past_gap)
+        log(
+            fmt::format("--accept-gap: the archive goes on at {} after the gap from {}; restores "
+                        "cannot cross it, so take a new base backup",
+                        postgres::format_lsn(position.lsn), postgres::format_lsn(past_gap)));
+      past_gap = 0;
       log(
           fmt::format("connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
                       "timeline {}{}",
@@ -290,13 +306,17 @@ void WalCapture::run() {
                                  {source_id.value_or(""), "", position.lsn,
                                   position.timeline ? postgres::format_lsn(position.lsn) : "",
                                   static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
-        throw CaptureFatal(
-            fmt::format("{}\nThe server no longer has the WAL capture needs (from {}); it was "
-                        "removed while capture was stopped, or the slot was invalidated "
-                        "(max_slot_wal_keep_size). The archive now has a gap (recorded in {}): "
-                        "take a new base backup and restart capture.",
-                        e.what(), postgres::format_lsn(position.lsn), layout.gaps_dir().string()),
-            kExitGap);
+        if (!options_.accept_gap)
+          throw CaptureFatal(
+              fmt::format("{}\nThe server no longer has the WAL capture needs (from {}); it was "
+                          "removed while capture was stopped, or the slot was invalidated "
+                          "(max_slot_wal_keep_size). The archive now has a gap (recorded in "
+                          "{}). To go on archiving past it, restart capture with --accept-gap, "
+                          "then take a new base backup.",
+                          e.what(), postgres::format_lsn(position.lsn), layout.gaps_dir().string()),
+              kExitGap);
+        past_gap = position.lsn;
+        continue;
       }
       if (!ever_connected && (options_.stop_at_end || options_.end_lsn || is_refusal(e)))
         throw CaptureFatal(e.what(), 1);

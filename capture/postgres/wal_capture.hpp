@@ -22,6 +22,9 @@ struct WalCaptureOptions {
   // connection is taken for dead (a network cut or a frozen server) and capture reconnects.
   std::chrono::seconds heartbeat{5};
   std::chrono::milliseconds max_backoff{30000};
+  // When the server no longer has the WAL the archive needs: record the gap and go on from
+  // the oldest WAL the server has (renewing an invalidated slot), instead of exiting 3.
+  bool accept_gap = false;
   bool stop_at_end = false;              // exit 0 once caught up with the server
   std::optional<postgres::Lsn> end_lsn;  // exit 0 once archived through this LSN
   bool quiet = false;

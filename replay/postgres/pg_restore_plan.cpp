@@ -111,6 +111,55 @@ std::string describe_backup(const archive::PgBackupManifest& b) {
                      format_postgres_time(b.finished_at));
 }
 
+// A stretch of contiguous WAL read from a backup's start, and its newest commit time.
+struct Stretch {
+  Lsn start = 0, end = 0;
+  std::optional<std::int64_t> last_time;
+};
+
+// Reads one piece for what locates the target: commit times, the xid, the restore point.
+void find_target(const archive::WalSourceListing& listing, const archive::WalPiece& f,
+                 const PgRestoreTarget& t, std::optional<std::int64_t>& last_time,
+                 std::optional<Lsn>& target_lsn) {
+  if (f.record && t.kind == Kind::kTime) {  // the index has the times
+    if (f.record->last_commit_time)
+      last_time = std::max(last_time.value_or(0), *f.record->last_commit_time);
+    return;
+  }
+  if (f.record && t.kind == Kind::kName) {
+    for (const auto& p : f.record->restore_points)
+      if (p.name == t.name && !target_lsn) target_lsn = p.lsn;
+    return;
+  }
+  if (target_lsn) return;
+  scan_events(listing, f, [&](const postgres::WalEvent& e) {
+    if (e.kind == postgres::WalEventKind::kRestorePoint) {
+      if (t.kind == Kind::kName && e.name == t.name && !target_lsn) target_lsn = e.lsn;
+      return;
+    }
+    if (t.kind == Kind::kTime)
+      last_time = std::max(last_time.value_or(0), postgres::postgres_to_unix_micros(e.time));
+    if (t.kind == Kind::kXid && e.xid == t.xid && !target_lsn) target_lsn = e.lsn;
+  });
+}
+
+// A time target after the last commit before a gap: what happened in the lost WAL before
+// that time cannot be known.
+void refuse_time_in_gap(const std::vector<Stretch>& stretches, const archive::PgBackupManifest& b,
+                        std::int64_t time) {
+  for (std::size_t i = 0; i + 1 < stretches.size(); ++i) {
+    const auto& s = stretches[i];
+    if (b.start_lsn < s.start || b.start_lsn >= std::max(s.end, s.start + 1)) continue;
+    if (s.last_time && time <= *s.last_time) return;
+    throw std::runtime_error(fmt::format(
+        "{} falls in a gap: the archive lacks the WAL after {} (see pitr status), so what "
+        "committed before that moment cannot be known. Restorable: up to {}, or from {} on",
+        format_postgres_time(time), postgres::format_lsn(s.end),
+        s.last_time ? format_postgres_time(*s.last_time) : "the backup's end",
+        postgres::format_lsn(stretches[i + 1].start)));
+  }
+}
+
 }  // namespace
 
 std::string conf_quote(const std::string& value) {
@@ -137,35 +186,20 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
     throw std::runtime_error("the archive holds no base backup of " + plan.source_id +
                              "; take one with pitr backup");
 
-  // Where the target lies, in WAL, when that can be known before choosing a backup.
+  // Where the target lies, in WAL, when that can be known before choosing a backup. Each
+  // stretch of contiguous WAL that a backup starts in is read once (a gap ends a stretch).
   std::optional<Lsn> target_lsn;
-  std::optional<std::int64_t> last_time;
+  std::vector<Stretch> stretches;
   if (t.kind == Kind::kLsn) target_lsn = t.lsn;
   if (t.kind == Kind::kXid || t.kind == Kind::kName || t.kind == Kind::kTime) {
-    auto from = backups.front().second.start_lsn;
-    view.walk(from, [&](const archive::WalPiece& f) {
-      bool indexed = f.record != nullptr;
-      if (indexed && t.kind == Kind::kTime) {
-        if (f.record->last_commit_time)
-          last_time = std::max(last_time.value_or(0), *f.record->last_commit_time);
-        return;
-      }
-      if (indexed && t.kind == Kind::kName) {
-        for (const auto& p : f.record->restore_points)
-          if (p.name == t.name && !target_lsn) target_lsn = p.lsn;
-        return;
-      }
-      if (target_lsn) return;
-      scan_events(listing, f, [&](const postgres::WalEvent& e) {
-        if (e.kind == postgres::WalEventKind::kRestorePoint) {
-          if (t.kind == Kind::kName && e.name == t.name && !target_lsn) target_lsn = e.lsn;
-          return;
-        }
-        if (t.kind == Kind::kTime)
-          last_time = std::max(last_time.value_or(0), postgres::postgres_to_unix_micros(e.time));
-        if (t.kind == Kind::kXid && e.xid == t.xid && !target_lsn) target_lsn = e.lsn;
+    for (const auto& [dir, b] : backups) {
+      if (!stretches.empty() && b.start_lsn < stretches.back().end) continue;
+      Stretch stretch{b.start_lsn, b.start_lsn, std::nullopt};
+      stretch.end = view.walk(b.start_lsn, [&](const archive::WalPiece& f) {
+        find_target(listing, f, t, stretch.last_time, target_lsn);
       });
-    });
+      stretches.push_back(stretch);
+    }
     if (t.kind == Kind::kXid && !target_lsn)
       throw std::runtime_error(fmt::format(
           "transaction {} does not commit or abort in the archived WAL after the oldest backup",
@@ -175,6 +209,9 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
           fmt::format("no restore point named '{}' in the archived WAL after the oldest backup "
                       "(create one with SELECT pg_create_restore_point('{}'))",
                       t.name, t.name));
+    std::optional<std::int64_t> last_time;
+    for (const auto& st : stretches)
+      if (st.last_time) last_time = std::max(last_time.value_or(0), *st.last_time);
     if (t.kind == Kind::kTime && (!last_time || t.time > *last_time))
       throw std::runtime_error(fmt::format(
           "{} is after the newest transaction in the archive ({}); restore to the latest state "
@@ -187,6 +224,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
     const auto& b = it->second;
     if (t.kind == Kind::kTime && b.finished_at > t.time) continue;
     if (target_lsn && b.end_lsn > *target_lsn) continue;
+    if (t.kind == Kind::kTime) refuse_time_in_gap(stretches, b, t.time);
     auto end = view.walk(b.start_lsn, [](const archive::WalPiece&) {});
     if (end < b.end_lsn)
       throw std::runtime_error(fmt::format(

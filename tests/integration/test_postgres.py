@@ -312,6 +312,65 @@ class ServerFailureTest(PostgresTestCase):
             server.stop()
 
 
+class GapTest(PostgresTestCase):
+    MARKERS = "SELECT string_agg(id::text, ',' ORDER BY id) FROM marker"
+
+    def test_invalidated_slot_is_a_recorded_gap_and_accept_gap_goes_on(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY); INSERT INTO marker VALUES (1)")
+        self.backup()
+        xid = pg.sql("INSERT INTO marker VALUES (2) RETURNING txid_current()").split()[0]
+        before_gap = pg.sql(UTC_NOW).strip()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+
+        # While capture is down the slot may keep only 1 MB: the next checkpoint drops it.
+        pg.sql("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'; SELECT pg_reload_conf()")
+        for k in range(100, 106):
+            pg.sql(f"INSERT INTO marker VALUES ({k}); SELECT pg_switch_wal()")
+        pg.sql("CHECKPOINT")
+        wait_until(lambda: pg.sql("SELECT wal_status FROM pg_replication_slots").strip() == "lost",
+                   what="the server to invalidate the slot")
+
+        for attempt in range(2):  # the same gap is recorded once
+            out = pitr("capture", "--archive", self.archive, "--source", pg.uri, "--stop-at-end",
+                       password=pg.password, check=False, timeout=60)
+            self.assertEqual(out.returncode, 3, out.stderr)
+            self.assertIn("has already been removed", out.stderr.decode())
+            self.assertIn("--accept-gap", out.stderr.decode())
+        self.assertEqual(len(os.listdir(os.path.join(self.archive, "gaps"))), 1)
+        verify = pitr("verify", "--archive", self.archive, check=False)
+        self.assertEqual(verify.returncode, 1)
+        self.assertIn("recorded gap", verify.stdout.decode())
+
+        capture = self.capture(pg, "--accept-gap")
+        pg.sql("INSERT INTO marker VALUES (3)")
+        self.wait_archived(pg)
+        self.assertEqual(pg.sql("SELECT wal_status FROM pg_replication_slots").strip(), "reserved")
+        self.backup()
+        pg.sql("INSERT INTO marker VALUES (4)")
+        after_gap, at_after_gap = pg.sql(UTC_NOW).strip(), pg.sql(self.MARKERS).strip()
+        pg.sql("INSERT INTO marker VALUES (5)")
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn("--accept-gap: the archive goes on", capture.output())
+
+        # Whether the lost WAL committed anything before this moment cannot be known.
+        out = pitr("restore", "--archive", self.archive, "--pgdata",
+                   os.path.join(self.tmp, "refused"), "--to-time", before_gap, check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("falls in a gap", out.stderr.decode())
+        for name, target, want in [("before-gap", ("--to-xid", xid), "1,2"),
+                                   ("after-gap", ("--to-time", after_gap), at_after_gap),
+                                   ("latest", (), pg.sql(self.MARKERS).strip())]:
+            server, log = self.restore(name, *target)
+            try:
+                self.assertEqual(server.sql(self.MARKERS).strip(), want, f"{name}: {log}")
+            finally:
+                server.stop()
+
+
 class TimelineTest(PostgresTestCase):
     def test_archive_continues_on_the_restored_servers_timeline(self):
         pg = self.start_source()
