@@ -69,6 +69,7 @@ int run_capture(const CaptureArgs& a) {
   o.stop_at_end = a.stop_at_end;
   if (a.start_file) o.start_position = capture::LogPosition{*a.start_file, a.start_pos.value_or(4)};
   o.start_gtid = a.start_gtid;
+  o.accept_gap = a.accept_gap;
   try {
     capture::BinlogCapture(o).run();
   } catch (const capture::CaptureFatal& e) {
@@ -122,8 +123,9 @@ CommandRunner add_capture_command(CLI::App& app) {
                   "PostgreSQL: application_name, as named in synchronous_standby_names "
                   "(default pitr)");
   cmd->add_flag("--accept-gap", a->accept_gap,
-                "PostgreSQL: when the server no longer has WAL the archive needs (capture exited "
-                "3), keep the gap on record and go on from the oldest WAL the server has");
+                "When the server no longer has the binlog or WAL the archive needs (capture "
+                "exited 3): keep the gap on record and go on from the oldest the server has "
+                "(MySQL: or --start-file)");
   cmd->add_option("--end-lsn", a->end_lsn, "PostgreSQL: exit 0 once archived through this LSN");
   cmd->add_option("--status-interval", a->status_interval,
                   "PostgreSQL: seconds between status updates to the server (default 10)")

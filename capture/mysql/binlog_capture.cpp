@@ -207,7 +207,7 @@ void BinlogCapture::run() {
   archive::ArchiveLock lock(layout.lock_file());
 
   std::optional<std::string> source_id;
-  bool ever_connected = false;
+  bool ever_connected = false, past_gap = false;  // past_gap: a gap accepted with --accept-gap
   auto backoff = std::chrono::milliseconds(500);
   while (!stop.requested()) {
     std::optional<SegmentWriter> writer;
@@ -227,7 +227,7 @@ void BinlogCapture::run() {
       auto resume = writer->recover();
       DumpRequest request{options_.replica_server_id, "", 4, std::nullopt, options_.stop_at_end,
                           options_.heartbeat};
-      if (resume) {
+      if (resume && !past_gap) {
         position = *resume;
       } else if (options_.start_position) {
         position = *options_.start_position;
@@ -238,6 +238,7 @@ void BinlogCapture::run() {
         if (logs.empty()) throw CaptureFatal("the server lists no binary logs", 1);
         position = {logs.front(), 4};
       }
+      past_gap = false;  // from here on, the archive's end is where to resume
       request.file = position.file;
       request.position = position.offset;
       log(fmt::format("connected to {}{}; {}", server.describe(),
@@ -264,13 +265,21 @@ void BinlogCapture::run() {
             layout,
             {source_id.value_or(""), writer ? writer->file() : "", writer ? writer->end() : 0,
              position.file, static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
-        throw CaptureFatal(
-            fmt::format("{}\nThe server no longer has the binlog capture needs ({}:{}); it was "
-                        "probably purged while capture was stopped. The archive now has a gap "
-                        "(recorded in {}): take a new base backup, then restart capture with "
-                        "--start-file set to the server's oldest binlog.",
-                        e.what(), position.file, position.offset, layout.gaps_dir().string()),
-            kExitGap);
+        if (!options_.accept_gap)
+          throw CaptureFatal(
+              fmt::format("{}\nThe server no longer has the binlog capture needs ({}:{}); it "
+                          "was probably purged while capture was stopped. The archive now has a "
+                          "gap (recorded in {}). To go on archiving past it, restart capture "
+                          "with --accept-gap (from the server's oldest binlog, or --start-file), "
+                          "then take a new base backup.",
+                          e.what(), position.file, position.offset, layout.gaps_dir().string()),
+              kExitGap);
+        log(
+            fmt::format("--accept-gap: going on past the gap after {}:{}; restores cannot cross "
+                        "it, so take a new base backup",
+                        position.file, position.offset));
+        past_gap = true;
+        continue;
       }
       if (e.code() == kErrAccessDenied && !ever_connected)
         throw CaptureFatal(std::string(e.what()) +

@@ -24,6 +24,9 @@ struct CaptureOptions {
   std::optional<std::string> start_gtid;      // likewise
   std::chrono::seconds heartbeat{5};
   bool stop_at_end = false;  // exit once caught up with the server
+  // When the server purged binlogs the archive needs: record the gap and go on from
+  // start_position or the server's oldest binlog, instead of exiting 3.
+  bool accept_gap = false;
   std::chrono::milliseconds max_backoff{30000};
 };
 

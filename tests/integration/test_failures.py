@@ -93,6 +93,16 @@ class FailureTest(ServerTestCase):
         pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
              password=server.password, check=False)
         self.assertEqual(len(os.listdir(os.path.join(archive, "gaps"))), 1)
+        # --accept-gap goes on from the server's oldest binlog; the gap stays on record.
+        server.sql("INSERT INTO work.orders (customer) VALUES (2);")
+        out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
+                   "--accept-gap", password=server.password)
+        self.assertIn(b"--accept-gap: going on past the gap", out.stderr)
+        self.assert_archive_matches(archive, server)
+        self.assertEqual(len(os.listdir(os.path.join(archive, "gaps"))), 1)
+        verify = pitr("verify", "--archive", archive, check=False)
+        self.assertEqual(verify.returncode, 1)
+        self.assertIn(b"recorded gap", verify.stdout)
 
 
 if __name__ == "__main__":
