@@ -167,6 +167,30 @@ void print_postgres_status(const nlohmann::json& sources) {
   }
 }
 
+// The MySQL/MariaDB side: binlog sources and their base backups.
+void print_binlog_status(
+    const std::vector<SourceSummary>& sources,
+    const std::vector<std::pair<archive::fs::path, archive::BackupManifest>>& backups) {
+  for (auto& s : sources) {
+    fmt::print("source {}\n", s.source_id);
+    fmt::print("  binlog files     {} .. {} ({} files)\n", s.first_file, s.last_file, s.files);
+    fmt::print("  events           {} from {} to {}\n", s.events, iso_time(s.first_time),
+               iso_time(s.last_time));
+    fmt::print("  transactions     {}\n", s.transactions);
+    fmt::print("  GTIDs            {} .. {}\n", s.first_gtid.value_or("-"),
+               s.last_gtid.value_or("-"));
+    fmt::print(
+        "  segments         {} sealed, {:.1f} MiB of binlog stored in {:.1f} MiB; open tail "
+        "{:.1f} MiB\n",
+        s.segments, s.bytes / 1048576.0, s.stored_bytes / 1048576.0, s.open_tail_bytes / 1048576.0);
+    fmt::print("  last capture     {}\n", iso_time(s.last_capture));
+  }
+  fmt::print("base backups       {}\n", backups.empty() ? "none" : std::to_string(backups.size()));
+  for (auto& [dir, m] : backups)
+    fmt::print("  - {} of {}: consistent at {}:{} ({}), GTID position '{}'\n", m.id, m.source_id,
+               m.binlog_file, m.binlog_position, iso_time(m.consistent_at), m.gtid_position);
+}
+
 int run_status(const std::string& path, bool json) {
   archive::BinlogArchive catalog(path);
   auto sources = summarize(catalog);
@@ -196,30 +220,15 @@ int run_status(const std::string& path, bool json) {
     return kExitOk;
   }
   fmt::print("archive {}\n", path);
-  if (sources.empty()) fmt::print("  (no binlogs archived yet)\n");
-  for (auto& s : sources) {
-    fmt::print("source {}\n", s.source_id);
-    fmt::print("  binlog files     {} .. {} ({} files)\n", s.first_file, s.last_file, s.files);
-    fmt::print("  events           {} from {} to {}\n", s.events, iso_time(s.first_time),
-               iso_time(s.last_time));
-    fmt::print("  transactions     {}\n", s.transactions);
-    fmt::print("  GTIDs            {} .. {}\n", s.first_gtid.value_or("-"),
-               s.last_gtid.value_or("-"));
-    fmt::print(
-        "  segments         {} sealed, {:.1f} MiB of binlog stored in {:.1f} MiB; open tail "
-        "{:.1f} MiB\n",
-        s.segments, s.bytes / 1048576.0, s.stored_bytes / 1048576.0, s.open_tail_bytes / 1048576.0);
-    fmt::print("  last capture     {}\n", iso_time(s.last_capture));
-  }
-  fmt::print("base backups       {}\n", backups.empty() ? "none" : std::to_string(backups.size()));
-  for (auto& [dir, m] : backups)
-    fmt::print("  - {} of {}: consistent at {}:{} ({}), GTID position '{}'\n", m.id, m.source_id,
-               m.binlog_file, m.binlog_position, iso_time(m.consistent_at), m.gtid_position);
+  auto postgres = postgres_status(catalog.layout());
+  bool mysql = !sources.empty() || !backups.empty();
+  if (!mysql && postgres.empty()) fmt::print("  (nothing archived yet)\n");
+  if (mysql) print_binlog_status(sources, backups);
   fmt::print("gaps               {}\n", gaps.empty() ? "none" : std::to_string(gaps.size()));
   for (auto& g : gaps)
     fmt::print("  - {} after {}:{} ({}): {}\n", g.source_id, g.after_file, g.after_position,
                iso_time(g.detected_at), g.server_error);
-  print_postgres_status(postgres_status(catalog.layout()));
+  print_postgres_status(postgres);
   return kExitOk;
 }
 
