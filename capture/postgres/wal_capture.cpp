@@ -302,9 +302,10 @@ void WalCapture::run() {
     } catch (const PgError& e) {
       if (writer) writer->finish();
       if (is_missing_wal(e)) {
+        // Where the archive stops (the server may also drop WAL mid-stream without a slot).
+        auto gap_at = writer && writer->written() ? writer->written() : position.lsn;
         archive::record_gap_once(layout,
-                                 {source_id.value_or(""), "", position.lsn,
-                                  position.timeline ? postgres::format_lsn(position.lsn) : "",
+                                 {source_id.value_or(""), "", gap_at, postgres::format_lsn(gap_at),
                                   static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         if (!options_.accept_gap)
           throw CaptureFatal(
@@ -313,9 +314,9 @@ void WalCapture::run() {
                           "(max_slot_wal_keep_size). The archive now has a gap (recorded in "
                           "{}). To go on archiving past it, restart capture with --accept-gap, "
                           "then take a new base backup.",
-                          e.what(), postgres::format_lsn(position.lsn), layout.gaps_dir().string()),
+                          e.what(), postgres::format_lsn(gap_at), layout.gaps_dir().string()),
               kExitGap);
-        past_gap = position.lsn;
+        past_gap = gap_at;
         continue;
       }
       if (!ever_connected && (options_.stop_at_end || options_.end_lsn || is_refusal(e)))
