@@ -92,8 +92,7 @@ std::vector<std::string> verify_pg_backup(const fs::path& dir, const PgBackupMan
   postgres::FileChecksums seen;
   for (const auto& a : m.archives) {
     try {
-      postgres::TarChecksummer files(postgres::manifest_prefix(a.name, !a.tablespace_oid.empty()),
-                                     seen);
+      postgres::TarChecksummer files(postgres::manifest_prefix(a.tablespace_oid), seen);
       auto r = read_zstd_file(dir / a.file, [&](Bytes b) { files.feed(b); });
       files.finish();
       if (r.bytes != a.bytes || (!a.sha256.empty() && r.sha256 != a.sha256))

@@ -74,8 +74,7 @@ class BackupRun {
     m_.server_version = server.version;
     backup_dir_.emplace(layout_, static_cast<std::time_t>(m_.started_at));
     m_.id = backup_dir_->id();
-    dir_ = backup_dir_->path();
-    fs::create_directories(dir_ / "data");
+    fs::create_directories(dir() / "data");
 
     std::vector<std::unique_ptr<SqlSession>> workers;
     for (unsigned i = 0; i < std::max(1u, o_.jobs); ++i)
@@ -87,8 +86,8 @@ class BackupRun {
 
     m_.finished_at = static_cast<std::uint64_t>(std::time(nullptr));
     write_readme();
-    archive::write_manifest(dir_, m_);
-    archive::fsync_directory(dir_ / "data");
+    archive::write_manifest(dir(), m_);
+    archive::fsync_directory(dir() / "data");
     backup_dir_->commit();
     if (o_.progress) fmt::print(stderr, "\n");
     return m_;
@@ -133,7 +132,7 @@ class BackupRun {
     for (const auto& db : m_.databases) {
       auto q = sql::quote_identifier(db);
       auto path = fmt::format("schema-{}.sql.zst", safe_name(db));
-      archive::CompressedFileWriter out(dir_ / path, o_.compression_level);
+      archive::CompressedFileWriter out(dir() / path, o_.compression_level);
       out.write(
           fmt::format("-- pitr base backup {}: schema of {}\n{}", m_.id, q, session_preamble()));
       auto create = *s.rows("SHOW CREATE DATABASE " + q)[0][1];
@@ -258,7 +257,7 @@ class BackupRun {
     auto table = sql::qualified_name(chunk.database, chunk.table);
     auto path = fmt::format("data/{}.{}.{:04d}.sql.zst", safe_name(chunk.database),
                             safe_name(chunk.table), chunk.part);
-    archive::CompressedFileWriter out(dir_ / path, o_.compression_level);
+    archive::CompressedFileWriter out(dir() / path, o_.compression_level);
     out.write(fmt::format("-- pitr base backup {}: rows of {}{}\n{}", m_.id, table,
                           chunk.where.empty() ? "" : " where " + chunk.where, session_preamble()));
     std::vector<SqlColumn> columns;
@@ -309,14 +308,16 @@ class BackupRun {
         "then apply the archived binlog from {file}:{pos} on. `pitr restore` does all of it.\n",
         fmt::arg("id", m_.id), fmt::arg("file", m_.binlog_file),
         fmt::arg("pos", m_.binlog_position), fmt::arg("gtid", m_.gtid_position));
-    archive::write_file_atomically(dir_ / "README.txt", as_bytes(text));
+    archive::write_file_atomically(dir() / "README.txt", as_bytes(text));
   }
 
   const BackupOptions& o_;
   archive::ArchiveLayout layout_;
   BackupManifest m_;
+  // Where the backup is being written (backups/<id>.partial until commit).
+  const fs::path& dir() const { return backup_dir_->path(); }
+
   std::optional<archive::BackupDirectory> backup_dir_;
-  fs::path dir_;  // backup_dir_'s partial directory
   std::vector<std::pair<std::string, std::string>> tables_;
   std::mutex queue_mutex_;
   std::deque<Chunk> chunks_;

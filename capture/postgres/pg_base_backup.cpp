@@ -27,6 +27,11 @@ std::int64_t now_micros() {
       .count();
 }
 
+// The server names a tablespace's archive "<oid>.tar" and the data directory's "base.tar".
+std::string tablespace_oid(const postgres::NewArchive& a) {
+  return a.tablespace_path.empty() ? "" : a.name.substr(0, a.name.find('.'));
+}
+
 // One tar archive of the backup: compressed to disk and walked to checksum every file.
 // The zstd frame checksum covers the stored bytes and the server's per-file CRC-32Cs their
 // content, so no SHA-256 is spent on the stream.
@@ -35,11 +40,11 @@ class ArchiveSink {
   ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
               postgres::FileChecksums& seen)
       : writer_(dir / (a.name + ".zst"), {.level = level, .workers = 1, .sha256 = false}),
-        files_(postgres::manifest_prefix(a.name, !a.tablespace_path.empty()), seen) {
+        files_(postgres::manifest_prefix(tablespace_oid(a)), seen) {
     info_.name = a.name;
     info_.file = a.name + ".zst";
     info_.tablespace_path = a.tablespace_path;
-    if (!a.tablespace_path.empty()) info_.tablespace_oid = a.name.substr(0, a.name.find('.'));
+    info_.tablespace_oid = tablespace_oid(a);
   }
   void write(Bytes data) {
     writer_.write(data);

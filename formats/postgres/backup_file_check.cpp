@@ -4,8 +4,8 @@
 
 namespace pitr::postgres {
 
-std::string manifest_prefix(const std::string& archive_name, bool is_tablespace) {
-  return is_tablespace ? "pg_tblspc/" + archive_name.substr(0, archive_name.find('.')) + "/" : "";
+std::string manifest_prefix(const std::string& tablespace_oid) {
+  return tablespace_oid.empty() ? "" : "pg_tblspc/" + tablespace_oid + "/";
 }
 
 TarChecksummer::TarChecksummer(std::string prefix, FileChecksums& into)

@@ -21,9 +21,9 @@ struct FileChecksum {
 // By path relative to the data directory, as the manifest names files.
 using FileChecksums = std::map<std::string, FileChecksum>;
 
-// The manifest path prefix of a tar archive's files: "" for base.tar, and
-// "pg_tblspc/<oid>/" for a tablespace's "<oid>.tar".
-std::string manifest_prefix(const std::string& archive_name, bool is_tablespace);
+// The manifest path prefix of a tar archive's files: "" for the data directory's, and
+// "pg_tblspc/<oid>/" for a tablespace's.
+std::string manifest_prefix(const std::string& tablespace_oid);
 
 // Fed one tar archive in any pieces; adds each regular file's checksum to `into`.
 class TarChecksummer {

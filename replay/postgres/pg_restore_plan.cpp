@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -147,17 +148,18 @@ void find_target(const archive::WalSourceListing& listing, const archive::WalPie
 // that time cannot be known.
 void refuse_time_in_gap(const std::vector<Stretch>& stretches, const archive::PgBackupManifest& b,
                         std::int64_t time) {
-  for (std::size_t i = 0; i + 1 < stretches.size(); ++i) {
-    const auto& s = stretches[i];
-    if (b.start_lsn < s.start || b.start_lsn >= std::max(s.end, s.start + 1)) continue;
-    if (s.last_time && time <= *s.last_time) return;
-    throw std::runtime_error(fmt::format(
-        "{} falls in a gap: the archive lacks the WAL after {} (see pitr status), so what "
-        "committed before that moment cannot be known. Restorable: up to {}, or from {} on",
-        format_postgres_time(time), postgres::format_lsn(s.end),
-        s.last_time ? format_postgres_time(*s.last_time) : "the backup's end",
-        postgres::format_lsn(stretches[i + 1].start)));
-  }
+  // Stretches begin at backup starts, in order: b's is the last one beginning at or before it.
+  auto next = std::upper_bound(stretches.begin(), stretches.end(), b.start_lsn,
+                               [](Lsn lsn, const Stretch& s) { return lsn < s.start; });
+  if (next == stretches.begin() || next == stretches.end()) return;  // no gap after b's WAL
+  const auto& s = *std::prev(next);
+  if (s.last_time && time <= *s.last_time) return;
+  throw std::runtime_error(fmt::format(
+      "{} falls in a gap: the archive lacks the WAL after {} (see pitr status), so what "
+      "committed before that moment cannot be known. Restorable: up to {}, or from {} on",
+      format_postgres_time(time), postgres::format_lsn(s.end),
+      s.last_time ? format_postgres_time(*s.last_time) : "the backup's end",
+      postgres::format_lsn(next->start)));
 }
 
 }  // namespace

@@ -123,7 +123,9 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
   return copy_wal(r) ? FetchOutcome::kServed : FetchOutcome::kNotInArchive;
 }
 
-bool copy_wal(const WalFetchRequest& r) { return serve(find_source(r), r.name, r.destination); }
+bool copy_wal(const WalFetchRequest& r) {
+  return serve(find_source(r), r.name, r.destination);
+}
 
 std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {
   auto s = find_source(r);

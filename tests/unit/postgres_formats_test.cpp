@@ -180,10 +180,10 @@ TEST(BackupFileCheck, ComparesTarFilesWithTheManifest) {
     tar.insert(tar.end(), body.begin(), body.end());
     tar.resize((tar.size() + 511) / 512 * 512, 0);
   }
-  EXPECT_EQ(manifest_prefix("base.tar", false), "");
-  EXPECT_EQ(manifest_prefix("16390.tar", true), "pg_tblspc/16390/");
+  EXPECT_EQ(manifest_prefix(""), "");
+  EXPECT_EQ(manifest_prefix("16390"), "pg_tblspc/16390/");
   FileChecksums seen;
-  TarChecksummer files(manifest_prefix("16390.tar", true), seen);
+  TarChecksummer files(manifest_prefix("16390"), seen);
   for (std::size_t i = 0; i < tar.size(); i += 100)
     files.feed(Bytes(tar).subspan(i, std::min<std::size_t>(100, tar.size() - i)));
   files.finish();
