@@ -3,6 +3,7 @@
 Every test starts its own servers on free loopback ports under a temporary directory
 (scripts/mariadb-instance) and removes them afterwards.
 """
+import functools
 import os
 import random
 import shutil
@@ -18,6 +19,43 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
 INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
 PG_INSTANCE = os.path.join(REPO, "scripts", "postgres-instance")
+
+# The real binlogs other projects wrote are test fixtures kept outside the repository. One
+# setting finds them, as for the unit tests (tests/unit/fixture_path.hpp): PITR_FIXTURES, by
+# default ../shared/fixtures beside the repository.
+FIXTURES = os.path.normpath(os.environ.get("PITR_FIXTURES") or
+                            os.path.join(REPO, "..", "shared", "fixtures"))
+BINLOG_FIXTURES = os.path.join(FIXTURES, "mysql-binlogs")
+
+
+def missing_fixtures():
+    """One line saying what is missing and how to get it, or None when the fixtures are there."""
+    if os.path.isdir(BINLOG_FIXTURES):
+        return None
+    return (f"fixture binlogs not found: no directory {BINLOG_FIXTURES}; set PITR_FIXTURES to "
+            "the directory holding mysql-binlogs/ (default: ../shared/fixtures beside the "
+            "repository; see README.md)")
+
+
+def fixtures_required():
+    """CI=true (or 1): the fixtures are required, and their absence is a failure."""
+    return os.environ.get("CI") in ("true", "1")
+
+
+def needs_fixtures(test):
+    """Decorates a test method that reads the fixtures: where they are absent it is skipped
+    with one line saying what is missing, except under CI=true, where it fails with that line
+    (CI always has the fixtures, so there none may be skipped)."""
+    why = missing_fixtures()
+    if why is None:
+        return test
+    if not fixtures_required():
+        return unittest.skip(why)(test)
+
+    @functools.wraps(test)
+    def fail(self, *args, **kwargs):
+        self.fail(f"{why} (CI=true: the fixtures are required, so this is a failure, not a skip)")
+    return fail
 
 
 def free_port():
@@ -151,6 +189,7 @@ class Capture:
         env["PITR_PASSWORD"] = server.password if password is None else password
         self.log_path = os.path.join(archive + ".capture.log")
         self.log = open(self.log_path, "ab")
+        self.log_start = self.log.tell()  # this run's output starts here
         self.proc = subprocess.Popen(
             [PITR, "capture", "--archive", archive, "--source", server.uri, "--heartbeat", "1",
              *extra], stdout=self.log, stderr=self.log, env=env)

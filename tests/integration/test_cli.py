@@ -1,13 +1,13 @@
 """The command line without a server: inspect on the real fixtures, help, exit codes."""
 import json
 import os
-import re
+import subprocess
+import sys
 import tempfile
 import unittest
 
-from harness import REPO, pitr
-
-FIXTURES = os.path.join(REPO, "..", "shared", "fixtures", "mysql-binlogs")
+from harness import BINLOG_FIXTURES as FIXTURES
+from harness import needs_fixtures, pitr
 
 
 def sources():
@@ -16,6 +16,7 @@ def sources():
 
 
 class CliTest(unittest.TestCase):
+    @needs_fixtures
     def test_inspect_json_lists_every_event(self):
         for expected in sources():
             path = os.path.join(FIXTURES, expected["file"])
@@ -38,6 +39,7 @@ class CliTest(unittest.TestCase):
                     offset = 4 if not expected["clean"] else 91204
                     self.assertIn(f"at offset {offset}".encode(), out.stderr)
 
+    @needs_fixtures
     def test_inspect_text_shows_gtid_query_and_xid(self):
         out = pitr("inspect", os.path.join(FIXTURES, "mariadb-bin.000001")).stdout.decode()
         self.assertRegex(out, r"GTID_EVENT .* gtid=0-1-\d+")
@@ -74,6 +76,29 @@ class CliTest(unittest.TestCase):
                 out = pitr(command, "--archive", tmp, check=False)
                 self.assertEqual(out.returncode, 1)
                 self.assertIn(b"is not a pitr archive", out.stderr)
+
+    def test_missing_fixtures_are_skipped_with_one_line_or_fail_under_ci(self):
+        # Runs the fixture tests of this file with PITR_FIXTURES pointing nowhere.
+        with tempfile.TemporaryDirectory() as tmp:
+            nowhere = os.path.join(tmp, "nowhere")
+            env = dict(os.environ, PITR_FIXTURES=nowhere)
+            env.pop("CI", None)
+            argv = [sys.executable, "-m", "unittest", "-v",
+                    "test_cli.CliTest.test_inspect_json_lists_every_event",
+                    "test_cli.CliTest.test_inspect_text_shows_gtid_query_and_xid"]
+            here = os.path.dirname(os.path.abspath(__file__))
+            skipped = subprocess.run(argv, cwd=here, env=env, capture_output=True, text=True)
+            self.assertEqual(skipped.returncode, 0, skipped.stderr)
+            self.assertIn("OK (skipped=2)", skipped.stderr)
+            lines = [line for line in skipped.stderr.splitlines() if "skipped '" in line]
+            self.assertEqual(len(lines), 2, skipped.stderr)
+            for line in lines:
+                self.assertIn(f"no directory {nowhere}/mysql-binlogs; set PITR_FIXTURES", line)
+            env["CI"] = "true"
+            failed = subprocess.run(argv, cwd=here, env=env, capture_output=True, text=True)
+            self.assertNotEqual(failed.returncode, 0)
+            self.assertIn("FAILED (failures=2)", failed.stderr)
+            self.assertIn("CI=true: the fixtures are required", failed.stderr)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-// Every real binlog in ../shared/fixtures/mysql-binlogs is read to the end (or, for the two
-// NEGATIVE files, to the offset where it is broken) and its event counts are compared with
-// the ones SOURCES.md lists.
+// Every real binlog in $PITR_FIXTURES/mysql-binlogs (../shared/fixtures by default) is read to
+// the end (or, for the two NEGATIVE files, to the offset where it is broken) and its event
+// counts are compared with the ones SOURCES.md lists; and the lookup of the fixtures itself.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -10,9 +11,12 @@
 #include "archive/file_io.hpp"
 #include "formats/binlog/event_reader.hpp"
 #include "tests/unit/fixture_path.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace pitr {
 namespace {
+
+using BinlogFixtures = test::FixtureFiles;
 
 struct Expected {
   std::string file;
@@ -35,11 +39,11 @@ std::vector<Expected> expectations() {
   return out;
 }
 
-TEST(BinlogFixtures, SourcesListsEveryFixture) {
+TEST_F(BinlogFixtures, SourcesListsEveryFixture) {
   EXPECT_EQ(expectations().size(), 15u);
 }
 
-TEST(BinlogFixtures, EventCountsMatchSources) {
+TEST_F(BinlogFixtures, EventCountsMatchSources) {
   for (const auto& e : expectations()) {
     if (e.file == "binlog_truncated_event.000001" || e.file == "corrupt-relay-bin.000624")
       continue;  // NEGATIVE files, below
@@ -78,11 +82,11 @@ void expect_failure_at(const std::string& file, std::uint64_t offset, std::uint6
   EXPECT_EQ(events, good_events);
 }
 
-TEST(BinlogFixtures, TruncatedEventFailsAtItsOffset) {
+TEST_F(BinlogFixtures, TruncatedEventFailsAtItsOffset) {
   expect_failure_at("binlog_truncated_event.000001", 4, 0, "truncated event header");
 }
 
-TEST(BinlogFixtures, CorruptQueryEventFailsAtItsOffset) {
+TEST_F(BinlogFixtures, CorruptQueryEventFailsAtItsOffset) {
   // A header-only walk sees all 874 events SOURCES.md lists; decoding the QUERY bodies
   // must stop at the broken one, after every event that precedes it.
   const std::string file = "corrupt-relay-bin.000624";
@@ -97,7 +101,7 @@ TEST(BinlogFixtures, CorruptQueryEventFailsAtItsOffset) {
   expect_failure_at(file, 91204, before, "status variables length 16949");
 }
 
-TEST(BinlogFixtures, ChecksumMismatchNamesTheEvent) {
+TEST_F(BinlogFixtures, ChecksumMismatchNamesTheEvent) {
   archive::MappedFile map(test::fixture("mysql-bin.checksum-crc32"));
   std::vector<std::uint8_t> copy(map.bytes().begin(), map.bytes().end());
   // Flip one byte inside the body of the event that starts after the FDE.
@@ -116,7 +120,7 @@ TEST(BinlogFixtures, ChecksumMismatchNamesTheEvent) {
   }
 }
 
-TEST(BinlogFixtures, UnknownTypeWithoutIgnorableFlagIsRefused) {
+TEST_F(BinlogFixtures, UnknownTypeWithoutIgnorableFlagIsRefused) {
   archive::MappedFile map(test::fixture("mysql-bin.aurora-padding"));
   std::vector<std::uint8_t> copy(map.bytes().begin(), map.bytes().end());
   binlog::EventReader find(copy, "copy");
@@ -134,6 +138,52 @@ TEST(BinlogFixtures, UnknownTypeWithoutIgnorableFlagIsRefused) {
   } catch (const binlog::BinlogError& e) {
     EXPECT_EQ(e.offset(), at);
     EXPECT_NE(std::string(e.what()).find("unknown event type 100"), std::string::npos);
+  }
+}
+
+// Sets an environment variable for one test and puts the old value back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// These need no fixtures: they run everywhere.
+TEST(FixturePath, PitrFixturesChoosesTheDirectoryAndAMissingOneIsNamedOnOneLine) {
+  test::TempDir dir;
+  auto root = (dir.path() / "nowhere").lexically_normal();
+  {
+    ScopedEnv env("PITR_FIXTURES", (dir.path() / "x" / ".." / "nowhere").string());
+    EXPECT_EQ(test::fixture("f.000001"), root / "mysql-binlogs" / "f.000001");
+    auto why = test::missing_fixtures();
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find((root / "mysql-binlogs").string()), std::string::npos) << *why;
+    EXPECT_NE(why->find("set PITR_FIXTURES"), std::string::npos) << *why;
+    EXPECT_EQ(why->find('\n'), std::string::npos) << *why;
+    std::filesystem::create_directories(root / "mysql-binlogs");
+    EXPECT_FALSE(test::missing_fixtures());
+  }
+  ScopedEnv unset("PITR_FIXTURES", "");  // empty: the compiled-in default
+  EXPECT_EQ(test::fixture_root(), std::filesystem::path(PITR_DEFAULT_FIXTURES).lexically_normal());
+}
+
+TEST(FixturePath, CiTrueRequiresTheFixtures) {
+  for (auto [value, required] :
+       {std::pair{"true", true}, {"1", true}, {"", false}, {"false", false}}) {
+    ScopedEnv env("CI", value);
+    EXPECT_EQ(test::fixtures_required(), required) << "CI=" << value;
   }
 }
 

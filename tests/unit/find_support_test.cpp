@@ -17,9 +17,12 @@
 namespace pitr {
 namespace {
 
+using RowImage = test::FixtureFiles;
+using EventSplitter = test::FixtureFiles;
+
 // Walks every row image of every rows event: a wrong size for any column type would
 // misalign the walk and end in a DecodeError or a count that overruns the event.
-TEST(RowImage, EveryRowsEventInTheFixturesIsWalkedExactly) {
+TEST_F(RowImage, EveryRowsEventInTheFixturesIsWalkedExactly) {
   std::size_t walked = 0;
   for (std::string name :
        {"mysql-bin.checksum-crc32", "mysql-bin.checksum-none", "mariadb-bin.000001",
@@ -50,7 +53,7 @@ TEST(RowImage, EveryRowsEventInTheFixturesIsWalkedExactly) {
   EXPECT_GT(walked, 60u);
 }
 
-TEST(RowImage, MariadbSingleRowInserts) {
+TEST_F(RowImage, MariadbSingleRowInserts) {
   // mariadb-bin.000001 holds two single-row INSERTs (see their ANNOTATE_ROWS events).
   archive::MappedFile map(test::fixture("mariadb-bin.000001"));
   binlog::EventReader reader(map.bytes(), "mariadb-bin.000001");
@@ -66,7 +69,7 @@ TEST(RowImage, MariadbSingleRowInserts) {
   EXPECT_EQ(table.qualified(), "toddy_test.outbox");
 }
 
-TEST(RowImage, ValuesOfEachColumnAreGiven) {
+TEST_F(RowImage, ValuesOfEachColumnAreGiven) {
   // The two INSERTs of mariadb-bin.000001, as mariadb-binlog -vv decodes them:
   // (62, 'foo', 2, '{"foo":1}', 1650493084) and (63, 'foo', 2, '{"foo":1}', 1650493195).
   archive::MappedFile map(test::fixture("mariadb-bin.000001"));
@@ -99,7 +102,7 @@ TEST(RowImage, ValuesOfEachColumnAreGiven) {
                       {"63", "foo", "2", "{\"foo\":1}", "1650493195"}}));
 }
 
-TEST(RowImage, ImagesOfNoColumnsAreADecodeErrorNotAHang) {
+TEST_F(RowImage, ImagesOfNoColumnsAreADecodeErrorNotAHang) {
   // A rows event whose column bitmap is empty but which carries row data: its images take
   // no bytes, so a walker that trusted it would loop forever (found by the fuzzer).
   archive::MappedFile map(test::fixture("mariadb-bin.000001"));
@@ -122,7 +125,7 @@ TEST(RowImage, ImagesOfNoColumnsAreADecodeErrorNotAHang) {
   FAIL() << "no WRITE_ROWS_EVENT_V1";
 }
 
-TEST(RowImage, TruncatedRowsEventIsADecodeError) {
+TEST_F(RowImage, TruncatedRowsEventIsADecodeError) {
   archive::MappedFile map(test::fixture("mysql-bin.checksum-crc32"));
   binlog::EventReader reader(map.bytes(), "f");
   binlog::TableSchema table;
@@ -138,7 +141,7 @@ TEST(RowImage, TruncatedRowsEventIsADecodeError) {
   FAIL() << "no rows event";
 }
 
-TEST(EventSplitter, AnyChunkingGivesTheReadersEvents) {
+TEST_F(EventSplitter, AnyChunkingGivesTheReadersEvents) {
   archive::MappedFile map(test::fixture("ver_trunk_row_v2.001"));
   auto bytes = map.bytes();
   std::vector<std::pair<std::uint64_t, std::uint32_t>> expected;

@@ -11,11 +11,14 @@
 namespace pitr::binlog {
 namespace {
 
+// The test suite; the class under test is binlog::TransactionTracker, named in full below.
+using TransactionTracker = test::FixtureFiles;
+
 bool is(const Event& ev, EventType t) {
   return ev.header.type == static_cast<std::uint8_t>(t);
 }
 
-TEST(TransactionTracker, BoundariesInEveryFixture) {
+TEST_F(TransactionTracker, BoundariesInEveryFixture) {
   for (std::string name :
        {"mysql-bin.checksum-crc32", "mysql-bin.checksum-none", "mariadb-bin.000001",
         "json.binlog.000001", "mysql-enum-string-set.000001", "ver_trunk_row_v2.001",
@@ -23,7 +26,7 @@ TEST(TransactionTracker, BoundariesInEveryFixture) {
     SCOPED_TRACE(name);
     archive::MappedFile map(test::fixture(name));
     EventReader reader(map.bytes(), name);
-    TransactionTracker tracker;
+    binlog::TransactionTracker tracker;
     std::uint64_t xids = 0, completed = 0;
     while (auto ev = reader.next()) {
       tracker.feed(ev->header, ev->data, reader.format());
@@ -55,10 +58,10 @@ TEST(TransactionTracker, BoundariesInEveryFixture) {
   }
 }
 
-TEST(TransactionTracker, GtidOfTheTransactionIsReported) {
+TEST_F(TransactionTracker, GtidOfTheTransactionIsReported) {
   archive::MappedFile map(test::fixture("mariadb-bin.000001"));
   EventReader reader(map.bytes(), "mariadb-bin.000001");
-  TransactionTracker tracker;
+  binlog::TransactionTracker tracker;
   std::vector<std::string> gtids;
   while (auto ev = reader.next()) {
     tracker.feed(ev->header, ev->data, reader.format());
