@@ -71,14 +71,18 @@ void BinlogArchive::scan() {
           log.segments.push_back({f.path(), read_segment_record(f.path())});
         else if (ArchiveLayout::is_partial_name(name))
           log.partials.push_back(PartialFile{f.path(), ArchiveLayout::start_of(name)});
+        else if (f.path().extension() == ".tmp")
+          log.leftovers.push_back(f.path());
       }
       std::sort(log.segments.begin(), log.segments.end(),
                 [](auto& a, auto& b) { return a.record.start < b.record.start; });
       std::sort(log.partials.begin(), log.partials.end(),
                 [](auto& a, auto& b) { return a.start < b.start; });
       std::erase_if(log.partials, [&](const PartialFile& p) {
-        return std::any_of(log.segments.begin(), log.segments.end(),
-                           [&](auto& s) { return s.record.start == p.start; });
+        bool sealed = std::any_of(log.segments.begin(), log.segments.end(),
+                                  [&](auto& s) { return s.record.start == p.start; });
+        if (sealed) log.leftovers.push_back(p.path);
+        return sealed;
       });
       if (log.segments.empty() && log.partials.empty()) continue;
       describe_log(log);
@@ -104,6 +108,13 @@ const ArchivedLog& BinlogArchive::find(const std::string& file,
                               fmt::join(holders, ", ")));
   if (!found) throw IoError(fmt::format("the archive has no binlog file named {}", file));
   return *found;
+}
+
+std::vector<const ArchivedLog*> BinlogArchive::logs_of(const std::string& source_id) const {
+  std::vector<const ArchivedLog*> out;
+  for (const auto& log : logs_)
+    if (log.source_id == source_id) out.push_back(&log);
+  return out;
 }
 
 void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) const {

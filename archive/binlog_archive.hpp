@@ -42,6 +42,9 @@ struct ArchivedLog {
   // segment; needed to parse any part of the file after it.
   std::optional<std::string> format_description() const { return fde_hex; }
   std::optional<std::string> fde_hex;
+  // What a crash can leave behind: interrupted atomic writes (*.tmp) and open segments
+  // whose sealed copy is already durable. Capture's recovery removes them.
+  std::vector<fs::path> leftovers;
 };
 
 class BinlogArchive {
@@ -56,6 +59,8 @@ class BinlogArchive {
   // The log named `file`; `source_id` disambiguates when several sources have one.
   const ArchivedLog& find(const std::string& file,
                           const std::optional<std::string>& source_id) const;
+  // The source's archived logs in binlog order (a log directory with nothing in it is none).
+  std::vector<const ArchivedLog*> logs_of(const std::string& source_id) const;
 
   // Writes the archived bytes of `log` (sealed segments, then the complete transactions of
   // its partial tail). Throws when the archive does not hold the file from its start.

@@ -128,6 +128,10 @@ WalSourceListing list_source(const fs::path& dir) {
   l.source.segment_size = meta.at("segment_size").get<std::uint64_t>();
   for (const auto& entry : fs::directory_iterator(dir)) {
     auto name = entry.path().filename().string();
+    if (entry.path().extension() == ".tmp") {
+      l.leftovers.push_back(entry.path());
+      continue;
+    }
     if (auto tli = postgres::parse_history_file_name(name)) {
       l.histories[*tli] = read_small_file(entry.path());
       continue;
@@ -152,6 +156,14 @@ WalSourceListing list_source(const fs::path& dir) {
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
   std::sort(l.open.begin(), l.open.end(),
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  // The sealer writes the sealed file, then removes the tail: a crash in between leaves both.
+  std::erase_if(l.open, [&](const OpenWalTail& o) {
+    bool sealed = std::any_of(l.segments.begin(), l.segments.end(), [&](const auto& r) {
+      return key(r) == key(o) && o.size <= r.end - r.start;
+    });
+    if (sealed) l.leftovers.push_back(o.path);
+    return sealed;
+  });
   return l;
 }
 

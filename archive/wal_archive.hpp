@@ -73,6 +73,9 @@ struct WalSourceListing {
   std::vector<WalSegmentRecord> segments;  // sorted by timeline, then segment
   std::vector<OpenWalTail> open;           // normally at most one
   std::map<TimelineId, std::string> histories;
+  // What a crash can leave behind: interrupted atomic writes (*.tmp) and open tails whose
+  // sealed copy is already durable (left out of `open`). Capture's recovery removes them.
+  std::vector<fs::path> leftovers;
 
   fs::path sealed_path(const WalSegmentRecord& r) const;
   // Sealed segments and open tails together, sorted by timeline, then segment.

@@ -32,52 +32,50 @@ SegmentWriter::SegmentWriter(archive::ArchiveLayout layout, std::string source_i
 }
 
 std::optional<LogPosition> SegmentWriter::recover() {
-  const archive::ArchivedLog* last = nullptr;
+  std::optional<LogPosition> emptied;
   {
     archive::BinlogArchive catalog(layout_.root());
-    for (const auto& log : catalog.logs())
-      if (log.source_id == source_id_) last = &log;
-    if (!last) return std::nullopt;
-    file_ = last->file;
-    remove_leftovers(layout_.log_dir(source_id_, file_));
-    end_ = partial_start_ = last->sealed_end();
-    fde_hex_ = last->format_description().value_or("");
-    for (const auto& partial : last->partials) {
-      if (&partial == last->tail())
-        adopt_partial(partial.path, partial.start);
-      else
-        seal_handed_off(partial.path, partial.start);
+    auto logs = catalog.logs_of(source_id_);
+    if (logs.empty()) return std::nullopt;
+    // Not only the newest log: the sealer may still have been compressing the end of the
+    // previous file when the next one began.
+    for (const auto* log : logs) repair_log(*log, log == logs.back());
+    const auto& newest = *logs.back();
+    if (newest.segments.empty() && !partial_) {
+      // The crash came before any of the newest file's bytes were durable (typically just
+      // after a rotation): archive it again from where its archived part began.
+      emptied = LogPosition{newest.file, std::max<std::uint64_t>(newest.start(), 4)};
+      std::error_code ignored;  // an empty log directory is no log; leave it if not empty
+      fs::remove(layout_.log_dir(source_id_, newest.file), ignored);
     }
   }
-  archive::BinlogArchive catalog(layout_.root());
-  last = &catalog.find(file_, source_id_);
-  if (last->segments.empty() && !partial_) {
-    // Nothing of the file survived: archive it again from its beginning.
-    auto file = std::exchange(file_, "");
+  if (emptied) {
+    file_.clear();
     end_ = 0;
-    return LogPosition{file, 4};
+    return emptied;
   }
-  file_ended_ = last->complete();
+  archive::BinlogArchive catalog(layout_.root());
+  const auto& last = *catalog.logs_of(source_id_).back();
+  file_ended_ = last.complete();
   if (!file_ended_) return LogPosition{file_, end_};
-  if (!last->next_file) return LogPosition{file_, end_};  // STOP event: the server restarted
-  archive::check_path_component(*last->next_file, "binlog file name");
-  return LogPosition{*last->next_file, 4};
+  if (!last.next_file) return LogPosition{file_, end_};  // STOP event: the server restarted
+  archive::check_path_component(*last.next_file, "binlog file name");
+  return LogPosition{*last.next_file, 4};
 }
 
-void SegmentWriter::remove_leftovers(const fs::path& dir) {
-  std::vector<std::uint64_t> sealed;
-  for (auto& e : fs::directory_iterator(dir))
-    if (archive::ArchiveLayout::is_segment_name(e.path().filename().string()))
-      sealed.push_back(archive::ArchiveLayout::start_of(e.path().filename().string()));
-  for (auto& e : fs::directory_iterator(dir)) {
-    auto name = e.path().filename().string();
-    // Interrupted atomic writes, and open segments whose sealed copy was already durable.
-    bool sealed_partial = archive::ArchiveLayout::is_partial_name(name) &&
-                          std::find(sealed.begin(), sealed.end(),
-                                    archive::ArchiveLayout::start_of(name)) != sealed.end();
-    if (e.path().extension() == ".tmp" || sealed_partial) fs::remove(e.path());
+void SegmentWriter::repair_log(const archive::ArchivedLog& log, bool newest) {
+  file_ = log.file;
+  for (const auto& leftover : log.leftovers) fs::remove(leftover);
+  if (!log.leftovers.empty()) archive::fsync_directory(layout_.log_dir(source_id_, file_));
+  end_ = partial_start_ = log.sealed_end();
+  fde_hex_ = log.format_description().value_or("");
+  for (const auto& partial : log.partials) {
+    bool tail = &partial == log.tail();
+    if (newest && tail)
+      adopt_partial(partial.path, partial.start);
+    else
+      seal_handed_off(partial.path, partial.start, !tail);
   }
-  archive::fsync_directory(dir);
 }
 
 archive::PartialScan SegmentWriter::scan_open_segment(const fs::path& path,
@@ -89,10 +87,13 @@ archive::PartialScan SegmentWriter::scan_open_segment(const fs::path& path,
   return archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
 }
 
-void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
+void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start, bool handed_off) {
   archive::SegmentRecord record;
   {
     auto scan = scan_open_segment(path, start);
+    // An older file's tail left at a file switch that was not at a transaction boundary
+    // (capture moved on after a gap): its complete part is readable as it is.
+    if (!handed_off && (scan.boundary != scan.end || scan.boundary == start)) return;
     if (scan.boundary != scan.end)
       throw archive::IoError(fmt::format(
           "{} was complete when handed off for sealing, but is "

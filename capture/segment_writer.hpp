@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "archive/archive_layout.hpp"
+#include "archive/binlog_archive.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
 #include "archive/segment_stats.hpp"
@@ -74,10 +75,14 @@ class SegmentWriter {
   void sync();
   void seal();
   bool seal_due() const;
-  void remove_leftovers(const archive::fs::path& dir);
+  // Removes a crash's leftovers in one archived log and seals its handed-off open
+  // segments; the newest log's tail is adopted as the open segment.
+  void repair_log(const archive::ArchivedLog& log, bool newest);
   // Re-reads an open segment left by an earlier run; it must continue the archive.
   archive::PartialScan scan_open_segment(const archive::fs::path& path, std::uint64_t start) const;
-  void seal_handed_off(const archive::fs::path& path, std::uint64_t start);
+  // `handed_off`: the writer handed it to the sealer complete; otherwise (an older file's
+  // tail) it is sealed only when it ends at a transaction boundary.
+  void seal_handed_off(const archive::fs::path& path, std::uint64_t start, bool handed_off);
   void adopt_partial(const archive::fs::path& path, std::uint64_t start);
   std::optional<std::string> fde_hex_or_none() const;
 

@@ -72,6 +72,32 @@ class FailureTest(ServerTestCase):
         self.assertEqual(capture.stop(), 0)
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
+    def test_sigkill_just_after_rotations(self):
+        """kill -9 within 0-100 ms of a rotation (FLUSH BINARY LOGS, or max_binlog_size):
+        every restart resumes, the archive verifies and equals the server's binlogs."""
+        server = self.mariadb(extra_args=["--max-binlog-size=65536"])
+        archive = os.path.join(self.tmp, "archive")
+        rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
+        with Workload(server):
+            for i in range(24):
+                capture = Capture(archive, server).wait_connected()
+                time.sleep(0.3)  # caught up with the server
+                if i % 2 == 0:
+                    server.sql("FLUSH BINARY LOGS;")
+                else:
+                    count = len(server.binlogs())
+                    wait_until(lambda: len(server.binlogs()) > count, 30,
+                               what="a rotation by max_binlog_size", interval=0.01)
+                time.sleep(rng.uniform(0, 0.1))
+                capture.kill9()
+                verify = pitr("verify", "--archive", archive, check=False)
+                self.assertIn(b"archive OK", verify.stdout, f"after kill #{i + 1}: "
+                              f"{verify.stdout.decode()}{verify.stderr.decode()}")
+            capture = Capture(archive, server).wait_connected()
+        self.assert_archive_matches(archive, server)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+
     def test_purged_binlog_is_reported_as_a_gap(self):
         server = self.mariadb()
         archive = os.path.join(self.tmp, "archive")

@@ -7,6 +7,7 @@ while the workload ran.
 import glob
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -108,6 +109,30 @@ class PostgresTestCase(ServerTestCase):
                    "--port", str(port), timeout=900)
         return RestoredServer(self, pgdata, port), out.stderr.decode()
 
+    def check_segments_match_server(self, pg):
+        """Sealed segments equal the server's own files; pg_waldump reads what pitr serves."""
+        current = pg.sql("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
+        sealed = sorted(os.path.basename(p)[:24] for p in
+                        glob.glob(os.path.join(self.archive, "wal", "*", "*.zst"))
+                        if not p.endswith(".partial.zst"))
+        compared = 0
+        for name in sealed:
+            server_file = os.path.join(pg.wal_dir, name)
+            if name >= current or not os.path.exists(server_file):
+                continue  # recycled files carry future names and old bytes
+            got = os.path.join(self.tmp, "got-" + name)
+            pitr("get", "--archive", self.archive, name, "-o", got)
+            with open(got, "rb") as a, open(server_file, "rb") as b:
+                self.assertTrue(a.read() == b.read(), f"{name} differs from the server's file")
+            compared += 1
+        self.assertGreaterEqual(compared, 2, f"sealed {sealed}, current {current}")
+        waldir = shared_with_postgres(os.path.join(self.tmp, "waldump"))
+        for name in sealed[-2:]:
+            pitr("get", "--archive", self.archive, name, "-o", os.path.join(waldir, name))
+        dump = subprocess.run([pg.bin("pg_waldump"), "--stats", "-p", waldir, sealed[-2],
+                               sealed[-1]], capture_output=True, text=True)
+        self.assertIn("Total", dump.stdout, dump.stderr)
+
 
 class CaptureAndRestoreTest(PostgresTestCase):
     def test_restores_to_moments_by_time_lsn_and_xid(self):
@@ -153,30 +178,6 @@ class CaptureAndRestoreTest(PostgresTestCase):
         self.assertEqual(capture.stop(), 0, capture.output())
         verify = pitr("verify", "--archive", self.archive)
         self.assertIn("archive OK", verify.stdout.decode())
-
-    def check_segments_match_server(self, pg):
-        """Sealed segments equal the server's own files; pg_waldump reads what pitr serves."""
-        current = pg.sql("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
-        sealed = sorted(os.path.basename(p)[:24] for p in
-                        glob.glob(os.path.join(self.archive, "wal", "*", "*.zst"))
-                        if not p.endswith(".partial.zst"))
-        compared = 0
-        for name in sealed:
-            server_file = os.path.join(pg.wal_dir, name)
-            if name >= current or not os.path.exists(server_file):
-                continue  # recycled files carry future names and old bytes
-            got = os.path.join(self.tmp, "got-" + name)
-            pitr("get", "--archive", self.archive, name, "-o", got)
-            with open(got, "rb") as a, open(server_file, "rb") as b:
-                self.assertTrue(a.read() == b.read(), f"{name} differs from the server's file")
-            compared += 1
-        self.assertGreaterEqual(compared, 2, f"sealed {sealed}, current {current}")
-        waldir = shared_with_postgres(os.path.join(self.tmp, "waldump"))
-        for name in sealed[-2:]:
-            pitr("get", "--archive", self.archive, name, "-o", os.path.join(waldir, name))
-        dump = subprocess.run([pg.bin("pg_waldump"), "--stats", "-p", waldir, sealed[-2],
-                               sealed[-1]], capture_output=True, text=True)
-        self.assertIn("Total", dump.stdout, dump.stderr)
 
     def test_refusals(self):
         pg = self.start_source()
@@ -263,6 +264,37 @@ class CrashSafetyTest(PostgresTestCase):
                              pg.sql(STATE.replace("marker", "acked")).strip())
         finally:
             server.stop()
+
+    def test_kill9_just_after_segment_switches(self):
+        """kill -9 within 0-100 ms of pg_switch_wal() during pgbench: every restart resumes,
+        the archive verifies, and its segments equal the server's."""
+        pg = self.start_source()
+        self.pgbench("-i", "-s", "1", "-q")
+        rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
+        bench = subprocess.Popen(
+            ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
+            [pg.bin("pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres", "-n", "-c", "2",
+             "-T", "600", "postgres"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for i in range(20):
+                capture = self.capture(pg).wait_connected()
+                time.sleep(0.3)  # streaming
+                pg.sql("SELECT pg_switch_wal()")
+                time.sleep(rng.uniform(0, 0.1))
+                capture.kill9()
+                verify = pitr("verify", "--archive", self.archive, check=False)
+                self.assertIn("archive OK", verify.stdout.decode(),
+                              f"after kill #{i + 1}: {verify.stdout.decode()}"
+                              f"{verify.stderr.decode()}")
+            capture = self.capture(pg).wait_connected()
+        finally:
+            bench.terminate()
+            bench.wait()
+        pg.sql("SELECT pg_switch_wal()")
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        self.check_segments_match_server(pg)
 
 
 class ServerFailureTest(PostgresTestCase):

@@ -12,9 +12,12 @@
 #include "formats/postgres/timeline_history.hpp"
 #include "formats/postgres/wal_scanner.hpp"
 #include "formats/tar_reader.hpp"
+#include "tests/unit/wal_builder.hpp"
 
 using namespace pitr;
 using namespace pitr::postgres;
+using pitr::test::commit_body;
+using pitr::test::WalBuilder;
 
 TEST(PostgresLsn, ParsesAndFormats) {
   EXPECT_EQ(parse_lsn("16/B374D848"), 0x16B374D848ull);
@@ -205,76 +208,6 @@ TEST(BackupFileCheck, ComparesTarFilesWithTheManifest) {
   m.files[data].size = 999;
   EXPECT_NE(compare_with_manifest(m, seen)[1].find("has 1000 bytes"), std::string::npos);
 }
-
-namespace {
-
-// Builds WAL the way the server lays it out: 8 KiB pages with headers (a long one at the
-// segment start), records 8-byte aligned, continuation across pages.
-class WalBuilder {
- public:
-  explicit WalBuilder(std::uint64_t segment_size) : segment_size_(segment_size) {}
-
-  Lsn add(std::uint32_t xid, std::uint8_t rmid, std::uint8_t info,
-          const std::vector<std::uint8_t>& main) {
-    std::vector<std::uint8_t> rec;
-    rec.reserve(32 + main.size());
-    rec.resize(24);
-    if (main.size() < 256) {
-      rec.push_back(255);
-      rec.push_back(static_cast<std::uint8_t>(main.size()));
-    } else {
-      rec.push_back(254);
-      rec.resize(rec.size() + 4);
-      store_le(rec.data() + rec.size() - 4, main.size(), 4);
-    }
-    rec.insert(rec.end(), main.begin(), main.end());
-    store_le(rec.data(), rec.size(), 4);
-    store_le(rec.data() + 4, xid, 4);
-    rec[16] = info;
-    rec[17] = rmid;
-    Crc32c crc;
-    crc.update(Bytes(rec).subspan(24));
-    crc.update(Bytes(rec).first(20));
-    store_le(rec.data() + 20, crc.value(), 4);
-    while (wal_.size() % 8) put(0, false);
-    if (wal_.size() % kWalPageSize == 0) page_header(0);
-    Lsn at = wal_.size();
-    for (std::size_t i = 0; i < rec.size(); ++i) {
-      if (wal_.size() % kWalPageSize == 0) page_header(static_cast<std::uint32_t>(rec.size() - i));
-      wal_.push_back(rec[i]);
-    }
-    return at;
-  }
-  const std::vector<std::uint8_t>& bytes() const { return wal_; }
-
- private:
-  void put(std::uint8_t b, bool) { wal_.push_back(b); }
-  void page_header(std::uint32_t remaining) {
-    bool is_long = wal_.size() % segment_size_ == 0;
-    std::vector<std::uint8_t> h(is_long ? 40 : 24, 0);
-    store_le(h.data(), 0xD110, 2);
-    store_le(h.data() + 2, (remaining ? 1 : 0) | (is_long ? 2 : 0), 2);
-    store_le(h.data() + 4, 1, 4);
-    store_le(h.data() + 8, wal_.size(), 8);
-    store_le(h.data() + 16, remaining, 4);
-    if (is_long) {
-      store_le(h.data() + 24, 42, 8);
-      store_le(h.data() + 32, segment_size_, 4);
-      store_le(h.data() + 36, kWalPageSize, 4);
-    }
-    wal_.insert(wal_.end(), h.begin(), h.end());
-  }
-  std::uint64_t segment_size_;
-  std::vector<std::uint8_t> wal_;
-};
-
-std::vector<std::uint8_t> commit_body(std::int64_t time) {
-  std::vector<std::uint8_t> b(8);
-  store_le(b.data(), static_cast<std::uint64_t>(time), 8);
-  return b;
-}
-
-}  // namespace
 
 TEST(WalScanner, FindsCommitsAbortsAndRestorePointsAcrossPages) {
   WalBuilder w(1 << 20);

@@ -1,0 +1,255 @@
+// Every state a kill -9 of capture can leave around a binlog rotation or a WAL segment end,
+// built from files, then recovered: capture must resume (never refuse), and the archive
+// must end up holding every byte once, with pitr verify's checks clean.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "archive/binlog_archive.hpp"
+#include "archive/segment_file.hpp"
+#include "archive/wal_archive.hpp"
+#include "archive/wal_verify.hpp"
+#include "capture/postgres/wal_writer.hpp"
+#include "capture/segment_writer.hpp"
+#include "formats/binlog/event_reader.hpp"
+#include "tests/unit/fixture_path.hpp"
+#include "tests/unit/temp_dir.hpp"
+#include "tests/unit/wal_builder.hpp"
+
+namespace pitr {
+namespace {
+
+using archive::fs::path;
+
+std::vector<std::uint8_t> read_all(const path& p) {
+  archive::MappedFile map(p);
+  return {map.bytes().begin(), map.bytes().end()};
+}
+
+void write_bytes(const path& p, Bytes bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
+// Files in `dir` that only a crash leaves: open segments and interrupted atomic writes.
+std::vector<std::string> crash_leftovers(const path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : archive::fs::directory_iterator(dir)) {
+    auto name = e.path().filename().string();
+    if (archive::ArchiveLayout::is_partial_name(name) || e.path().extension() == ".tmp")
+      out.push_back(name);
+  }
+  return out;
+}
+
+// A source's first binlog archived whole (it ends with a ROTATE naming the next file), then
+// a crash around the rotation. The next file gets the same bytes: the writer does not care.
+struct BinlogRotationCrash : test::FixtureFiles {
+  void SetUp() override {
+    test::FixtureFiles::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    layout.create_or_check();
+    image = read_all(test::fixture(first));
+  }
+
+  capture::SegmentWriter writer() {
+    capture::SegmentPolicy policy;
+    policy.max_bytes = 4096;
+    return capture::SegmentWriter(layout, source, policy);
+  }
+
+  // Writes events of `file` from `offset` on, as a replication session does.
+  void stream(capture::SegmentWriter& w, const std::string& file, std::uint64_t offset) {
+    if (w.file() != file || w.file_ended()) w.begin_file(file, offset <= 4 ? 0 : offset);
+    binlog::EventReader reader(image, file);
+    while (auto ev = reader.next()) {
+      if (ev->offset < offset) continue;
+      w.append(ev->raw);
+      w.end_event(ev->header, ev->raw, reader.format());
+    }
+  }
+
+  void archive_first_file() {
+    auto w = writer();
+    stream(w, first, 4);
+    w.finish();
+  }
+
+  path next_partial() const { return layout.partial(source, next, 0); }
+
+  // Capture restarts: it must resume at the next file's start and, once the server has sent
+  // it, the archive holds both files byte for byte with nothing left of the crash.
+  void restart_resumes_at_next_file() {
+    auto w = writer();
+    std::optional<capture::LogPosition> at;
+    ASSERT_NO_THROW(at = w.recover());
+    ASSERT_TRUE(at);
+    EXPECT_EQ(at->file, next);
+    EXPECT_EQ(at->offset, 4u);
+    stream(w, at->file, at->offset);
+    w.finish();
+    archive::BinlogArchive catalog(layout.root());
+    EXPECT_EQ(catalog.verify(), std::vector<std::string>{});
+    for (const auto& name : {first, next}) {
+      std::vector<std::uint8_t> got;
+      catalog.write_log(catalog.find(name, std::nullopt),
+                        [&](Bytes b) { got.insert(got.end(), b.begin(), b.end()); });
+      EXPECT_TRUE(got == image) << name << " differs from what the server wrote";
+    }
+    EXPECT_EQ(crash_leftovers(layout.log_dir(source, first)), std::vector<std::string>{});
+  }
+
+  // The first file's last segment as the sealer found it: still open (its sealed copy is
+  // removed when `sealed_too` is false), with an interrupted compression beside it.
+  void unseal_last_segment_of_first_file(bool sealed_too) {
+    archive::BinlogArchive catalog(layout.root());
+    const auto& last = catalog.find(first, std::nullopt).segments.back();
+    std::vector<std::uint8_t> bytes;
+    archive::read_segment(last.path, last.record,
+                          [&](Bytes b) { bytes.insert(bytes.end(), b.begin(), b.end()); });
+    write_bytes(layout.partial(source, first, last.record.start), bytes);
+    if (!sealed_too) {
+      archive::fs::remove(last.path);
+      write_bytes(path(last.path.string() + ".tmp"), Bytes(bytes).first(100));
+    }
+  }
+
+  test::TempDir dir;
+  archive::ArchiveLayout layout{dir.path() / "archive"};
+  const std::string source = "mysql-test";
+  const std::string first = "mysql-bin.checksum-crc32", next = "mysql-bin.000002";
+  std::vector<std::uint8_t> image;
+};
+
+TEST_F(BinlogRotationCrash, NextFileDirectoryWithoutSegments) {
+  archive_first_file();
+  archive::fs::create_directories(layout.log_dir(source, next));
+  restart_resumes_at_next_file();
+}
+
+// The state of issue 10: the new file's open segment was created, none of it durable.
+TEST_F(BinlogRotationCrash, NextFileOpenSegmentEmpty) {
+  archive_first_file();
+  archive::fs::create_directories(layout.log_dir(source, next));
+  write_bytes(next_partial(), {});
+  restart_resumes_at_next_file();
+}
+
+TEST_F(BinlogRotationCrash, NextFileMagicTorn) {
+  archive_first_file();
+  archive::fs::create_directories(layout.log_dir(source, next));
+  write_bytes(next_partial(), Bytes(image).first(2));
+  restart_resumes_at_next_file();
+}
+
+TEST_F(BinlogRotationCrash, NextFileFormatDescriptionTorn) {
+  archive_first_file();
+  archive::fs::create_directories(layout.log_dir(source, next));
+  write_bytes(next_partial(), Bytes(image).first(4 + 30));
+  restart_resumes_at_next_file();
+}
+
+// The ROTATE's segment was handed to the sealer and the next file began before the sealer
+// finished: the older file still has an open segment and a half-written sealed one.
+TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
+  archive_first_file();
+  unseal_last_segment_of_first_file(false);
+  archive::fs::create_directories(layout.log_dir(source, next));
+  write_bytes(next_partial(), {});
+  restart_resumes_at_next_file();
+}
+
+// The sealer renamed the sealed segment into place but had not removed the open one.
+TEST_F(BinlogRotationCrash, PreviousFileSealedButOpenSegmentNotRemoved) {
+  archive_first_file();
+  unseal_last_segment_of_first_file(true);
+  archive::fs::create_directories(layout.log_dir(source, next));
+  write_bytes(next_partial(), Bytes(image).first(4));
+  restart_resumes_at_next_file();
+}
+
+// WAL of timeline 1 over a few 1 MiB segments, and capture crashing at a segment end.
+struct WalSegmentEndCrash : ::testing::Test {
+  static constexpr std::uint64_t kSegment = 1 << 20;
+
+  void SetUp() override {
+    layout.create_or_check();
+    archive::remember_wal_source(layout, source);
+    test::WalBuilder builder(kSegment);
+    for (std::uint32_t i = 0; builder.bytes().size() < 2 * kSegment + kSegment / 2; ++i) {
+      builder.add(0, 10, 0, std::vector<std::uint8_t>(9000, static_cast<std::uint8_t>(i)));
+      builder.add(700 + i, 1, 0x00, test::commit_body(1000 + i));
+    }
+    wal = builder.bytes();
+  }
+
+  capture::WalWriter writer() { return capture::WalWriter(layout, source, 1); }
+  void write(capture::WalWriter& w, postgres::Lsn from, postgres::Lsn to) {
+    w.write(1, from, Bytes(wal).subspan(from, to - from));
+  }
+  path dir_path() const { return archive::wal_source_dir(layout, source.source_id); }
+  path open_tail(std::uint64_t segment) const {
+    return archive::open_wal_path(dir_path(), postgres::wal_file_name(1, segment, kSegment));
+  }
+  archive::WalSourceListing listing() const { return archive::list_wal_sources(layout).at(0); }
+
+  // Capture restarts at `expected`, receives the rest, and the archive holds all of it.
+  void restart_resumes_at(postgres::Lsn expected) {
+    EXPECT_EQ(archive::verify_wal(listing()), std::vector<std::string>{});
+    auto w = writer();
+    std::optional<capture::WalPosition> at;
+    ASSERT_NO_THROW(at = w.recover());
+    ASSERT_TRUE(at);
+    EXPECT_EQ(at->timeline, 1u);
+    EXPECT_EQ(at->lsn, expected);
+    write(w, at->lsn, wal.size());
+    w.finish();
+    auto l = listing();
+    EXPECT_EQ(archive::verify_wal(l), std::vector<std::string>{});
+    EXPECT_EQ(l.leftovers, std::vector<path>{});
+    std::vector<std::uint8_t> got;
+    for (const auto& piece : l.pieces())
+      l.read(piece, [&](Bytes b) { got.insert(got.end(), b.begin(), b.end()); });
+    EXPECT_TRUE(got == wal) << "archived " << got.size() << " bytes of " << wal.size();
+  }
+
+  test::TempDir dir;
+  archive::ArchiveLayout layout{dir.path() / "archive"};
+  archive::WalSource source{"pg-42", 42, kSegment};
+  std::vector<std::uint8_t> wal;
+};
+
+// The sealer renamed the sealed segment into place but had not removed the open tail.
+TEST_F(WalSegmentEndCrash, SealedSegmentAndItsOpenTail) {
+  {
+    auto w = writer();
+    write(w, 0, kSegment + 1000);
+    w.finish();
+  }
+  write_bytes(open_tail(0), Bytes(wal).first(kSegment));
+  EXPECT_EQ(listing().open.size(), 1u);  // only segment 1's tail is open
+  restart_resumes_at(kSegment + 1000);
+  EXPECT_FALSE(archive::fs::exists(open_tail(0)));
+}
+
+// The next segment's tail was created, none of it durable.
+TEST_F(WalSegmentEndCrash, NextSegmentTailEmpty) {
+  {
+    auto w = writer();
+    write(w, 0, kSegment);
+    w.finish();
+  }
+  write_bytes(open_tail(1), {});
+  restart_resumes_at(kSegment);
+}
+
+// A full tail handed to the sealer, and the next one begun, before the sealer ran.
+TEST_F(WalSegmentEndCrash, FullTailNotYetSealed) {
+  write_bytes(open_tail(0), Bytes(wal).first(kSegment));
+  write_bytes(open_tail(1), Bytes(wal).subspan(kSegment, 500));
+  restart_resumes_at(kSegment + 500);
+}
+
+}  // namespace
+}  // namespace pitr
