@@ -26,6 +26,12 @@ class ArchiveLayout {
                    std::uint64_t start) const;
   fs::path partial(const std::string& source_id, const std::string& file,
                    std::uint64_t start) const;
+  // The FORMAT_DESCRIPTION_EVENT of a file archived from its middle (the archived part
+  // does not hold it), as the server re-sent it.
+  fs::path format_description(const std::string& source_id, const std::string& file) const {
+    return log_dir(source_id, file) / kFormatDescriptionName;
+  }
+  static constexpr const char* kFormatDescriptionName = "format-description.bin";
   fs::path gaps_dir() const { return root_ / "gaps"; }
   fs::path backups_dir() const { return root_ / "backups"; }
 

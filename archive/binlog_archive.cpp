@@ -7,6 +7,7 @@
 #include "archive/binlog_name.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
+#include "formats/hex.hpp"
 
 namespace pitr::archive {
 
@@ -73,6 +74,8 @@ void BinlogArchive::scan() {
           log.partials.push_back(PartialFile{f.path(), ArchiveLayout::start_of(name)});
         else if (f.path().extension() == ".tmp")
           log.leftovers.push_back(f.path());
+        else if (name == ArchiveLayout::kFormatDescriptionName)
+          log.fde_hex = to_hex(as_bytes(read_small_file(f.path())));
       }
       std::sort(log.segments.begin(), log.segments.end(),
                 [](auto& a, auto& b) { return a.record.start < b.record.start; });

@@ -116,6 +116,12 @@ std::string read_small_file(const fs::path& path) {
   return s;
 }
 
+void remove_files(const std::vector<fs::path>& files, const fs::path& dir) {
+  if (files.empty()) return;
+  for (const auto& f : files) fs::remove(f);
+  fsync_directory(dir);
+}
+
 MappedFile::MappedFile(const fs::path& path) {
   File f(path, File::Mode::kRead);
   size_ = f.size();

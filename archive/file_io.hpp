@@ -6,6 +6,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "formats/byte_cursor.hpp"
 
@@ -46,6 +47,8 @@ class File {
 };
 
 void fsync_directory(const fs::path& dir);
+// Removes `files` (all in `dir`), then makes the removal durable.
+void remove_files(const std::vector<fs::path>& files, const fs::path& dir);
 
 // Writes `data` to `path` atomically and durably.
 void write_file_atomically(const fs::path& path, Bytes data);

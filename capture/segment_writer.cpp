@@ -41,7 +41,7 @@ std::optional<LogPosition> SegmentWriter::recover() {
     // previous file when the next one began.
     for (const auto* log : logs) repair_log(*log, log == logs.back());
     const auto& newest = *logs.back();
-    if (newest.segments.empty() && !partial_) {
+    if (!partial_ && end_ == newest.start()) {
       // The crash came before any of the newest file's bytes were durable (typically just
       // after a rotation): archive it again from where its archived part began.
       emptied = LogPosition{newest.file, std::max<std::uint64_t>(newest.start(), 4)};
@@ -65,16 +65,17 @@ std::optional<LogPosition> SegmentWriter::recover() {
 
 void SegmentWriter::repair_log(const archive::ArchivedLog& log, bool newest) {
   file_ = log.file;
-  for (const auto& leftover : log.leftovers) fs::remove(leftover);
-  if (!log.leftovers.empty()) archive::fsync_directory(layout_.log_dir(source_id_, file_));
+  file_start_ = log.start();
+  archive::remove_files(log.leftovers, layout_.log_dir(source_id_, file_));
   end_ = partial_start_ = log.sealed_end();
   fde_hex_ = log.format_description().value_or("");
   for (const auto& partial : log.partials) {
-    bool tail = &partial == log.tail();
-    if (newest && tail)
+    if (&partial != log.tail())
+      seal_handed_off(partial.path, partial.start);
+    else if (newest)
       adopt_partial(partial.path, partial.start);
     else
-      seal_handed_off(partial.path, partial.start, !tail);
+      seal_older_tail(partial.path, partial.start);
   }
 }
 
@@ -87,13 +88,20 @@ archive::PartialScan SegmentWriter::scan_open_segment(const fs::path& path,
   return archive::scan_partial(map.bytes(), file_, start, fde_hex_or_none());
 }
 
-void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start, bool handed_off) {
+void SegmentWriter::seal_older_tail(const fs::path& path, std::uint64_t start) {
+  {
+    auto scan = scan_open_segment(path, start);
+    // Left at a file switch that was not at a transaction boundary (capture moved on after
+    // a gap): its complete part is readable as it is.
+    if (scan.boundary != scan.end || scan.boundary == start) return;
+  }
+  seal_handed_off(path, start);
+}
+
+void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   archive::SegmentRecord record;
   {
     auto scan = scan_open_segment(path, start);
-    // An older file's tail left at a file switch that was not at a transaction boundary
-    // (capture moved on after a gap): its complete part is readable as it is.
-    if (!handed_off && (scan.boundary != scan.end || scan.boundary == start)) return;
     if (scan.boundary != scan.end)
       throw archive::IoError(fmt::format(
           "{} was complete when handed off for sealing, but is "
@@ -152,14 +160,19 @@ void SegmentWriter::begin_file(const std::string& file, std::uint64_t start) {
   file_ended_ = false;
   fde_hex_.clear();
   stats_ = {};
-  end_ = partial_start_ = start;
+  end_ = partial_start_ = file_start_ = start;
   fs::create_directories(layout_.log_dir(source_id_, file_));
   archive::fsync_directory(layout_.source_dir(source_id_));
   if (start == 0) append(Bytes(binlog::kBinlogMagic, sizeof binlog::kBinlogMagic));
 }
 
 void SegmentWriter::note_format_description(Bytes fde_event) {
-  if (fde_hex_.empty()) fde_hex_ = to_hex(fde_event);
+  if (!fde_hex_.empty()) return;
+  fde_hex_ = to_hex(fde_event);
+  // Durable before any byte of the file: an open segment nobody can parse would be cut
+  // back to nothing by the next recovery.
+  if (file_start_ > 0)
+    archive::write_file_atomically(layout_.format_description(source_id_, file_), fde_event);
 }
 
 void SegmentWriter::open_partial() {

@@ -80,9 +80,9 @@ class SegmentWriter {
   void repair_log(const archive::ArchivedLog& log, bool newest);
   // Re-reads an open segment left by an earlier run; it must continue the archive.
   archive::PartialScan scan_open_segment(const archive::fs::path& path, std::uint64_t start) const;
-  // `handed_off`: the writer handed it to the sealer complete; otherwise (an older file's
-  // tail) it is sealed only when it ends at a transaction boundary.
-  void seal_handed_off(const archive::fs::path& path, std::uint64_t start, bool handed_off);
+  void seal_handed_off(const archive::fs::path& path, std::uint64_t start);
+  // An older file's last open segment: sealed only when it ends at a transaction boundary.
+  void seal_older_tail(const archive::fs::path& path, std::uint64_t start);
   void adopt_partial(const archive::fs::path& path, std::uint64_t start);
   std::optional<std::string> fde_hex_or_none() const;
 
@@ -91,6 +91,7 @@ class SegmentWriter {
   SegmentPolicy policy_;
 
   std::string file_;
+  std::uint64_t file_start_ = 0;  // where the archive's copy of file_ begins
   bool file_ended_ = false;
   std::string fde_hex_;
   std::optional<archive::File> partial_;

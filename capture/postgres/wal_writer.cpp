@@ -190,8 +190,7 @@ void WalWriter::resume_tail(const archive::OpenWalTail& open) {
 std::optional<WalPosition> WalWriter::recover() {
   for (const auto& listing : archive::list_wal_sources(layout_)) {
     if (listing.source.source_id != source_.source_id) continue;
-    for (const auto& leftover : listing.leftovers) fs::remove(leftover);
-    if (!listing.leftovers.empty()) archive::fsync_directory(dir_);
+    archive::remove_files(listing.leftovers, dir_);
     std::optional<WalPosition> position;
     for (const auto& r : listing.segments) position = WalPosition{r.timeline, r.end};
     for (std::size_t i = 0; i < listing.open.size(); ++i) {

@@ -197,17 +197,19 @@ class Capture:
     def alive(self):
         return self.proc.poll() is None
 
+    def this_run(self):
+        """What this run wrote to the log (earlier runs on the same archive share it)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")
+
     def wait_connected(self, timeout=30):
         """Until this run says it is connected and streaming; fails if it exits instead."""
-        def this_run():
-            with open(self.log_path, "rb") as f:
-                f.seek(self.log_start)
-                return f.read().decode(errors="replace")
-        wait_until(lambda: not self.alive() or "connected to" in this_run(), timeout,
+        wait_until(lambda: not self.alive() or "connected to" in self.this_run(), timeout,
                    interval=0.02, what="capture to connect")
         if not self.alive():
             raise AssertionError(f"capture exited with {self.proc.returncode} on start:\n"
-                                 f"{this_run()}")
+                                 f"{self.this_run()}")
         return self
 
     def stop(self, timeout=60):

@@ -1,5 +1,6 @@
 """Capture survives kill -9, server restarts, binlog rotation and killed connections with no
 gap and no duplicate, and refuses to paper over purged binlogs."""
+import glob
 import os
 import random
 import signal
@@ -77,21 +78,35 @@ class FailureTest(ServerTestCase):
         every restart resumes, the archive verifies and equals the server's binlogs."""
         server = self.mariadb(extra_args=["--max-binlog-size=65536"])
         archive = os.path.join(self.tmp, "archive")
-        rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
+        seed = int(os.environ.get("PITR_TEST_SEED", time.time()))
+        rng = random.Random(seed)
+        data = os.path.join(server.dir, "data")
+
+        def newest_binlog():
+            return max(n for n in os.listdir(data) if n.startswith("binlog.") and
+                       n[7:].isdigit())
+
+        def archived(name):
+            return bool(glob.glob(os.path.join(archive, "binlog", "*", name)))
+
         with Workload(server):
             for i in range(24):
-                capture = Capture(archive, server).wait_connected()
-                time.sleep(0.3)  # caught up with the server
+                # Every third run also hands segments off mid-file (16K segments).
+                size = ["--segment-size", "16K"] if i % 3 == 0 else []
+                capture = Capture(archive, server, *size).wait_connected()
+                current = newest_binlog()
+                wait_until(lambda: archived(current), 30, interval=0.01,
+                           what=f"capture to reach {current} (seed {seed})")
                 if i % 2 == 0:
                     server.sql("FLUSH BINARY LOGS;")
                 else:
-                    count = len(server.binlogs())
-                    wait_until(lambda: len(server.binlogs()) > count, 30,
-                               what="a rotation by max_binlog_size", interval=0.01)
+                    wait_until(lambda: newest_binlog() != current, 30, interval=0.005,
+                               what="a rotation by max_binlog_size")
                 time.sleep(rng.uniform(0, 0.1))
                 capture.kill9()
+                self.assertNotIn("reconnecting", capture.this_run(), f"seed {seed}")
                 verify = pitr("verify", "--archive", archive, check=False)
-                self.assertIn(b"archive OK", verify.stdout, f"after kill #{i + 1}: "
+                self.assertIn(b"archive OK", verify.stdout, f"after kill #{i + 1} (seed {seed}): "
                               f"{verify.stdout.decode()}{verify.stderr.decode()}")
             capture = Capture(archive, server).wait_connected()
         self.assert_archive_matches(archive, server)

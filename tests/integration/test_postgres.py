@@ -270,7 +270,8 @@ class CrashSafetyTest(PostgresTestCase):
         the archive verifies, and its segments equal the server's."""
         pg = self.start_source()
         self.pgbench("-i", "-s", "1", "-q")
-        rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
+        seed = int(os.environ.get("PITR_TEST_SEED", time.time()))
+        rng = random.Random(seed)
         bench = subprocess.Popen(
             ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
             [pg.bin("pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres", "-n", "-c", "2",
@@ -278,13 +279,14 @@ class CrashSafetyTest(PostgresTestCase):
         try:
             for i in range(20):
                 capture = self.capture(pg).wait_connected()
-                time.sleep(0.3)  # streaming
+                self.wait_archived(pg)  # streaming, caught up
                 pg.sql("SELECT pg_switch_wal()")
                 time.sleep(rng.uniform(0, 0.1))
                 capture.kill9()
+                self.assertNotIn("reconnecting", capture.this_run(), f"seed {seed}")
                 verify = pitr("verify", "--archive", self.archive, check=False)
                 self.assertIn("archive OK", verify.stdout.decode(),
-                              f"after kill #{i + 1}: {verify.stdout.decode()}"
+                              f"after kill #{i + 1} (seed {seed}): {verify.stdout.decode()}"
                               f"{verify.stderr.decode()}")
             capture = self.capture(pg).wait_connected()
         finally:

@@ -44,7 +44,8 @@ std::vector<std::string> crash_leftovers(const path& dir) {
 }
 
 // A source's first binlog archived whole (it ends with a ROTATE naming the next file), then
-// a crash around the rotation. The next file gets the same bytes: the writer does not care.
+// a crash around the rotation. The next file gets the same bytes (so its own ROTATE names
+// itself): the writer does not look at what a ROTATE names, only the catalog does.
 struct BinlogRotationCrash : test::FixtureFiles {
   void SetUp() override {
     test::FixtureFiles::SetUp();
@@ -53,21 +54,36 @@ struct BinlogRotationCrash : test::FixtureFiles {
     image = read_all(test::fixture(first));
   }
 
-  capture::SegmentWriter writer() {
+  capture::SegmentWriter writer(bool sync_each_transaction = false,
+                                std::uint64_t max_bytes = 4096) {
     capture::SegmentPolicy policy;
-    policy.max_bytes = 4096;
+    policy.max_bytes = max_bytes;
+    policy.sync_each_transaction = sync_each_transaction;
     return capture::SegmentWriter(layout, source, policy);
   }
 
-  // Writes events of `file` from `offset` on, as a replication session does.
-  void stream(capture::SegmentWriter& w, const std::string& file, std::uint64_t offset) {
+  // Writes events of `file` from `offset` on, as a replication session does (for a start
+  // in the middle, the server first re-sends the file's FORMAT_DESCRIPTION_EVENT).
+  void stream(capture::SegmentWriter& w, const std::string& file, std::uint64_t offset,
+              std::uint64_t until = UINT64_MAX) {
     if (w.file() != file || w.file_ended()) w.begin_file(file, offset <= 4 ? 0 : offset);
     binlog::EventReader reader(image, file);
     while (auto ev = reader.next()) {
+      if (ev->offset == 4) w.note_format_description(ev->raw);
       if (ev->offset < offset) continue;
+      if (ev->offset >= until) break;
       w.append(ev->raw);
       w.end_event(ev->header, ev->raw, reader.format());
     }
+  }
+
+  // The archived bytes of `file` from where its archived part begins.
+  std::vector<std::uint8_t> archived_part(const std::string& file) const {
+    archive::BinlogArchive catalog(layout.root());
+    std::vector<std::uint8_t> got;
+    catalog.read_log(catalog.find(file, std::nullopt),
+                     [&](Bytes b) { got.insert(got.end(), b.begin(), b.end()); });
+    return got;
   }
 
   void archive_first_file() {
@@ -100,11 +116,12 @@ struct BinlogRotationCrash : test::FixtureFiles {
     EXPECT_EQ(crash_leftovers(layout.log_dir(source, first)), std::vector<std::string>{});
   }
 
-  // The first file's last segment as the sealer found it: still open (its sealed copy is
-  // removed when `sealed_too` is false), with an interrupted compression beside it.
-  void unseal_last_segment_of_first_file(bool sealed_too) {
+  // A sealed segment of the first file as the sealer found it: still open (its sealed copy
+  // is removed when `sealed_too` is false), with an interrupted compression beside it.
+  void unseal_segment_of_first_file(bool sealed_too, std::size_t index = SIZE_MAX) {
     archive::BinlogArchive catalog(layout.root());
-    const auto& last = catalog.find(first, std::nullopt).segments.back();
+    const auto& segments = catalog.find(first, std::nullopt).segments;
+    const auto& last = segments.at(std::min(index, segments.size() - 1));
     std::vector<std::uint8_t> bytes;
     archive::read_segment(last.path, last.record,
                           [&](Bytes b) { bytes.insert(bytes.end(), b.begin(), b.end()); });
@@ -154,7 +171,7 @@ TEST_F(BinlogRotationCrash, NextFileFormatDescriptionTorn) {
 // finished: the older file still has an open segment and a half-written sealed one.
 TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
   archive_first_file();
-  unseal_last_segment_of_first_file(false);
+  unseal_segment_of_first_file(false);
   archive::fs::create_directories(layout.log_dir(source, next));
   write_bytes(next_partial(), {});
   restart_resumes_at_next_file();
@@ -163,10 +180,56 @@ TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
 // The sealer renamed the sealed segment into place but had not removed the open one.
 TEST_F(BinlogRotationCrash, PreviousFileSealedButOpenSegmentNotRemoved) {
   archive_first_file();
-  unseal_last_segment_of_first_file(true);
+  unseal_segment_of_first_file(true);
   archive::fs::create_directories(layout.log_dir(source, next));
   write_bytes(next_partial(), Bytes(image).first(4));
   restart_resumes_at_next_file();
+}
+
+// The newest file's first segment was handed off by size and the next one opened, empty,
+// before the sealer ran: recovery seals the first and resumes after it, not at the start.
+TEST_F(BinlogRotationCrash, HandedOffSegmentThenEmptyOpenSegment) {
+  archive_first_file();
+  archive::BinlogArchive catalog(layout.root());
+  const auto& segments = catalog.find(first, std::nullopt).segments;
+  ASSERT_GT(segments.size(), 2u);
+  auto handed_off_end = segments[0].record.end;
+  unseal_segment_of_first_file(false, 0);
+  for (std::size_t i = 1; i < segments.size(); ++i) archive::fs::remove(segments[i].path);
+  write_bytes(layout.partial(source, first, handed_off_end), {});
+  auto w = writer();
+  auto at = w.recover();
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->file, first);
+  EXPECT_EQ(at->offset, handed_off_end);
+  stream(w, first, at->offset);
+  w.finish();
+  EXPECT_TRUE(archived_part(first) == image);
+  EXPECT_EQ(archive::BinlogArchive(layout.root()).verify(), std::vector<std::string>{});
+}
+
+// Capture started in the middle of a file (--start-pos, --start-gtid): the archived part
+// does not hold the file's FORMAT_DESCRIPTION_EVENT, yet after a crash its complete
+// transactions must be kept, not cut back to nothing because nobody can parse them.
+TEST_F(BinlogRotationCrash, MidFileStartKeepsItsTransactions) {
+  archive_first_file();
+  auto from =
+      archive::BinlogArchive(layout.root()).find(first, std::nullopt).segments[1].record.start;
+  archive::fs::remove_all(layout.binlog_root());
+  {
+    auto w = writer(true, 1 << 20);  // nothing sealed: all of it in the open segment
+    stream(w, first, from, from + 6000);
+  }  // destroyed without finish(): what a kill -9 leaves
+  auto w = writer();
+  auto at = w.recover();
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->file, first);
+  EXPECT_GT(at->offset, from + 3000) << "complete transactions were dropped";
+  stream(w, first, at->offset);
+  w.finish();
+  EXPECT_TRUE(archived_part(first) ==
+              std::vector<std::uint8_t>(image.begin() + static_cast<long>(from), image.end()));
+  EXPECT_EQ(archive::BinlogArchive(layout.root()).verify(), std::vector<std::string>{});
 }
 
 // WAL of timeline 1 over a few 1 MiB segments, and capture crashing at a segment end.
