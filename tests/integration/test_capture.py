@@ -86,6 +86,12 @@ class CaptureTest(ServerTestCase):
         name = server.binlogs()[-1]
         log_dir = os.path.join(archive, "binlog", "mariadb-1-0", name)
         parts = sorted(os.listdir(log_dir))
+        # The part archived does not hold the file's FORMAT_DESCRIPTION_EVENT: it is kept
+        # beside the segments, as the server sent it (but for the active file's in-use flag).
+        self.assertIn("format-description.bin", parts)
+        parts.remove("format-description.bin")
+        with open(os.path.join(log_dir, "format-description.bin"), "rb") as f:
+            fde = f.read()
         self.assertEqual(int(parts[0][:16]), offset)
         data = b""
         for part in parts:
@@ -93,10 +99,16 @@ class CaptureTest(ServerTestCase):
             if part.endswith(".seg.zst"):
                 data += subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
             else:
-                data += open(path, "rb").read()
+                with open(path, "rb") as f:
+                    data += f.read()
         with open(server.binlog_path(name), "rb") as f:
-            f.seek(offset)
-            self.assertEqual(data, f.read())
+            whole = f.read()
+        self.assertEqual(data, whole[offset:])
+        fde_size = int.from_bytes(whole[4 + 9:4 + 13], "little")
+        self.assertEqual(len(fde), fde_size)
+        self.assertEqual(fde[4], 15)  # FORMAT_DESCRIPTION_EVENT
+        # The body's binlog and server versions (the re-sent copy has no creation time).
+        self.assertEqual(fde[19:19 + 52], whole[4 + 19:4 + 19 + 52])
         status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
         seq = int(gtid.split("-")[2])
         self.assertEqual(status["sources"][0]["first_gtid"], f"0-1-{seq + 1}")
