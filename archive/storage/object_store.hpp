@@ -35,7 +35,10 @@ class StorageError : public std::runtime_error {
 
 // What a backend can do; callers ask this instead of testing which backend they have.
 struct StorageCapabilities {
-  bool atomic_if_absent = false;   // kIfAbsent is decided by the store, race-free
+  // kIfAbsent is decided by the store, race-free, for objects written in one request (S3:
+  // up to one part; Ceph 16 ignores If-None-Match on CompleteMultipartUpload, so a
+  // multipart object is checked first, which a concurrent writer could race).
+  bool atomic_if_absent = false;
   bool durable_on_return = false;  // put returns only once the object survives a crash
   bool local_files = false;        // objects are files on this host (flock and mmap work)
 };

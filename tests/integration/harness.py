@@ -19,6 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
 INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
 PG_INSTANCE = os.path.join(REPO, "scripts", "postgres-instance")
+CEPH_INSTANCE = os.path.join(REPO, "scripts", "ceph-instance")
 
 # The real binlogs other projects wrote are test fixtures kept outside the repository. One
 # setting finds them, as for the unit tests (tests/unit/fixture_path.hpp): PITR_FIXTURES, by
@@ -158,6 +159,49 @@ class PostgreSQL:
     @property
     def uri(self):
         return f"postgres://pitr@127.0.0.1:{self.port}/postgres"
+
+
+class CephGateway:
+    """A private S3 endpoint: Ceph's RADOS Gateway on 127.0.0.1 over a throw-away single-node
+    cluster (scripts/ceph-instance), with an S3 user and, if given, a bucket."""
+
+    def __init__(self, root, name="ceph", bucket=None):
+        self.dir = os.path.join(root, name)
+        self.port = free_port()
+        self.bucket = bucket
+        subprocess.run([CEPH_INSTANCE, "start", self.dir, str(self.port),
+                        *([bucket] if bucket else [])], check=True)
+        values = {}
+        with open(os.path.join(self.dir, "credentials")) as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                values[key] = value
+        self.endpoint = values["AWS_ENDPOINT_URL"]
+        self.access_key = values["AWS_ACCESS_KEY_ID"]
+        self.secret_key = values["AWS_SECRET_ACCESS_KEY"]
+        self.region = values["AWS_REGION"]
+
+    def env(self):
+        """The AWS_* variables an S3 client needs to reach this gateway as its user."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.region}
+
+    def stop(self):
+        subprocess.run([CEPH_INSTANCE, "stop", self.dir], check=True)
+
+    def stop_gateway(self, kill=False):
+        """Stops radosgw alone (SIGKILL with kill=True); the cluster and its objects stay."""
+        subprocess.run([CEPH_INSTANCE, "stop-gateway", self.dir, *(["KILL"] if kill else [])],
+                       check=True)
+
+    def start_gateway(self):
+        """Starts radosgw again on the same port, over the same objects."""
+        subprocess.run([CEPH_INSTANCE, "start-gateway", self.dir], check=True)
+
+    def log(self):
+        """The gateway's log, one line per request among others."""
+        with open(os.path.join(self.dir, "log", "client.rgw.gw.log"), errors="replace") as f:
+            return f.read()
 
 
 def shared_with_postgres(path):
@@ -319,6 +363,12 @@ class ServerTestCase(unittest.TestCase):
 
     def mariadb(self, server_id=1, extra_args=()):
         s = MariaDB(self.tmp, server_id, extra_args)
+        self.servers.append(s)
+        return s
+
+    def ceph(self, bucket=None, name="ceph"):
+        """A private S3 gateway (CephGateway), stopped by tearDown."""
+        s = CephGateway(self.tmp, name, bucket)
         self.servers.append(s)
         return s
 
