@@ -19,6 +19,7 @@ struct Transfer {
   const HttpRequest* request;
   HttpResponse* response;
   std::size_t sent = 0;
+  std::exception_ptr sink_failure;  // never let an exception cross libcurl's C frames
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -49,8 +50,15 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   auto n = size * count;
   // The status is known once the headers are in: only a 2xx body goes to the sink.
   auto status = t->response->status;
-  if (t->request->sink && status >= 200 && status < 300) {
-    t->request->sink(Bytes(reinterpret_cast<const std::uint8_t*>(data), n));
+  bool wanted = t->request->stream_status ? status == t->request->stream_status
+                                          : status >= 200 && status < 300;
+  if (t->request->sink && wanted) {
+    try {
+      t->request->sink(Bytes(reinterpret_cast<const std::uint8_t*>(data), n));
+    } catch (...) {
+      t->sink_failure = std::current_exception();
+      return 0;  // aborts the transfer
+    }
     t->response->streamed += n;
   } else {
     t->response->body.append(data, n);
@@ -95,9 +103,9 @@ bool retryable(CURLcode code) {
 }  // namespace
 
 HttpClient::HttpClient(HttpSigning signing, std::size_t max_connections,
-                       std::chrono::seconds request_timeout)
+                       std::chrono::seconds stall_timeout)
     : signing_(std::move(signing)),
-      timeout_(request_timeout),
+      timeout_(stall_timeout),
       max_connections_(std::max<std::size_t>(1, max_connections)) {
   static CurlGlobal global;
 }
@@ -114,8 +122,11 @@ void* HttpClient::acquire() {
     idle_.pop_back();
     return h;
   }
+  auto* handle = curl_easy_init();
+  if (!handle)
+    throw HttpTransportError("libcurl could not create a handle (out of memory?)", false);
   ++created_;
-  return curl_easy_init();
+  return handle;
 }
 
 void HttpClient::release(void* handle) {
@@ -135,7 +146,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   } release{this, curl};
   curl_easy_reset(curl);
   HttpResponse response;
-  Transfer transfer{&request, &response};
+  Transfer transfer{&request, &response, 0, nullptr};
   curl_slist* headers = nullptr;
   for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   struct FreeHeaders {
@@ -152,7 +163,11 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   // An empty "Expect:" header would be signed but not sent; bound the 100-continue wait.
   curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 300L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(timeout_.count()));
+  // A transfer may take long (a backup); one that stalls is cut.
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
@@ -172,6 +187,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   // on_header reads the status before the body arrives: only a 2xx body is streamed.
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   auto code = curl_easy_perform(curl);
+  if (transfer.sink_failure) std::rethrow_exception(transfer.sink_failure);
   if (code != CURLE_OK)
     throw HttpTransportError(
         fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(code)),

@@ -20,9 +20,10 @@ struct HttpRequest {
   std::string url;                   // already percent-encoded, query in canonical order
   std::vector<std::string> headers;  // "Name: value"
   Bytes body;                        // for PUT and POST
-  // Receives the body of a 2xx answer as it arrives; otherwise the body is kept in
-  // HttpResponse::body.
+  // Receives the body of a 2xx answer (of `stream_status`, if set) as it arrives; any other
+  // body is kept in HttpResponse::body. An exception from the sink ends the request.
   std::function<void(Bytes)> sink;
+  long stream_status = 0;
 };
 
 struct HttpResponse {
@@ -49,8 +50,8 @@ class HttpTransportError : public std::runtime_error {
 
 class HttpClient {
  public:
-  HttpClient(HttpSigning signing, std::size_t max_connections,
-             std::chrono::seconds request_timeout);
+  // `stall_timeout`: a request that moves no byte for this long fails (retryably).
+  HttpClient(HttpSigning signing, std::size_t max_connections, std::chrono::seconds stall_timeout);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

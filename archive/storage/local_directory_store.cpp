@@ -1,6 +1,8 @@
 #include "archive/storage/local_directory_store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,20 @@ constexpr std::size_t kChunk = 1 << 20;
 [[noreturn]] void fail(StorageErrorKind kind, const std::string& what, const fs::path& path,
                        int err) {
   throw StorageError(kind, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+}
+
+// Inside a catch block: rethrows file system failures (a full disk, a key that is a
+// directory) as StorageError, anything else as it is.
+[[noreturn]] void rethrow_as_storage_error(const char* what, const std::string& key) {
+  try {
+    throw;
+  } catch (const archive::IoError& e) {
+    throw StorageError(StorageErrorKind::kPermanent,
+                       fmt::format("cannot {} {}: {}", what, key, e.what()));
+  } catch (const fs::filesystem_error& e) {
+    throw StorageError(StorageErrorKind::kPermanent,
+                       fmt::format("cannot {} {}: {}", what, key, e.what()));
+  }
 }
 
 fs::path temporary_beside(const fs::path& path) {
@@ -57,7 +73,7 @@ fs::path LocalDirectoryStore::path_of(const std::string& key) const {
 }
 
 void LocalDirectoryStore::ensure_directory(const fs::path& dir) const {
-  if (fs::is_directory(dir)) return;
+  if (dir.empty() || fs::is_directory(dir)) return;
   ensure_directory(dir.parent_path());
   std::error_code ec;
   if (!fs::create_directory(dir, ec) && ec)
@@ -66,78 +82,102 @@ void LocalDirectoryStore::ensure_directory(const fs::path& dir) const {
   archive::fsync_directory(dir.parent_path());
 }
 
+// Moves `temporary` to `path` unless `path` exists, in one step: renameat2(RENAME_NOREPLACE),
+// or link(2) where the file system has no such rename. Returns false if `path` exists.
+bool rename_if_absent(const fs::path& temporary, const fs::path& path) {
+  if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+    return true;
+  if (errno == EEXIST) return false;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    fail(StorageErrorKind::kPermanent, "cannot create", path, errno);
+  if (::link(temporary.c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) return false;
+    fail(StorageErrorKind::kPermanent, "cannot create", path, errno);
+  }
+  fs::remove(temporary);
+  return true;
+}
+
 void LocalDirectoryStore::put(const std::string& key, const ByteSource& source, PutMode mode) {
   auto path = path_of(key);
-  ensure_directory(path.parent_path());
   auto temporary = temporary_beside(path);
   try {
+    ensure_directory(path.parent_path());
     write_from(temporary, source);
-    if (mode == PutMode::kOverwrite) {
+    if (mode == PutMode::kOverwrite)
       fs::rename(temporary, path);
-    } else {
-      // link(2) fails if the name exists: the check and the creation are one step.
-      if (::link(temporary.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        if (err == EEXIST)
-          throw StorageError(StorageErrorKind::kAlreadyExists,
-                             fmt::format("{} already exists; it is never overwritten", key));
-        fail(StorageErrorKind::kPermanent, "cannot create", path, err);
-      }
-      fs::remove(temporary);
-    }
+    else if (!rename_if_absent(temporary, path))
+      throw StorageError(StorageErrorKind::kAlreadyExists,
+                         fmt::format("{} already exists; it is never overwritten", key));
+    archive::fsync_directory(path.parent_path());
   } catch (...) {
     std::error_code ignored;
     fs::remove(temporary, ignored);
-    throw;
+    rethrow_as_storage_error("store", key);
   }
-  archive::fsync_directory(path.parent_path());
 }
 
 void LocalDirectoryStore::get(const std::string& key, const ByteSink& sink,
                               const ByteRange& range) const {
-  auto path = path_of(key);
-  if (!fs::is_regular_file(path))
-    throw StorageError(StorageErrorKind::kNotFound, fmt::format("{} does not exist", key));
-  archive::File file(path, archive::File::Mode::kRead);
-  auto size = file.size();
-  if (range.offset > size)
-    throw StorageError(
-        StorageErrorKind::kPermanent,
-        fmt::format("{} has {} bytes; cannot read from offset {}", key, size, range.offset));
-  auto end = range.length ? std::min(size, range.offset + *range.length) : size;
-  std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(kChunk, end - range.offset));
-  for (auto at = range.offset; at < end;) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - at));
-    auto n = file.pread_some(std::span(buffer).first(want), at);
-    if (n == 0)
-      throw StorageError(StorageErrorKind::kPermanent,
-                         fmt::format("{} ended at {} while being read", key, at));
-    sink(Bytes(buffer).first(n));
-    at += n;
+  try {
+    auto path = path_of(key);
+    if (!fs::is_regular_file(path))
+      throw StorageError(StorageErrorKind::kNotFound, fmt::format("{} does not exist", key));
+    archive::File file(path, archive::File::Mode::kRead);
+    auto size = file.size();
+    if (range.offset > size)
+      throw StorageError(
+          StorageErrorKind::kPermanent,
+          fmt::format("{} has {} bytes; cannot read from offset {}", key, size, range.offset));
+    auto end = range.length ? std::min(size, range.offset + *range.length) : size;
+    std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(kChunk, end - range.offset));
+    for (auto at = range.offset; at < end;) {
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - at));
+      auto n = file.pread_some(std::span(buffer).first(want), at);
+      if (n == 0)
+        throw StorageError(StorageErrorKind::kPermanent,
+                           fmt::format("{} ended at {} while being read", key, at));
+      sink(Bytes(buffer).first(n));
+      at += n;
+    }
+  } catch (const StorageError&) {
+    throw;
+  } catch (...) {
+    rethrow_as_storage_error("read", key);
   }
 }
 
 ListPage LocalDirectoryStore::list_page(const std::string& prefix,
                                         const std::optional<std::string>& resume,
                                         std::size_t max_objects) const {
+  check_prefix(prefix);
+  max_objects = std::max<std::size_t>(max_objects, 1);
   auto slash = prefix.rfind('/');
   auto base = slash == std::string::npos ? root_ : root_ / prefix.substr(0, slash);
   std::vector<ObjectInfo> all;
-  std::error_code ec;
-  if (fs::is_directory(base, ec)) {
-    for (auto it = fs::recursive_directory_iterator(base); it != fs::recursive_directory_iterator();
-         ++it) {
+  std::error_code ec, missing;
+  if (fs::is_directory(base, missing)) {
+    // Files removed while the walk runs are passed over; a directory that cannot be read
+    // fails the listing (it must never look shorter than it is).
+    for (auto it = fs::recursive_directory_iterator(base, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       auto name = it->path().filename().string();
       if (name.front() == '.') {  // temporary files, and nothing a key can name
-        if (it->is_directory()) it.disable_recursion_pending();
+        std::error_code dir_ec;
+        if (it->is_directory(dir_ec)) it.disable_recursion_pending();
         continue;
       }
-      if (!it->is_regular_file()) continue;
-      auto key = fs::relative(it->path(), root_).generic_string();
+      std::error_code file_ec;
+      if (!it->is_regular_file(file_ec)) continue;
+      auto key = it->path().lexically_relative(root_).generic_string();
       if (!key.starts_with(prefix) || (resume && key <= *resume)) continue;
-      all.push_back({key, it->file_size(), modified_unix(it->path())});
+      auto size = it->file_size(file_ec);
+      if (!file_ec) all.push_back({key, size, modified_unix(it->path())});
     }
   }
+  if (ec)
+    throw StorageError(StorageErrorKind::kPermanent,
+                       fmt::format("cannot list {}: {}", base.string(), ec.message()));
   std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.key < b.key; });
   ListPage page;
   if (all.size() > max_objects) {

@@ -36,22 +36,46 @@ std::vector<std::uint8_t> ObjectStore::get_bytes(const std::string& key,
   return out;
 }
 
+namespace {
+
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    if (n == 9 || i + n >= s.size()) return false;
+    if (c >= 0x80 && (c == 0xC0 || c == 0xC1 || c > 0xF4)) return false;  // overlong, too high
+    for (std::size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 void check_key(const std::string& key) {
   auto refuse = [&](const char* why) {
     throw StorageError(StorageErrorKind::kPermanent, "invalid object key '" + key + "': " + why);
   };
   if (key.empty()) refuse("empty");
   if (key.size() > 1024) refuse("longer than 1024 bytes");
-  if (key.find('\0') != std::string::npos) refuse("contains a NUL byte");
+  for (unsigned char c : key)
+    if (c < 0x20 || c == 0x7F) refuse("contains a control character");
+  if (!valid_utf8(key)) refuse("is not valid UTF-8");
   std::size_t start = 0;
   while (true) {
     auto end = key.find('/', start);
     auto part = key.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (part.empty()) refuse("an empty path component (leading, trailing or double '/')");
     if (part.front() == '.') refuse("a path component starting with '.'");
+    if (part.size() > 200) refuse("a path component longer than 200 bytes");
     if (end == std::string::npos) return;
     start = end + 1;
   }
+}
+
+void check_prefix(const std::string& prefix) {
+  if (!prefix.empty()) check_key(prefix + "x");  // a key ending here or going on
 }
 
 }  // namespace pitr::storage

@@ -94,8 +94,11 @@ class ObjectStore {
   std::vector<std::uint8_t> get_bytes(const std::string& key, const ByteRange& range = {}) const;
 };
 
-// Throws kPermanent unless `key` is a valid key: '/'-separated non-empty components, none
-// of them "." or ".." or starting with '.', no NUL, at most 1024 bytes.
+// Throws kPermanent unless `key` is a valid key: UTF-8 without control characters, at most
+// 1024 bytes, '/'-separated non-empty components of at most 200 bytes, none starting with
+// '.' (so no "." or "..", and no name a temporary file of the local store can have).
 void check_key(const std::string& key);
+// The same for a listing's prefix: what some valid key could start with ("" included).
+void check_prefix(const std::string& prefix);
 
 }  // namespace pitr::storage

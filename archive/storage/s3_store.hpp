@@ -35,9 +35,10 @@ struct S3Credentials {
 S3Credentials load_s3_credentials();
 
 struct S3Tuning {
-  std::chrono::seconds deadline{120};        // for one operation, retries included
-  std::chrono::seconds request_timeout{60};  // for one request
-  std::size_t part_size = 8 << 20;
+  // An operation gives up after this long without progress, retries included.
+  std::chrono::seconds deadline{120};
+  std::chrono::seconds stall_timeout{60};  // one request moving no byte for this long fails
+  std::size_t part_size = 8 << 20;         // doubles every 1000 parts (S3 allows 10000)
   std::size_t parallel_requests = 4;
 };
 
@@ -59,13 +60,26 @@ class S3Store : public ObjectStore {
  private:
   std::string url(const std::string& object_key, const std::string& query) const;
   std::vector<std::string> headers(std::vector<std::string> extra) const;
-  // Performs the request `make` builds, again while failures are worth retrying.
-  HttpResponse execute(const std::function<HttpRequest()>& make, const std::string& what) const;
+  // Performs the request `make` builds, again while failures are worth retrying. The
+  // deadline runs from the last progress: `progress` (bytes delivered so far) moving on.
+  HttpResponse execute(const std::function<HttpRequest()>& make, const std::string& what,
+                       const std::uint64_t* progress = nullptr) const;
+  HttpResponse request(const std::string& method, const std::string& key, const std::string& query,
+                       std::vector<std::string> extra = {}, Bytes body = {}) const;
   [[noreturn]] void fail(const HttpResponse& response, const std::string& what,
                          const std::string& key) const;
+  // After an if-absent write was refused: whether the object there has the ETag this
+  // write would have given it (a retry after a lost answer, or the same bytes again).
+  bool holds(const std::string& key, const std::string& etag) const;
   void put_whole(const std::string& key, Bytes body, PutMode mode);
   void put_multipart(const std::string& key, std::vector<std::uint8_t> first,
                      const ByteSource& source, PutMode mode);
+  std::vector<std::pair<int, std::string>> upload_parts(const std::string& key,
+                                                        const std::string& upload_id,
+                                                        std::vector<std::uint8_t> first,
+                                                        const ByteSource& source) const;
+  void complete_multipart(const std::string& key, const std::string& upload_id,
+                          const std::vector<std::pair<int, std::string>>& parts, PutMode mode);
   std::string upload_part(const std::string& key, const std::string& upload_id, int number,
                           Bytes body) const;
 
