@@ -1,5 +1,6 @@
 """An HTTP proxy in front of an S3 gateway that injects the faults object storage has: 503
-SlowDown, 429, an answer lost after the request took effect, a body cut mid-transfer. Faults
+SlowDown, 429, an answer lost after the request took effect, a body cut mid-transfer, an
+answer that stalls (held back for `stall_seconds`, then dropped). Faults
 follow the request count, so a run is repeatable. The Host header passes unchanged, so SigV4
 signatures stay valid. Every answer closes its connection (no keep-alive to model).
 """
@@ -8,6 +9,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 
 SLOW_DOWN = (b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
              b"<Message>injected</Message></Error>")
@@ -16,9 +18,11 @@ SLOW_DOWN = (b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
 class FaultPlan:
     """Which fault the n-th request gets (n from 1); None: passed through untouched."""
 
-    def __init__(self, slow_down=9, too_many=17, lost_answer=13, cut_body=3):
-        self.every = {"cut_body": cut_body, "slow_down": slow_down, "too_many": too_many,
-                      "lost_answer": lost_answer}
+    def __init__(self, slow_down=9, too_many=17, lost_answer=13, cut_body=3, stall=200,
+                 stall_seconds=4):
+        self.every = {"cut_body": cut_body, "stall": stall, "slow_down": slow_down,
+                      "too_many": too_many, "lost_answer": lost_answer}
+        self.stall_seconds = stall_seconds
         self.count = self.gets = 0
         self.injected = {kind: 0 for kind in self.every}
         self.lock = threading.Lock()
@@ -93,6 +97,10 @@ class FaultProxy:
         response = upstream.getresponse()
         data = response.read()
         if fault == "lost_answer":  # the gateway did it; the client never hears
+            self._reset(connection)
+            return
+        if fault == "stall":  # the gateway did it; the answer hangs, then the link dies
+            time.sleep(self.plan.stall_seconds)
             self._reset(connection)
             return
         head = [f"HTTP/1.1 {response.status} {response.reason}"]

@@ -20,17 +20,19 @@ class S3BackendTest(ServerTestCase):
 
     def test_conformance_suite_through_injected_faults(self):
         """The same suite with a proxy failing requests: 503 SlowDown, 429, answers lost after
-        the gateway acted (writes must be recognised as done, not refused as existing), and
-        bodies cut mid-transfer (reads must resume where they stopped)."""
+        the gateway acted (writes must be recognised as done, not refused as existing), bodies
+        cut mid-transfer (reads must resume where they stopped) and stalled answers (cut after
+        the stall timeout, then retried)."""
         gateway = self.ceph(bucket="pitr-faults")
         proxy = FaultProxy(gateway.port)
         self.addCleanup(proxy.stop)
         env = dict(os.environ, PITR_TEST_S3_BUCKET="pitr-faults", **gateway.env())
         env["AWS_ENDPOINT_URL"] = proxy.endpoint
+        env["PITR_TEST_S3_STALL_SECONDS"] = "2"  # the proxy holds stalled answers for 4 s
         self.run_suite(env, "*StorageConformance*/S3")
         for kind, count in proxy.plan.injected.items():
-            self.assertGreater(count, 5, f"{kind} injected only {count} times: "
-                                         f"{proxy.plan.injected}")
+            self.assertGreater(count, 3 if kind == "stall" else 5,
+                               f"{kind} injected only {count} times: {proxy.plan.injected}")
 
     def run_suite(self, env, which="*/S3"):
         out = subprocess.run([UNIT_TESTS, f"--gtest_filter={which}"], env=env,

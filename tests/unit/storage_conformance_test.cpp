@@ -38,6 +38,8 @@ std::optional<Backend> s3_backend() {
                    S3Tuning tuning;
                    tuning.part_size = 5 << 20;  // the smallest S3 allows: multipart sooner
                    tuning.deadline = std::chrono::seconds(30);
+                   if (const char* stall = std::getenv("PITR_TEST_S3_STALL_SECONDS"))
+                     tuning.stall_timeout = std::chrono::seconds(std::atoi(stall));
                    return std::make_unique<S3Store>(at, load_s3_credentials(), tuning);
                  }};
 }
