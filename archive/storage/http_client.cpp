@@ -59,7 +59,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
       t->sink_failure = std::current_exception();
       return 0;  // aborts the transfer
     }
-    t->response->streamed += n;
   } else {
     t->response->body.append(data, n);
   }

@@ -30,7 +30,6 @@ struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;                            // unless streamed to the request's sink
-  std::uint64_t streamed = 0;                  // bytes given to the sink
 };
 
 struct HttpSigning {

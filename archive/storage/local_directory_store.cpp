@@ -107,8 +107,7 @@ void LocalDirectoryStore::put(const std::string& key, const ByteSource& source, 
     if (mode == PutMode::kOverwrite)
       fs::rename(temporary, path);
     else if (!rename_if_absent(temporary, path))
-      throw StorageError(StorageErrorKind::kAlreadyExists,
-                         fmt::format("{} already exists; it is never overwritten", key));
+      throw already_exists_error(key);
     archive::fsync_directory(path.parent_path());
   } catch (...) {
     std::error_code ignored;

@@ -74,6 +74,11 @@ void check_key(const std::string& key) {
   }
 }
 
+StorageError already_exists_error(const std::string& key) {
+  return StorageError(StorageErrorKind::kAlreadyExists,
+                      key + " already exists; it is never overwritten");
+}
+
 void check_prefix(const std::string& prefix) {
   if (!prefix.empty()) check_key(prefix + "x");  // a key ending here or going on
 }

@@ -98,6 +98,8 @@ class ObjectStore {
 // 1024 bytes, '/'-separated non-empty components of at most 200 bytes, none starting with
 // '.' (so no "." or "..", and no name a temporary file of the local store can have).
 void check_key(const std::string& key);
+// What a kIfAbsent put throws when the key is taken.
+StorageError already_exists_error(const std::string& key);
 // The same for a listing's prefix: what some valid key could start with ("" included).
 void check_prefix(const std::string& prefix);
 

@@ -68,11 +68,6 @@ std::string multipart_etag(const std::vector<std::pair<int, std::string>>& parts
   return fmt::format("{}-{}", Md5(digests).hex(), parts.size());
 }
 
-StorageError already_exists(const std::string& key) {
-  return StorageError(StorageErrorKind::kAlreadyExists,
-                      fmt::format("{} already exists; it is never overwritten", key));
-}
-
 // Parses what the server sent; a malformed answer is a storage failure like any other.
 template <typename F>
 auto decoded(const std::string& what, F&& parse) {
@@ -84,12 +79,9 @@ auto decoded(const std::string& what, F&& parse) {
 }
 
 std::uint64_t parse_length(const std::string& text) {
-  std::uint64_t v = 0;
-  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
-    throw StorageError(StorageErrorKind::kPermanent,
-                       "the S3 server sent Content-Length '" + text + "'");
-  for (char c : text) v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  return v;
+  if (auto v = s3::parse_unsigned(text)) return *v;
+  throw StorageError(StorageErrorKind::kPermanent,
+                     "the S3 server sent Content-Length '" + text + "'");
 }
 
 HttpRequest http_request(const std::string& method, std::string url,
@@ -276,7 +268,7 @@ void S3Store::fail(const HttpResponse& r, const std::string& what, const std::st
                     "this host's clock",
                     what, key, location_.bucket, credentials_.access_key_id, detail));
   if (r.status == 412 || (r.status == 409 && body.code == "ConditionalRequestConflict"))
-    throw already_exists(key);
+    throw already_exists_error(key);
   throw StorageError(StorageErrorKind::kPermanent,
                      fmt::format("{} {} on {} failed: {}", what, key, describe(), detail));
 }
@@ -357,7 +349,7 @@ void S3Store::complete_multipart(const std::string& key, const std::string& uplo
                                  const std::vector<std::pair<int, std::string>>& parts,
                                  PutMode mode) {
   // Ceph 16 ignores If-None-Match on completion: look again just before it.
-  if (mode == PutMode::kIfAbsent && stat(key)) throw already_exists(key);
+  if (mode == PutMode::kIfAbsent && stat(key)) throw already_exists_error(key);
   auto body = s3::complete_multipart_body(parts);
   std::vector<std::string> extra{content_md5(as_bytes(body))};
   if (mode == PutMode::kIfAbsent) extra.push_back("If-None-Match: *");
@@ -373,7 +365,7 @@ void S3Store::complete_multipart(const std::string& key, const std::string& uplo
 
 void S3Store::put_multipart(const std::string& key, std::vector<std::uint8_t> first,
                             const ByteSource& source, PutMode mode) {
-  if (mode == PutMode::kIfAbsent && stat(key)) throw already_exists(key);
+  if (mode == PutMode::kIfAbsent && stat(key)) throw already_exists_error(key);
   auto started = request("POST", key, "uploads=");
   if (started.status / 100 != 2) fail(started, "start multipart upload of", key);
   auto upload_id = decoded("start multipart upload of " + key,

@@ -29,19 +29,25 @@ const pt::ptree& child(const pt::ptree& tree, const char* name, const char* docu
   return *found;
 }
 
-std::uint64_t parse_size(const std::string& text) {
-  std::uint64_t value = 0;
-  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-  for (char c : digits ? text : std::string()) {
-    auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) digits = false;
-    value = value * 10 + digit;
-  }
-  if (!digits) throw DecodeError("the S3 server listed an object with size '" + text + "'");
-  return value;
+std::uint64_t listed_size(const std::string& text) {
+  auto size = parse_unsigned(text);
+  if (!size) throw DecodeError("the S3 server listed an object with size '" + text + "'");
+  return *size;
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
 
 ListObjectsResult parse_list_objects(std::string_view xml) {
   auto tree = parse_xml(xml);
@@ -50,7 +56,7 @@ ListObjectsResult parse_list_objects(std::string_view xml) {
   for (const auto& [name, node] : result) {
     if (name != "Contents") continue;
     out.objects.push_back({child(node, "Key", "listing").data(),
-                           parse_size(child(node, "Size", "listing").data()),
+                           listed_size(child(node, "Size", "listing").data()),
                            node.get<std::string>("LastModified", "")});
   }
   if (result.get<std::string>("IsTruncated", "false") == "true") {

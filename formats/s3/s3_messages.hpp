@@ -37,6 +37,9 @@ std::string parse_upload_id(std::string_view xml);
 // The CompleteMultipartUpload request body for parts (number, ETag) in order.
 std::string complete_multipart_body(const std::vector<std::pair<int, std::string>>& parts);
 
+// A decimal number as S3 writes sizes and lengths: digits only, fitting 64 bits.
+std::optional<std::uint64_t> parse_unsigned(std::string_view text);
+
 // RFC 3986 percent-encoding as SigV4 wants it: unreserved characters stay, everything
 // else becomes %XX with upper-case hex; '/' stays when `keep_slash`.
 std::string uri_encode(std::string_view text, bool keep_slash);

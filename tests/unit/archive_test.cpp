@@ -17,11 +17,6 @@ namespace {
 
 using archive::fs::path;
 
-std::vector<std::uint8_t> read_all(const path& p) {
-  archive::MappedFile map(p);
-  return {map.bytes().begin(), map.bytes().end()};
-}
-
 std::vector<std::uint8_t> archived(const path& root, const std::string& file) {
   archive::BinlogArchive catalog(root);
   std::vector<std::uint8_t> out;
@@ -75,7 +70,7 @@ struct ArchiveFixture : test::FixtureFiles {
 
 TEST_F(ArchiveFixture, SegmentsGiveBackTheFileByteForByte) {
   const std::string name = "mysql-bin.checksum-crc32";
-  auto original = read_all(test::fixture(name));
+  auto original = test::read_fixture(name);
   auto w = writer(4096);
   feed(w, original, name);
   w.finish();
@@ -97,7 +92,7 @@ TEST_F(ArchiveFixture, SegmentsGiveBackTheFileByteForByte) {
 
 TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
   const std::string name = "mysql-bin.checksum-crc32";
-  auto original = read_all(test::fixture(name));
+  auto original = test::read_fixture(name);
   for (std::size_t cut : {1ul, 3ul, 50ul, 101ul, 202ul}) {
     SCOPED_TRACE(cut);
     archive::fs::remove_all(layout.binlog_root());
@@ -141,7 +136,7 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
 
 TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
   const std::string name = "mysql-bin.checksum-crc32";
-  auto original = read_all(test::fixture(name));
+  auto original = test::read_fixture(name);
   {
     auto w = writer(2048);
     feed(w, original, name);
@@ -176,7 +171,7 @@ TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
 TEST_F(ArchiveFixture, VerifyFindsDamageAndHoles) {
   const std::string name = "mysql-bin.checksum-none";
   auto w = writer(2048);
-  feed(w, read_all(test::fixture(name)), name);
+  feed(w, test::read_fixture(name), name);
   w.finish();
   archive::BinlogArchive catalog(layout.root());
   const auto& segs = catalog.find(name, std::nullopt).segments;

@@ -3,8 +3,6 @@
 // must end up holding every byte once, with pitr verify's checks clean.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "archive/binlog_archive.hpp"
 #include "archive/segment_file.hpp"
 #include "archive/wal_archive.hpp"
@@ -20,17 +18,6 @@ namespace pitr {
 namespace {
 
 using archive::fs::path;
-
-std::vector<std::uint8_t> read_all(const path& p) {
-  archive::MappedFile map(p);
-  return {map.bytes().begin(), map.bytes().end()};
-}
-
-void write_bytes(const path& p, Bytes bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
 
 // Files in `dir` that only a crash leaves: open segments and interrupted atomic writes.
 std::vector<std::string> crash_leftovers(const path& dir) {
@@ -51,7 +38,7 @@ struct BinlogRotationCrash : test::FixtureFiles {
     test::FixtureFiles::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     layout.create_or_check();
-    image = read_all(test::fixture(first));
+    image = test::read_fixture(first);
   }
 
   capture::SegmentWriter writer(bool sync_each_transaction = false,
@@ -125,10 +112,10 @@ struct BinlogRotationCrash : test::FixtureFiles {
     std::vector<std::uint8_t> bytes;
     archive::read_segment(last.path, last.record,
                           [&](Bytes b) { bytes.insert(bytes.end(), b.begin(), b.end()); });
-    write_bytes(layout.partial(source, first, last.record.start), bytes);
+    archive::write_file_atomically(layout.partial(source, first, last.record.start), bytes);
     if (!sealed_too) {
       archive::fs::remove(last.path);
-      write_bytes(path(last.path.string() + ".tmp"), Bytes(bytes).first(100));
+      archive::write_file_atomically(path(last.path.string() + ".tmp"), Bytes(bytes).first(100));
     }
   }
 
@@ -149,21 +136,21 @@ TEST_F(BinlogRotationCrash, NextFileDirectoryWithoutSegments) {
 TEST_F(BinlogRotationCrash, NextFileOpenSegmentEmpty) {
   archive_first_file();
   archive::fs::create_directories(layout.log_dir(source, next));
-  write_bytes(next_partial(), {});
+  archive::write_file_atomically(next_partial(), {});
   restart_resumes_at_next_file();
 }
 
 TEST_F(BinlogRotationCrash, NextFileMagicTorn) {
   archive_first_file();
   archive::fs::create_directories(layout.log_dir(source, next));
-  write_bytes(next_partial(), Bytes(image).first(2));
+  archive::write_file_atomically(next_partial(), Bytes(image).first(2));
   restart_resumes_at_next_file();
 }
 
 TEST_F(BinlogRotationCrash, NextFileFormatDescriptionTorn) {
   archive_first_file();
   archive::fs::create_directories(layout.log_dir(source, next));
-  write_bytes(next_partial(), Bytes(image).first(4 + 30));
+  archive::write_file_atomically(next_partial(), Bytes(image).first(4 + 30));
   restart_resumes_at_next_file();
 }
 
@@ -173,7 +160,7 @@ TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
   archive_first_file();
   unseal_segment_of_first_file(false);
   archive::fs::create_directories(layout.log_dir(source, next));
-  write_bytes(next_partial(), {});
+  archive::write_file_atomically(next_partial(), {});
   restart_resumes_at_next_file();
 }
 
@@ -182,7 +169,7 @@ TEST_F(BinlogRotationCrash, PreviousFileSealedButOpenSegmentNotRemoved) {
   archive_first_file();
   unseal_segment_of_first_file(true);
   archive::fs::create_directories(layout.log_dir(source, next));
-  write_bytes(next_partial(), Bytes(image).first(4));
+  archive::write_file_atomically(next_partial(), Bytes(image).first(4));
   restart_resumes_at_next_file();
 }
 
@@ -196,7 +183,7 @@ TEST_F(BinlogRotationCrash, HandedOffSegmentThenEmptyOpenSegment) {
   auto handed_off_end = segments[0].record.end;
   unseal_segment_of_first_file(false, 0);
   for (std::size_t i = 1; i < segments.size(); ++i) archive::fs::remove(segments[i].path);
-  write_bytes(layout.partial(source, first, handed_off_end), {});
+  archive::write_file_atomically(layout.partial(source, first, handed_off_end), {});
   auto w = writer();
   auto at = w.recover();
   ASSERT_TRUE(at);
@@ -290,7 +277,7 @@ TEST_F(WalSegmentEndCrash, SealedSegmentAndItsOpenTail) {
     write(w, 0, kSegment + 1000);
     w.finish();
   }
-  write_bytes(open_tail(0), Bytes(wal).first(kSegment));
+  archive::write_file_atomically(open_tail(0), Bytes(wal).first(kSegment));
   EXPECT_EQ(listing().open.size(), 1u);  // only segment 1's tail is open
   restart_resumes_at(kSegment + 1000);
   EXPECT_FALSE(archive::fs::exists(open_tail(0)));
@@ -303,14 +290,14 @@ TEST_F(WalSegmentEndCrash, NextSegmentTailEmpty) {
     write(w, 0, kSegment);
     w.finish();
   }
-  write_bytes(open_tail(1), {});
+  archive::write_file_atomically(open_tail(1), {});
   restart_resumes_at(kSegment);
 }
 
 // A full tail handed to the sealer, and the next one begun, before the sealer ran.
 TEST_F(WalSegmentEndCrash, FullTailNotYetSealed) {
-  write_bytes(open_tail(0), Bytes(wal).first(kSegment));
-  write_bytes(open_tail(1), Bytes(wal).subspan(kSegment, 500));
+  archive::write_file_atomically(open_tail(0), Bytes(wal).first(kSegment));
+  archive::write_file_atomically(open_tail(1), Bytes(wal).subspan(kSegment, 500));
   restart_resumes_at(kSegment + 500);
 }
 

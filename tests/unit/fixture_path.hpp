@@ -10,10 +10,15 @@
 // there none may be skipped.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace pitr::test {
 
@@ -24,6 +29,13 @@ inline std::filesystem::path fixture_root() {
 
 inline std::filesystem::path fixture(const std::string& name) {
   return fixture_root() / "mysql-binlogs" / name;
+}
+
+// A fixture binlog's bytes.
+inline std::vector<std::uint8_t> read_fixture(const std::string& name) {
+  std::ifstream in(fixture(name), std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + fixture(name).string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // CI=true (or 1): the fixtures are required, and their absence is a failure.
