@@ -2,11 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include "archive/file_io.hpp"
 
-namespace pitr::archive {
+namespace pitr::archive::layout {
 namespace {
 
 constexpr std::string_view kSegmentSuffix = ".seg.zst";
@@ -19,48 +17,78 @@ bool ends_with_number_and(const std::string& name, std::string_view suffix) {
 
 }  // namespace
 
-fs::path ArchiveLayout::segment(const std::string& source_id, const std::string& file,
-                                std::uint64_t start) const {
-  return log_dir(source_id, file) / fmt::format("{:016d}{}", start, kSegmentSuffix);
+std::string binlog_prefix() {
+  return "binlog/";
 }
-
-fs::path ArchiveLayout::partial(const std::string& source_id, const std::string& file,
-                                std::uint64_t start) const {
-  return log_dir(source_id, file) / fmt::format("{:016d}{}", start, kPartialSuffix);
+std::string source_prefix(const std::string& source_id) {
+  return binlog_prefix() + source_id + "/";
 }
-
-bool ArchiveLayout::is_segment_name(const std::string& name) {
+std::string log_prefix(const std::string& source_id, const std::string& file) {
+  return source_prefix(source_id) + file + "/";
+}
+std::string segment(const std::string& source_id, const std::string& file, std::uint64_t start) {
+  return log_prefix(source_id, file) + fmt::format("{:016d}{}", start, kSegmentSuffix);
+}
+std::string partial(const std::string& source_id, const std::string& file, std::uint64_t start) {
+  return log_prefix(source_id, file) + fmt::format("{:016d}{}", start, kPartialSuffix);
+}
+std::string format_description(const std::string& source_id, const std::string& file) {
+  return log_prefix(source_id, file) + kFormatDescriptionName;
+}
+bool is_segment_name(const std::string& name) {
   return ends_with_number_and(name, kSegmentSuffix);
 }
-bool ArchiveLayout::is_partial_name(const std::string& name) {
+bool is_partial_name(const std::string& name) {
   return ends_with_number_and(name, kPartialSuffix);
 }
-std::uint64_t ArchiveLayout::start_of(const std::string& name) {
+std::uint64_t start_of(const std::string& name) {
   return std::stoull(name.substr(0, 16));
 }
 
-void ArchiveLayout::check_exists() const {
-  if (!fs::exists(marker()))
-    throw IoError(root_.string() +
-                  " is not a pitr archive (no pitr-archive.json); "
-                  "start `pitr capture --archive " +
-                  root_.string() + "` to create one");
-  auto meta = nlohmann::json::parse(read_small_file(marker()));
-  int version = meta.value("version", 0);
-  if (meta.value("format", "") != "pitr-archive" || version < 1 || version > kArchiveFormatVersion)
-    throw IoError(
-        fmt::format("{} has archive format version {}, this pitr reads 1 to {}; "
-                    "use a newer pitr",
-                    root_.string(), version, kArchiveFormatVersion));
+std::string gaps_prefix() {
+  return "gaps/";
+}
+std::string gap(std::int64_t detected_ns) {
+  return fmt::format("{}{}.json", gaps_prefix(), detected_ns);
 }
 
-void ArchiveLayout::create_or_check() const {
-  if (fs::exists(marker())) return check_exists();
-  fs::create_directories(root_);
-  nlohmann::json meta = {{"format", "pitr-archive"}, {"version", kArchiveFormatVersion}};
-  auto text = meta.dump(2) + "\n";
-  write_file_atomically(marker(), as_bytes(text));
+std::string backups_prefix() {
+  return "backups/";
 }
+std::string backup_prefix(const std::string& id) {
+  return backups_prefix() + id + "/";
+}
+std::string backup_file(const std::string& id, const std::string& file) {
+  return backup_prefix(id) + file;
+}
+
+std::string wal_prefix() {
+  return "wal/";
+}
+std::string wal_source_prefix(const std::string& source_id) {
+  return wal_prefix() + source_id + "/";
+}
+std::string wal_source_record(const std::string& source_id) {
+  return wal_source_prefix(source_id) + "source.json";
+}
+std::string sealed_wal(const std::string& source_id, const std::string& file, bool complete) {
+  return wal_source_prefix(source_id) + file + (complete ? ".zst" : ".partial.zst");
+}
+std::string open_wal(const std::string& source_id, const std::string& file) {
+  return wal_source_prefix(source_id) + file + ".partial";
+}
+std::string wal_history(const std::string& source_id, postgres::TimelineId timeline) {
+  return wal_source_prefix(source_id) + postgres::history_file_name(timeline);
+}
+
+std::string base_name(const std::string& key) {
+  auto slash = key.rfind('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
+}  // namespace pitr::archive::layout
+
+namespace pitr::archive {
 
 void check_path_component(const std::string& name, const char* what) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||

@@ -1,8 +1,13 @@
 #pragma once
-// Where everything lives inside an archive directory (see docs/archive-format.md).
+// Every key of an archive, built in one place (see docs/archive-format.md). Keys are
+// '/'-separated names inside the archive's store; the open tails of capture live under the
+// same names in the local spool directory.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#include "formats/postgres/lsn.hpp"
 
 namespace pitr::archive {
 
@@ -10,45 +15,51 @@ namespace fs = std::filesystem;
 
 inline constexpr int kArchiveFormatVersion = 1;
 
-class ArchiveLayout {
- public:
-  explicit ArchiveLayout(fs::path root) : root_(std::move(root)) {}
+namespace layout {
 
-  const fs::path& root() const { return root_; }
-  fs::path marker() const { return root_ / "pitr-archive.json"; }
-  fs::path lock_file() const { return root_ / "capture.lock"; }
-  fs::path binlog_root() const { return root_ / "binlog"; }
-  fs::path source_dir(const std::string& source_id) const { return binlog_root() / source_id; }
-  fs::path log_dir(const std::string& source_id, const std::string& file) const {
-    return source_dir(source_id) / file;
-  }
-  fs::path segment(const std::string& source_id, const std::string& file,
-                   std::uint64_t start) const;
-  fs::path partial(const std::string& source_id, const std::string& file,
-                   std::uint64_t start) const;
-  // The FORMAT_DESCRIPTION_EVENT of a file archived from its middle (the archived part
-  // does not hold it), as the server re-sent it.
-  fs::path format_description(const std::string& source_id, const std::string& file) const {
-    return log_dir(source_id, file) / kFormatDescriptionName;
-  }
-  static constexpr const char* kFormatDescriptionName = "format-description.bin";
-  fs::path gaps_dir() const { return root_ / "gaps"; }
-  fs::path backups_dir() const { return root_ / "backups"; }
+inline constexpr const char* kMarker = "pitr-archive.json";
+inline constexpr const char* kFormatDescriptionName = "format-description.bin";
+inline constexpr const char* kManifestName = "manifest.json";
+// In the spool: flock(2)ed by the one capture writing through it.
+inline constexpr const char* kCaptureLock = "capture.lock";
 
-  // Creates the directory and its marker if missing; checks the format version if present.
-  void create_or_check() const;
-  // Throws when `root` is not a pitr archive of a format this pitr reads.
-  void check_exists() const;
+// Binlog: binlog/<source>/<file>/<start:016d>.seg.zst (sealed) or .partial (spool).
+std::string binlog_prefix();
+std::string source_prefix(const std::string& source_id);
+std::string log_prefix(const std::string& source_id, const std::string& file);
+std::string segment(const std::string& source_id, const std::string& file, std::uint64_t start);
+std::string partial(const std::string& source_id, const std::string& file, std::uint64_t start);
+// The FORMAT_DESCRIPTION_EVENT of a file archived from its middle (the archived part does
+// not hold it), as the server re-sent it.
+std::string format_description(const std::string& source_id, const std::string& file);
+bool is_segment_name(const std::string& name);
+bool is_partial_name(const std::string& name);
+std::uint64_t start_of(const std::string& name);
 
-  static bool is_segment_name(const std::string& name);
-  static bool is_partial_name(const std::string& name);
-  static std::uint64_t start_of(const std::string& name);
+// gaps/<nanoseconds>.json
+std::string gaps_prefix();
+std::string gap(std::int64_t detected_ns);
 
- private:
-  fs::path root_;
-};
+// backups/<id>/<file>
+std::string backups_prefix();
+std::string backup_prefix(const std::string& id);
+std::string backup_file(const std::string& id, const std::string& file);
 
-// A name that is safe as one path component (binlog names, source ids).
+// PostgreSQL: wal/<source>/source.json, <WAL file>.zst, <WAL file>.partial.zst (sealed),
+// <WAL file>.partial (spool), <TLI>.history.
+std::string wal_prefix();
+std::string wal_source_prefix(const std::string& source_id);
+std::string wal_source_record(const std::string& source_id);
+std::string sealed_wal(const std::string& source_id, const std::string& file, bool complete);
+std::string open_wal(const std::string& source_id, const std::string& file);
+std::string wal_history(const std::string& source_id, postgres::TimelineId timeline);
+
+// The last component of a key.
+std::string base_name(const std::string& key);
+
+}  // namespace layout
+
+// A name that is safe as one key component (binlog names, source ids).
 void check_path_component(const std::string& name, const char* what);
 
 }  // namespace pitr::archive

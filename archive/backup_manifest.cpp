@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "archive/compressed_file_reader.hpp"
+#include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
 
 namespace pitr::archive {
 
-void write_manifest(const fs::path& dir, const BackupManifest& m) {
+std::string manifest_json(const BackupManifest& m) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : m.files)
     files.push_back({{"path", f.path},
@@ -35,16 +35,15 @@ void write_manifest(const fs::path& dir, const BackupManifest& m) {
                       {"lock_ms", m.lock_ms},
                       {"databases", m.databases},
                       {"files", files}};
-  auto text = j.dump(2) + "\n";
-  write_file_atomically(dir / kManifestName, as_bytes(text));
+  return j.dump(2) + "\n";
 }
 
-BackupManifest read_manifest(const fs::path& dir) {
-  auto j = nlohmann::json::parse(read_small_file(dir / kManifestName));
+BackupManifest read_manifest(const Archive& archive, const std::string& id) {
+  auto j = read_manifest_json(archive, id);
   if (j.value("format", "") != "pitr-mysql-base-backup" || j.value("version", 0) != 1)
-    throw IoError(dir.string() + " is not a base backup this pitr reads");
+    throw IoError(layout::backup_prefix(id) + " is not a base backup this pitr reads");
   BackupManifest m;
-  m.id = j.at("id");
+  m.id = id;
   m.source_id = j.at("source");
   m.server_version = j.value("server_version", "");
   m.binlog_file = j.at("binlog_file");
@@ -62,26 +61,38 @@ BackupManifest read_manifest(const fs::path& dir) {
   return m;
 }
 
-std::string backup_format(const fs::path& backup_dir) {
+std::vector<std::string> complete_backup_ids(const Archive& archive) {
+  std::vector<std::string> ids;
+  auto prefix = layout::backups_prefix();
+  for (const auto& object : archive.store().list(prefix)) {
+    auto rest = object.key.substr(prefix.size());
+    auto slash = rest.find('/');
+    if (slash != std::string::npos && rest.substr(slash + 1) == layout::kManifestName &&
+        !rest.substr(0, slash).ends_with(".partial"))
+      ids.push_back(rest.substr(0, slash));
+  }
+  return ids;
+}
+
+nlohmann::json read_manifest_json(const Archive& archive, const std::string& id) {
+  auto key = layout::backup_file(id, layout::kManifestName);
+  auto text = archive.read_text(key);
+  if (!text) throw IoError(fmt::format("backup {} has no {}", id, key));
   try {
-    return nlohmann::json::parse(read_small_file(backup_dir / kManifestName)).value("format", "");
+    return nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
-    throw IoError(
-        fmt::format("{} is damaged: {}", (backup_dir / kManifestName).string(), e.what()));
+    throw IoError(fmt::format("{} is damaged: {}", key, e.what()));
   }
 }
 
-std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayout& layout) {
-  std::vector<std::pair<fs::path, BackupManifest>> out;
-  if (!fs::exists(layout.backups_dir())) return out;
-  for (auto& e : fs::directory_iterator(layout.backups_dir())) {
-    if (!e.is_directory() || e.path().extension() == ".partial") continue;
-    if (!fs::exists(e.path() / kManifestName)) continue;
-    if (backup_format(e.path()) == kPostgresBackupFormat) continue;
-    out.emplace_back(e.path(), read_manifest(e.path()));
+std::vector<BackupManifest> list_backups(const Archive& archive) {
+  std::vector<BackupManifest> out;
+  for (const auto& id : complete_backup_ids(archive)) {
+    if (read_manifest_json(archive, id).value("format", "") == kPostgresBackupFormat) continue;
+    out.push_back(read_manifest(archive, id));
   }
   std::sort(out.begin(), out.end(),
-            [](auto& a, auto& b) { return a.second.consistent_at < b.second.consistent_at; });
+            [](auto& a, auto& b) { return a.consistent_at < b.consistent_at; });
   return out;
 }
 
@@ -89,11 +100,11 @@ std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayou
 
 namespace pitr::archive {
 
-std::vector<std::string> verify_backup(const fs::path& dir, const BackupManifest& m) {
+std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& m) {
   std::vector<std::string> problems;
   for (const auto& f : m.files) {
     try {
-      auto r = read_zstd_file(dir / f.path, [](Bytes) {});
+      auto r = read_zstd_object(archive.store(), layout::backup_file(m.id, f.path), [](Bytes) {});
       if (r.sha256 != f.sha256 || r.bytes != f.bytes)
         problems.push_back("backup " + m.id + ": " + f.path + " fails its checksum");
     } catch (const std::exception& e) {

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include <nlohmann/json.hpp>
+
+#include "archive/archive.hpp"
 
 namespace pitr::archive {
 
@@ -33,18 +35,19 @@ struct BackupManifest {
   std::vector<BackupFile> files;
 };
 
-inline constexpr const char* kManifestName = "manifest.json";
 inline constexpr const char* kPostgresBackupFormat = "pitr-postgres-base-backup";
 
-// The "format" of the manifest in `backup_dir` (MySQL and PostgreSQL backups differ).
-std::string backup_format(const fs::path& backup_dir);
+// The ids of the archive's complete backups (those with a manifest), of every engine.
+std::vector<std::string> complete_backup_ids(const Archive& archive);
+// The manifest of backup `id` as JSON; throws when it is missing or damaged.
+nlohmann::json read_manifest_json(const Archive& archive, const std::string& id);
 
-void write_manifest(const fs::path& backup_dir, const BackupManifest& manifest);
-BackupManifest read_manifest(const fs::path& backup_dir);
+std::string manifest_json(const BackupManifest& manifest);
+BackupManifest read_manifest(const Archive& archive, const std::string& id);
 // Problems with a backup's files: missing, or content that fails its checksum.
-std::vector<std::string> verify_backup(const fs::path& backup_dir, const BackupManifest& manifest);
+std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& manifest);
 
-// Complete MySQL/MariaDB backups (a manifest and no ".partial" suffix), oldest first.
-std::vector<std::pair<fs::path, BackupManifest>> list_backups(const ArchiveLayout& layout);
+// Complete MySQL/MariaDB backups, oldest first.
+std::vector<BackupManifest> list_backups(const Archive& archive);
 
 }  // namespace pitr::archive

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "archive/binlog_name.hpp"
 #include "archive/file_io.hpp"
@@ -20,8 +21,8 @@ std::uint64_t ArchivedLog::sealed_end() const {
   return segments.empty() ? start() : segments.back().record.end;
 }
 
-BinlogArchive::BinlogArchive(const fs::path& root) : layout_(root) {
-  layout_.check_exists();
+BinlogArchive::BinlogArchive(Archive archive) : archive_(std::move(archive)) {
+  archive_.check_exists();
   scan();
 }
 
@@ -53,48 +54,85 @@ void describe_log(ArchivedLog& log) {
 
 }  // namespace
 
-void BinlogArchive::scan() {
-  if (!fs::exists(layout_.binlog_root())) return;
-  std::vector<fs::path> sources;
-  for (auto& e : fs::directory_iterator(layout_.binlog_root()))
-    if (e.is_directory()) sources.push_back(e.path());
-  std::sort(sources.begin(), sources.end());
-  for (auto& source : sources) {
-    std::vector<ArchivedLog> logs;
-    for (auto& dir : fs::directory_iterator(source)) {
+namespace {
+
+// "binlog/<source>/<file>/<name>" split into its three parts, if it has that form.
+std::optional<std::array<std::string, 3>> split_log_key(const std::string& key) {
+  std::array<std::string, 3> parts;
+  std::size_t at = layout::binlog_prefix().size();
+  for (int i = 0; i < 3; ++i) {
+    auto slash = key.find('/', at);
+    if ((slash == std::string::npos) != (i == 2)) return std::nullopt;
+    parts[i] = key.substr(at, slash == std::string::npos ? slash : slash - at);
+    at = slash + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+void BinlogArchive::scan_spool(
+    std::map<std::pair<std::string, std::string>, ArchivedLog>& logs) const {
+  if (!archive_.spool()) return;
+  auto root = archive_.spool_path(layout::binlog_prefix());
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return;
+  for (auto& source : fs::directory_iterator(root)) {
+    if (!source.is_directory()) continue;
+    for (auto& dir : fs::directory_iterator(source.path())) {
       if (!dir.is_directory()) continue;
-      ArchivedLog log;
-      log.source_id = source.filename().string();
-      log.file = dir.path().filename().string();
+      auto& log = logs[{source.path().filename().string(), dir.path().filename().string()}];
       for (auto& f : fs::directory_iterator(dir.path())) {
         auto name = f.path().filename().string();
-        if (ArchiveLayout::is_segment_name(name))
-          log.segments.push_back({f.path(), read_segment_record(f.path())});
-        else if (ArchiveLayout::is_partial_name(name))
-          log.partials.push_back(PartialFile{f.path(), ArchiveLayout::start_of(name)});
+        if (layout::is_partial_name(name))
+          log.partials.push_back(PartialFile{f.path(), layout::start_of(name)});
         else if (f.path().extension() == ".tmp")
           log.leftovers.push_back(f.path());
-        else if (name == ArchiveLayout::kFormatDescriptionName)
-          log.fde_hex = to_hex(as_bytes(read_small_file(f.path())));
       }
-      std::sort(log.segments.begin(), log.segments.end(),
-                [](auto& a, auto& b) { return a.record.start < b.record.start; });
-      std::sort(log.partials.begin(), log.partials.end(),
-                [](auto& a, auto& b) { return a.start < b.start; });
-      std::erase_if(log.partials, [&](const PartialFile& p) {
-        bool sealed = std::any_of(log.segments.begin(), log.segments.end(),
-                                  [&](auto& s) { return s.record.start == p.start; });
-        if (sealed) log.leftovers.push_back(p.path);
-        return sealed;
-      });
-      if (log.segments.empty() && log.partials.empty()) continue;
-      describe_log(log);
-      logs.push_back(std::move(log));
     }
-    std::sort(logs.begin(), logs.end(),
-              [](auto& a, auto& b) { return binlog_name_less(a.file, b.file); });
-    for (auto& l : logs) logs_.push_back(std::move(l));
   }
+}
+
+void BinlogArchive::scan() {
+  // The spool first, then the store: a segment sealed in between is then seen twice (and
+  // the open copy dropped), never not at all.
+  std::map<std::pair<std::string, std::string>, ArchivedLog> logs;
+  scan_spool(logs);
+  for (const auto& object : archive_.store().list(layout::binlog_prefix())) {
+    auto parts = split_log_key(object.key);
+    if (!parts) continue;
+    auto& [source_id, file, name] = *parts;
+    if (layout::is_segment_name(name)) {
+      auto record = read_segment_record(archive_.store(), object.key, object.size);
+      logs[{source_id, file}].segments.push_back({object.key, object.size, std::move(record)});
+    } else if (name == layout::kFormatDescriptionName) {
+      logs[{source_id, file}].fde_hex = to_hex(archive_.store().get_bytes(object.key));
+    }
+  }
+  std::vector<ArchivedLog> found;
+  for (auto& [id, log] : logs) {
+    log.source_id = id.first;
+    log.file = id.second;
+    std::sort(log.segments.begin(), log.segments.end(),
+              [](auto& a, auto& b) { return a.record.start < b.record.start; });
+    std::sort(log.partials.begin(), log.partials.end(),
+              [](auto& a, auto& b) { return a.start < b.start; });
+    std::erase_if(log.partials, [&](const PartialFile& p) {
+      bool sealed = std::any_of(log.segments.begin(), log.segments.end(),
+                                [&](auto& s) { return s.record.start == p.start; });
+      if (sealed) log.leftovers.push_back(p.path);
+      return sealed;
+    });
+    if (log.segments.empty() && log.partials.empty()) continue;
+    describe_log(log);
+    found.push_back(std::move(log));
+  }
+  // Grouped by source (the map's order), in binlog order within a source.
+  std::stable_sort(found.begin(), found.end(), [](auto& a, auto& b) {
+    if (a.source_id != b.source_id) return a.source_id < b.source_id;
+    return binlog_name_less(a.file, b.file);
+  });
+  logs_ = std::move(found);
 }
 
 const ArchivedLog& BinlogArchive::find(const std::string& file,
@@ -135,7 +173,7 @@ void BinlogArchive::read_log(const ArchivedLog& log, const ByteSink& sink) const
     if (s.record.start != expected)
       throw IoError(fmt::format("{}: hole in the archive between offsets {} and {}", log.file,
                                 expected, s.record.start));
-    read_segment(s.path, s.record, sink);
+    read_segment(archive_.store(), s.key, s.record, sink);
     expected = s.record.end;
   }
   for (const auto& partial : log.partials) {
@@ -205,10 +243,9 @@ void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previo
                                      s.record.start));
     if (s.record.file != log.file || s.record.source_id != log.source_id)
       problems.push_back(fmt::format("{}: segment {} is recorded as {}/{}", where,
-                                     s.path.filename().string(), s.record.source_id,
-                                     s.record.file));
+                                     layout::base_name(s.key), s.record.source_id, s.record.file));
     try {
-      read_segment(s.path, s.record, [](Bytes) {});
+      read_segment(archive_.store(), s.key, s.record, [](Bytes) {});
     } catch (const std::exception& e) {
       problems.push_back(e.what());
     }

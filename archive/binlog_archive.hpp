@@ -1,11 +1,12 @@
 #pragma once
 // Read side of the binlog archive: the catalog of every archived binlog file, built from
 // the segment files themselves, and the operations on it (get, verify).
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 #include "archive/gap_record.hpp"
 #include "archive/segment_file.hpp"
 #include "archive/segment_record.hpp"
@@ -13,10 +14,12 @@
 namespace pitr::archive {
 
 struct ArchivedSegment {
-  fs::path path;
+  std::string key;
+  std::uint64_t stored_bytes = 0;
   SegmentRecord record;
 };
 
+// An open segment, in the spool.
 struct PartialFile {
   fs::path path;
   std::uint64_t start = 0;
@@ -42,19 +45,20 @@ struct ArchivedLog {
   // segment; needed to parse any part of the file after it.
   std::optional<std::string> format_description() const { return fde_hex; }
   std::optional<std::string> fde_hex;
-  // What a crash can leave behind: interrupted atomic writes (*.tmp) and open segments
-  // whose sealed copy is already durable. Capture's recovery removes them.
+  // What a crash can leave in the spool: interrupted atomic writes (*.tmp) and open
+  // segments whose sealed copy is already stored. Capture's recovery removes them.
   std::vector<fs::path> leftovers;
 };
 
 class BinlogArchive {
  public:
-  explicit BinlogArchive(const fs::path& root);
+  // The catalog of `archive`: its sealed segments, and the open ones when it has a spool.
+  explicit BinlogArchive(Archive archive);
 
-  const ArchiveLayout& layout() const { return layout_; }
+  const Archive& archive() const { return archive_; }
   // All archived logs, grouped by source and in binlog order within a source.
   const std::vector<ArchivedLog>& logs() const { return logs_; }
-  std::vector<GapRecord> gaps() const { return list_gaps(layout_); }
+  std::vector<GapRecord> gaps() const { return list_gaps(archive_); }
 
   // The log named `file`; `source_id` disambiguates when several sources have one.
   const ArchivedLog& find(const std::string& file,
@@ -73,10 +77,11 @@ class BinlogArchive {
 
  private:
   void scan();
+  void scan_spool(std::map<std::pair<std::string, std::string>, ArchivedLog>& logs) const;
   void verify_log(const ArchivedLog& log, const ArchivedLog* previous,
                   std::vector<std::string>& problems) const;
 
-  ArchiveLayout layout_;
+  Archive archive_;
   std::vector<ArchivedLog> logs_;
 };
 

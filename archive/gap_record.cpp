@@ -10,8 +10,7 @@
 
 namespace pitr::archive {
 
-void record_gap(const ArchiveLayout& layout, const GapRecord& gap) {
-  fs::create_directories(layout.gaps_dir());
+void record_gap(const Archive& archive, const GapRecord& gap) {
   nlohmann::json j = {{"source", gap.source_id},
                       {"after_file", gap.after_file},
                       {"after_position", gap.after_position},
@@ -19,31 +18,28 @@ void record_gap(const ArchiveLayout& layout, const GapRecord& gap) {
                       {"detected_at", gap.detected_at},
                       {"server_error", gap.server_error}};
   auto ns = std::chrono::system_clock::now().time_since_epoch().count();
-  auto text = j.dump(2) + "\n";
-  write_file_atomically(layout.gaps_dir() / fmt::format("{}.json", ns), as_bytes(text));
+  archive.write_text(layout::gap(ns), j.dump(2) + "\n", storage::PutMode::kIfAbsent);
 }
 
-std::vector<GapRecord> list_gaps(const ArchiveLayout& layout) {
+std::vector<GapRecord> list_gaps(const Archive& archive) {
   std::vector<GapRecord> gaps;
-  if (!fs::exists(layout.gaps_dir())) return gaps;
-  std::vector<fs::path> files;
-  for (auto& entry : fs::directory_iterator(layout.gaps_dir()))
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  for (auto& path : files) {
-    auto j = nlohmann::json::parse(read_small_file(path));
+  for (const auto& object : archive.store().list(layout::gaps_prefix())) {
+    if (!object.key.ends_with(".json")) continue;
+    auto text = archive.read_text(object.key);
+    if (!text) continue;  // removed since the listing
+    auto j = nlohmann::json::parse(*text);
     gaps.push_back({j.at("source"), j.at("after_file"), j.at("after_position"),
                     j.value("wanted_file", ""), j.at("detected_at"), j.value("server_error", "")});
   }
   return gaps;
 }
 
-void record_gap_once(const ArchiveLayout& layout, const GapRecord& gap) {
-  for (const auto& g : list_gaps(layout))
+void record_gap_once(const Archive& archive, const GapRecord& gap) {
+  for (const auto& g : list_gaps(archive))
     if (g.source_id == gap.source_id && g.after_file == gap.after_file &&
         g.after_position == gap.after_position)
       return;
-  record_gap(layout, gap);
+  record_gap(archive, gap);
 }
 
 }  // namespace pitr::archive

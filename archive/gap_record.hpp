@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 
 namespace pitr::archive {
 
@@ -17,9 +17,9 @@ struct GapRecord {
   std::string server_error;
 };
 
-void record_gap(const ArchiveLayout& layout, const GapRecord& gap);
-std::vector<GapRecord> list_gaps(const ArchiveLayout& layout);
+void record_gap(const Archive& archive, const GapRecord& gap);
+std::vector<GapRecord> list_gaps(const Archive& archive);
 // Records the gap unless the same one (source, after_file, after_position) is recorded.
-void record_gap_once(const ArchiveLayout& layout, const GapRecord& gap);
+void record_gap_once(const Archive& archive, const GapRecord& gap);
 
 }  // namespace pitr::archive

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "archive/compressed_file_reader.hpp"
-#include "archive/compressed_file_writer.hpp"
+#include "archive/compressed_object_reader.hpp"
+#include "archive/compressed_object_writer.hpp"
 
 namespace pitr::archive {
 namespace {
@@ -13,6 +13,9 @@ namespace {
 constexpr std::uint32_t kSkippableMagic = 0x184D2A5F;
 constexpr std::uint8_t kTrailerMagic[4] = {'P', 'I', 'T', 'R'};
 constexpr std::size_t kChunk = 1 << 20;
+// Read at once from an object's end: records are a few hundred bytes, so one request
+// usually brings the whole frame.
+constexpr std::uint64_t kTailGuess = 4096;
 
 std::vector<std::uint8_t> record_frame(const nlohmann::json& record) {
   auto json = record.dump();
@@ -25,74 +28,85 @@ std::vector<std::uint8_t> record_frame(const nlohmann::json& record) {
   return frame;
 }
 
-}  // namespace
-
-bool write_indexed_file(const File& source, std::uint64_t offset, std::uint64_t length,
-                        const fs::path& dest, int compression_level,
-                        const std::function<nlohmann::json(const std::string&)>& make_record) {
-  CompressedFileWriter out(dest, compression_level);
-  std::vector<std::uint8_t> chunk(kChunk);
-  for (std::uint64_t done = 0; done < length;) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - done));
-    source.pread_exact({chunk.data(), n}, offset + done);
-    out.write(Bytes(chunk.data(), n));
-    done += n;
-  }
-  auto sha = out.end_frame().sha256;
-  auto record = make_record(sha);
-  if (fs::exists(dest)) {  // the temporary file is dropped with `out`
-    auto existing = read_index_record(dest).value("sha256", "");
-    if (existing == sha) return false;
-    throw IoError(
-        fmt::format("{} already exists with different content (sha256 {} vs {}); "
-                    "refusing to overwrite archived history",
-                    dest.string(), existing, sha));
-  }
-  out.append_raw(record_frame(record));
-  out.commit();
-  fsync_directory(dest.parent_path());
-  return true;
+bool is_already_exists(const storage::StorageError& e) {
+  return e.kind() == storage::StorageErrorKind::kAlreadyExists;
 }
 
-nlohmann::json read_index_record(const fs::path& file) {
-  File f(file, File::Mode::kRead);
-  auto size = f.size();
-  std::uint8_t tail[8];
-  auto damaged = [&](const std::string& why) {
-    return IoError(fmt::format("{} is damaged: {}", file.string(), why));
-  };
-  if (size < 16) throw damaged("too short to hold an index record");
-  f.pread_exact(tail, size - 8);
-  if (!std::equal(tail + 4, tail + 8, kTrailerMagic)) throw damaged("index record trailer missing");
-  auto json_len = load_le(tail, 4);
-  if (json_len + 16 > size) throw damaged("index record length out of range");
-  std::vector<std::uint8_t> frame(json_len + 8);
-  f.pread_exact(frame, size - 16 - json_len);
-  if (load_le(frame.data(), 4) != kSkippableMagic) throw damaged("index frame header missing");
+}  // namespace
+
+bool write_indexed_object(storage::ObjectStore& store, const std::string& key, const File& source,
+                          std::uint64_t offset, std::uint64_t length, int compression_level,
+                          const std::function<nlohmann::json(const std::string&)>& make_record) {
+  std::string sha;
   try {
-    return nlohmann::json::parse(frame.begin() + 8,
-                                 frame.begin() + 8 + static_cast<long>(json_len));
+    CompressedObjectWriter out(store, key, {.level = compression_level});
+    std::vector<std::uint8_t> chunk(kChunk);
+    for (std::uint64_t done = 0; done < length;) {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - done));
+      source.pread_exact({chunk.data(), n}, offset + done);
+      out.write(Bytes(chunk.data(), n));
+      done += n;
+    }
+    sha = out.end_frame().sha256;
+    out.append_raw(record_frame(make_record(sha)));
+    out.commit();
+    return true;
+  } catch (const storage::StorageError& e) {
+    if (!is_already_exists(e)) throw;
+  }
+  auto existing = read_index_record(store, key).value("sha256", "");
+  if (existing == sha) return false;
+  throw IoError(fmt::format(
+      "{} already exists with different content (sha256 {} vs {}); refusing to overwrite "
+      "archived history",
+      key, existing, sha));
+}
+
+nlohmann::json read_index_record(const storage::ObjectStore& store, const std::string& key,
+                                 std::optional<std::uint64_t> size) {
+  auto damaged = [&](const std::string& why) {
+    return IoError(fmt::format("{} is damaged: {}", key, why));
+  };
+  if (!size) {
+    auto info = store.stat(key);
+    if (!info) throw IoError(fmt::format("{} is missing from the archive", key));
+    size = info->size;
+  }
+  if (*size < 16) throw damaged("too short to hold an index record");
+  auto guess = std::min(*size, kTailGuess);
+  auto tail = store.get_bytes(key, {*size - guess, guess});
+  if (tail.size() != guess) throw damaged("it changed while being read");
+  auto end = tail.data() + tail.size();
+  if (!std::equal(end - 4, end, kTrailerMagic)) throw damaged("index record trailer missing");
+  auto json_len = load_le(end - 8, 4);
+  if (json_len + 16 > *size) throw damaged("index record length out of range");
+  if (json_len + 16 > guess) {
+    tail = store.get_bytes(key, {*size - 16 - json_len, json_len + 16});
+    end = tail.data() + tail.size();
+  }
+  auto frame = end - 16 - json_len;
+  if (load_le(frame, 4) != kSkippableMagic) throw damaged("index frame header missing");
+  try {
+    return nlohmann::json::parse(frame + 8, frame + 8 + json_len);
   } catch (const nlohmann::json::exception& e) {
     throw damaged(std::string("index record unreadable: ") + e.what());
   }
 }
 
-void read_indexed_file(const fs::path& file, std::uint64_t size, const std::string& sha256,
-                       const std::function<void(Bytes)>& sink) {
+void read_indexed_object(const storage::ObjectStore& store, const std::string& key,
+                         std::uint64_t size, const std::string& sha256,
+                         const std::function<void(Bytes)>& sink) {
   std::uint64_t produced = 0;
-  auto result = read_zstd_file(file, [&](Bytes chunk) {
+  auto result = read_zstd_object(store, key, [&](Bytes chunk) {
     produced += chunk.size();
     if (produced > size)
-      throw IoError(
-          fmt::format("{} holds more bytes than its record says ({})", file.string(), size));
+      throw IoError(fmt::format("{} holds more bytes than its record says ({})", key, size));
     sink(chunk);
   });
   if (result.bytes != size)
-    throw IoError(
-        fmt::format("{} holds {} bytes, its record says {}", file.string(), result.bytes, size));
+    throw IoError(fmt::format("{} holds {} bytes, its record says {}", key, result.bytes, size));
   if (result.sha256 != sha256)
-    throw IoError(
-        fmt::format("{} fails its checksum: the archived bytes are damaged", file.string()));
+    throw IoError(fmt::format("{} fails its checksum: the archived bytes are damaged", key));
 }
 
 }  // namespace pitr::archive

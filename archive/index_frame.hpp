@@ -1,29 +1,34 @@
 #pragma once
-// Sealed archive files carry their own index record: the zstd-compressed bytes, then a zstd
-// skippable frame holding the record as JSON, then the JSON's length and "PITR". Plain
-// `zstd -d` skips the frame; pitr reads the record from the file's last bytes.
+// Sealed archive objects carry their own index record: the zstd-compressed bytes, then a
+// zstd skippable frame holding the record as JSON, then the JSON's length and "PITR". Plain
+// `zstd -d` skips the frame; pitr reads the record from the object's last bytes.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "archive/file_io.hpp"
+#include "archive/storage/object_store.hpp"
 
 namespace pitr::archive {
 
-// Compresses source[offset, offset + length) into `dest` durably (temporary name, fsync,
-// rename, fsync dir) followed by the record `make_record` builds from the bytes' SHA-256.
-// A file already at `dest` with the same "sha256" is kept (returns false); one with other
-// content is an error: archived history is never overwritten.
-bool write_indexed_file(
-    const File& source, std::uint64_t offset, std::uint64_t length, const fs::path& dest,
-    int compression_level,
+// Compresses source[offset, offset + length) into the object `key` (created only if
+// absent), followed by the record `make_record` builds from the bytes' SHA-256. An object
+// already under `key` with the same "sha256" is kept (returns false); one with other content
+// is an error: archived history is never overwritten.
+bool write_indexed_object(
+    storage::ObjectStore& store, const std::string& key, const File& source, std::uint64_t offset,
+    std::uint64_t length, int compression_level,
     const std::function<nlohmann::json(const std::string& sha256)>& make_record);
 
-nlohmann::json read_index_record(const fs::path& file);
+// The record of the object `key`, whose size a listing gave (or none: asked for).
+nlohmann::json read_index_record(const storage::ObjectStore& store, const std::string& key,
+                                 std::optional<std::uint64_t> size = std::nullopt);
 
-// Decompresses `file`, checks its size and SHA-256, and streams the bytes to `sink`.
-void read_indexed_file(const fs::path& file, std::uint64_t size, const std::string& sha256,
-                       const std::function<void(Bytes)>& sink);
+// Decompresses `key`, checks its size and SHA-256, and streams the bytes to `sink`.
+void read_indexed_object(const storage::ObjectStore& store, const std::string& key,
+                         std::uint64_t size, const std::string& sha256,
+                         const std::function<void(Bytes)>& sink);
 
 }  // namespace pitr::archive

@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/backup_manifest.hpp"
-#include "archive/compressed_file_reader.hpp"
+#include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 
 namespace pitr::archive {
 
-void write_pg_manifest(const fs::path& dir, const PgBackupManifest& m) {
+std::string pg_manifest_json(const PgBackupManifest& m) {
   nlohmann::json j{{"format", kPostgresBackupFormat},
                    {"version", 1},
                    {"id", m.id},
@@ -35,17 +35,17 @@ void write_pg_manifest(const fs::path& dir, const PgBackupManifest& m) {
                         {"stored_bytes", a.stored_bytes}});
     if (!a.sha256.empty()) archives.back()["sha256"] = a.sha256;
   }
-  write_file_atomically(dir / kManifestName, as_bytes(j.dump(2) + "\n"));
+  return j.dump(2) + "\n";
 }
 
-PgBackupManifest read_pg_manifest(const fs::path& dir) {
+PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id) {
+  auto key = layout::backup_file(id, layout::kManifestName);
+  auto j = read_manifest_json(archive, id);
   try {
-    auto j = nlohmann::json::parse(read_small_file(dir / kManifestName));
     if (j.value("format", "") != kPostgresBackupFormat || j.value("version", 0) != 1)
-      throw IoError(fmt::format("{} is not a PostgreSQL backup manifest of version 1",
-                                (dir / kManifestName).string()));
+      throw IoError(fmt::format("{} is not a PostgreSQL backup manifest of version 1", key));
     PgBackupManifest m;
-    m.id = j.at("id").get<std::string>();
+    m.id = id;
     m.source_id = j.at("source").get<std::string>();
     m.server_version = j.value("server_version", "");
     m.system_identifier = std::stoull(j.at("system_identifier").get<std::string>());
@@ -69,44 +69,43 @@ PgBackupManifest read_pg_manifest(const fs::path& dir) {
     }
     return m;
   } catch (const nlohmann::json::exception& e) {
-    throw IoError(fmt::format("{} is damaged: {}", (dir / kManifestName).string(), e.what()));
+    throw IoError(fmt::format("{} is damaged: {}", key, e.what()));
   }
 }
 
-std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const ArchiveLayout& layout) {
-  std::vector<std::pair<fs::path, PgBackupManifest>> out;
-  if (!fs::exists(layout.backups_dir())) return out;
-  for (auto& e : fs::directory_iterator(layout.backups_dir())) {
-    if (!e.is_directory() || e.path().extension() == ".partial") continue;
-    if (!fs::exists(e.path() / kManifestName)) continue;
-    if (backup_format(e.path()) != kPostgresBackupFormat) continue;
-    out.emplace_back(e.path(), read_pg_manifest(e.path()));
-  }
-  std::sort(out.begin(), out.end(),
-            [](auto& a, auto& b) { return a.second.end_lsn < b.second.end_lsn; });
+std::vector<PgBackupManifest> list_pg_backups(const Archive& archive) {
+  std::vector<PgBackupManifest> out;
+  for (const auto& id : complete_backup_ids(archive))
+    if (read_manifest_json(archive, id).value("format", "") == kPostgresBackupFormat)
+      out.push_back(read_pg_manifest(archive, id));
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.end_lsn < b.end_lsn; });
   return out;
 }
 
-std::vector<std::string> verify_pg_backup(const fs::path& dir, const PgBackupManifest& m) {
+std::vector<std::string> verify_pg_backup(const Archive& archive, const PgBackupManifest& m) {
   std::vector<std::string> problems;
   postgres::FileChecksums seen;
   for (const auto& a : m.archives) {
+    auto key = layout::backup_file(m.id, a.file);
     try {
       postgres::TarChecksummer files(postgres::manifest_prefix(a.tablespace_oid), seen);
-      auto r = read_zstd_file(dir / a.file, [&](Bytes b) { files.feed(b); });
+      auto r = read_zstd_object(archive.store(), key, [&](Bytes b) { files.feed(b); });
       files.finish();
       if (r.bytes != a.bytes || (!a.sha256.empty() && r.sha256 != a.sha256))
-        problems.push_back(fmt::format("{}: content fails its checksum", (dir / a.file).string()));
+        problems.push_back(fmt::format("{}: content fails its checksum", key));
     } catch (const std::exception& e) {
-      problems.push_back(fmt::format("{}: {}", (dir / a.file).string(), e.what()));
+      problems.push_back(fmt::format("{}: {}", key, e.what()));
     }
   }
+  auto server_key = layout::backup_file(m.id, kServerManifestName);
   try {
-    auto server = postgres::parse_server_manifest(read_small_file(dir / kServerManifestName));
+    auto text = archive.read_text(server_key);
+    if (!text) throw IoError("missing");
+    auto server = postgres::parse_server_manifest(*text);
     for (auto& p : postgres::compare_with_manifest(server, seen))
-      problems.push_back(fmt::format("{}: {}", dir.string(), p));
+      problems.push_back(fmt::format("{}: {}", layout::backup_prefix(m.id), p));
   } catch (const std::exception& e) {
-    problems.push_back(fmt::format("{}: {}", (dir / kServerManifestName).string(), e.what()));
+    problems.push_back(fmt::format("{}: {}", server_key, e.what()));
   }
   return problems;
 }

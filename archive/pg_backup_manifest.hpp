@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 #include "formats/postgres/lsn.hpp"
 
 namespace pitr::archive {
@@ -34,12 +34,12 @@ struct PgBackupManifest {
 
 inline constexpr const char* kServerManifestName = "backup_manifest";
 
-void write_pg_manifest(const fs::path& backup_dir, const PgBackupManifest& manifest);
-PgBackupManifest read_pg_manifest(const fs::path& backup_dir);
+std::string pg_manifest_json(const PgBackupManifest& manifest);
+PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id);
 // Complete PostgreSQL backups, oldest first.
-std::vector<std::pair<fs::path, PgBackupManifest>> list_pg_backups(const ArchiveLayout& layout);
+std::vector<PgBackupManifest> list_pg_backups(const Archive& archive);
 // Problems with a backup: an archive missing or failing its zstd checksum, or a file that
 // differs from the server's backup_manifest (missing, another size, a wrong CRC-32C).
-std::vector<std::string> verify_pg_backup(const fs::path& backup_dir, const PgBackupManifest& m);
+std::vector<std::string> verify_pg_backup(const Archive& archive, const PgBackupManifest& m);
 
 }  // namespace pitr::archive

@@ -58,23 +58,11 @@ WalSegmentRecord wal_segment_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-fs::path wal_root(const ArchiveLayout& layout) {
-  return layout.root() / "wal";
-}
-fs::path wal_source_dir(const ArchiveLayout& layout, const std::string& source_id) {
-  return wal_root(layout) / source_id;
-}
 std::string wal_source_id(std::uint64_t system_identifier) {
   return fmt::format("pg-{}", system_identifier);
 }
-fs::path sealed_wal_path(const fs::path& dir, const std::string& file, bool complete) {
-  return dir / (file + (complete ? ".zst" : ".partial.zst"));
-}
-fs::path open_wal_path(const fs::path& dir, const std::string& file) {
-  return dir / (file + ".partial");
-}
-fs::path WalSourceListing::sealed_path(const WalSegmentRecord& r) const {
-  return sealed_wal_path(dir, r.file, r.complete());
+std::string WalSourceListing::sealed_key(const WalSegmentRecord& r) const {
+  return layout::sealed_wal(source.source_id, r.file, r.complete());
 }
 
 std::vector<WalPiece> WalSourceListing::pieces() const {
@@ -96,67 +84,101 @@ void WalSourceListing::read(const WalPiece& piece, const std::function<void(Byte
     sink(MappedFile(piece.open->path).bytes());
     return;
   }
-  read_indexed_file(sealed_path(*piece.record), piece.end - piece.start, piece.record->sha256,
-                    sink);
+  read_indexed_object(*store, sealed_key(*piece.record), piece.end - piece.start,
+                      piece.record->sha256, sink);
 }
 
-void remember_wal_source(const ArchiveLayout& layout, const WalSource& source) {
-  auto dir = wal_source_dir(layout, source.source_id);
-  auto path = dir / "source.json";
-  if (fs::exists(path)) {
-    auto j = nlohmann::json::parse(read_small_file(path));
-    if (j.at("segment_size").get<std::uint64_t>() != source.segment_size)
-      throw IoError(fmt::format("{} says wal_segment_size {}, the server says {}", path.string(),
-                                j.at("segment_size").get<std::uint64_t>(), source.segment_size));
-    return;
-  }
-  fs::create_directories(dir);
-  fsync_directory(dir.parent_path());
+void remember_wal_source(const Archive& archive, const WalSource& source) {
+  auto key = layout::wal_source_record(source.source_id);
   nlohmann::json j{{"system_identifier", std::to_string(source.system_identifier)},
                    {"segment_size", source.segment_size}};
-  write_file_atomically(path, as_bytes(j.dump(2) + "\n"));
+  auto text = archive.read_text(key);
+  if (!text) {
+    try {
+      archive.write_text(key, j.dump(2) + "\n", storage::PutMode::kIfAbsent);
+      return;
+    } catch (const storage::StorageError& e) {
+      if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
+      text = archive.read_text(key);
+    }
+  }
+  auto known = nlohmann::json::parse(text.value_or("{}")).value("segment_size", std::uint64_t{0});
+  if (known != source.segment_size)
+    throw IoError(fmt::format("{} says wal_segment_size {}, the server says {}", key, known,
+                              source.segment_size));
 }
 
 namespace {
 
-WalSourceListing list_source(const fs::path& dir) {
-  WalSourceListing l;
-  l.dir = dir;
-  l.source.source_id = dir.filename().string();
-  auto meta = nlohmann::json::parse(read_small_file(dir / "source.json"));
-  l.source.system_identifier = std::stoull(meta.at("system_identifier").get<std::string>());
-  l.source.segment_size = meta.at("segment_size").get<std::uint64_t>();
+// The source of a key under wal/ and the name within it, if it has that form.
+std::optional<std::pair<std::string, std::string>> split_wal_key(const std::string& key) {
+  auto at = layout::wal_prefix().size();
+  auto slash = key.find('/', at);
+  if (slash == std::string::npos || key.find('/', slash + 1) != std::string::npos)
+    return std::nullopt;
+  return std::pair(key.substr(at, slash - at), key.substr(slash + 1));
+}
+
+std::string as_text(const std::vector<std::uint8_t>& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+WalSource read_source_record(const Archive& archive, const std::string& source_id) {
+  auto key = layout::wal_source_record(source_id);
+  try {
+    auto meta = nlohmann::json::parse(archive.read_text(key).value_or("{}"));
+    return {source_id, std::stoull(meta.at("system_identifier").get<std::string>()),
+            meta.at("segment_size").get<std::uint64_t>()};
+  } catch (const std::exception& e) {
+    throw IoError(fmt::format("{} is damaged: {}", key, e.what()));
+  }
+}
+
+// Adds a sealed segment or a history file (`name` within the source) to the listing.
+void add_stored(WalSourceListing& l, const storage::ObjectInfo& object, const std::string& name) {
+  if (auto tli = postgres::parse_history_file_name(name)) {
+    l.histories[*tli] = as_text(l.store->get_bytes(object.key));
+    return;
+  }
+  if (!postgres::parse_wal_file_name(name.substr(0, 24), l.source.segment_size)) return;
+  auto suffix = name.substr(24);
+  if (suffix != ".zst" && suffix != ".partial.zst") return;
+  try {
+    l.segments.push_back(
+        wal_segment_record_from_json(read_index_record(*l.store, object.key, object.size)));
+  } catch (const std::invalid_argument& e) {
+    throw IoError(fmt::format("{} is damaged: {}", object.key, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(fmt::format("{} is damaged: {}", object.key, e.what()));
+  }
+}
+
+// Adds the source's open tails and a crash's temporary files from the spool.
+void add_spooled(WalSourceListing& l, const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
   for (const auto& entry : fs::directory_iterator(dir)) {
     auto name = entry.path().filename().string();
     if (entry.path().extension() == ".tmp") {
       l.leftovers.push_back(entry.path());
       continue;
     }
-    if (auto tli = postgres::parse_history_file_name(name)) {
-      l.histories[*tli] = read_small_file(entry.path());
-      continue;
-    }
     auto wal = postgres::parse_wal_file_name(name.substr(0, 24), l.source.segment_size);
-    if (!wal) continue;
-    auto suffix = name.substr(24);
-    if (suffix == ".zst" || suffix == ".partial.zst") {
-      try {
-        l.segments.push_back(wal_segment_record_from_json(read_index_record(entry.path())));
-      } catch (const std::invalid_argument& e) {
-        throw IoError(fmt::format("{} is damaged: {}", entry.path().string(), e.what()));
-      } catch (const nlohmann::json::exception& e) {
-        throw IoError(fmt::format("{} is damaged: {}", entry.path().string(), e.what()));
-      }
-    } else if (suffix == ".partial") {
-      l.open.push_back({entry.path(), wal->timeline, wal->segment, fs::file_size(entry.path())});
-    }
+    if (!wal || name.substr(24) != ".partial") continue;
+    std::error_code gone;  // sealed and removed since the directory was read
+    auto size = fs::file_size(entry.path(), gone);
+    if (!gone) l.open.push_back({entry.path(), wal->timeline, wal->segment, size});
   }
+}
+
+void sort_and_drop_sealed_tails(WalSourceListing& l) {
   auto key = [](const auto& x) { return std::pair(x.timeline, x.segment); };
   std::sort(l.segments.begin(), l.segments.end(),
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
   std::sort(l.open.begin(), l.open.end(),
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  // The sealer writes the sealed file, then removes the tail: a crash in between leaves both.
+  // The sealer stores the sealed segment, then removes the tail: a crash in between leaves
+  // both.
   std::erase_if(l.open, [&](const OpenWalTail& o) {
     bool sealed = std::any_of(l.segments.begin(), l.segments.end(), [&](const auto& r) {
       return key(r) == key(o) && o.size <= r.end - r.start;
@@ -164,19 +186,39 @@ WalSourceListing list_source(const fs::path& dir) {
     if (sealed) l.leftovers.push_back(o.path);
     return sealed;
   });
-  return l;
 }
 
 }  // namespace
 
-std::vector<WalSourceListing> list_wal_sources(const ArchiveLayout& layout) {
+std::vector<WalSourceListing> list_wal_sources(const Archive& archive) {
+  // The spool first, then the store: a tail sealed in between is then seen twice (and the
+  // copy in the spool dropped), never not at all.
+  std::map<std::string, WalSourceListing> listings;
+  std::error_code ec;
+  if (archive.spool() && fs::is_directory(archive.spool_path(layout::wal_prefix()), ec))
+    for (const auto& dir : fs::directory_iterator(archive.spool_path(layout::wal_prefix()))) {
+      auto id = dir.path().filename().string();
+      if (!dir.is_directory() || !archive.store().exists(layout::wal_source_record(id))) continue;
+      auto& l = listings[id];
+      l.source = read_source_record(archive, id);
+      add_spooled(l, dir.path());
+    }
+  std::map<std::string, std::vector<std::pair<storage::ObjectInfo, std::string>>> by_source;
+  for (auto& object : archive.store().list(layout::wal_prefix()))
+    if (auto parts = split_wal_key(object.key))
+      by_source[parts->first].emplace_back(object, parts->second);
   std::vector<WalSourceListing> out;
-  if (!fs::exists(wal_root(layout))) return out;
-  for (const auto& entry : fs::directory_iterator(wal_root(layout)))
-    if (entry.is_directory() && fs::exists(entry.path() / "source.json"))
-      out.push_back(list_source(entry.path()));
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.source.source_id < b.source.source_id; });
+  for (const auto& [source_id, objects] : by_source) {
+    bool known = std::any_of(objects.begin(), objects.end(),
+                             [](const auto& o) { return o.second == "source.json"; });
+    if (!known) continue;
+    auto& l = listings[source_id];
+    if (l.source.source_id.empty()) l.source = read_source_record(archive, source_id);
+    l.store = archive.shared_store();
+    for (const auto& [object, name] : objects) add_stored(l, object, name);
+    sort_and_drop_sealed_tails(l);
+    out.push_back(std::move(l));
+  }
   return out;
 }
 

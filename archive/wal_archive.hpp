@@ -4,18 +4,20 @@
 //     source.json                    system identifier and wal_segment_size
 //     <WAL file>.zst                 a sealed complete segment, index record inside
 //     <WAL file>.partial.zst         a sealed segment that ends where its timeline ended
-//     <WAL file>.partial             the open tail: raw bytes from the segment's start
+//     <WAL file>.partial             the open tail (in the spool): raw bytes from the
+//                                    segment's start
 //     <TLI>.history                  timeline history files, as the server wrote them
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 #include "formats/byte_cursor.hpp"
 #include "formats/postgres/lsn.hpp"
 
@@ -53,7 +55,7 @@ struct WalSource {
 };
 
 struct OpenWalTail {
-  fs::path path;
+  fs::path path;  // in the spool
   TimelineId timeline = 0;
   std::uint64_t segment = 0, size = 0;
 };
@@ -69,29 +71,27 @@ struct WalPiece {
 
 struct WalSourceListing {
   WalSource source;
-  fs::path dir;
+  std::shared_ptr<storage::ObjectStore> store;
   std::vector<WalSegmentRecord> segments;  // sorted by timeline, then segment
   std::vector<OpenWalTail> open;           // normally at most one
   std::map<TimelineId, std::string> histories;
-  // What a crash can leave behind: interrupted atomic writes (*.tmp) and open tails whose
-  // sealed copy is already durable (left out of `open`). Capture's recovery removes them.
+  // What a crash can leave in the spool: interrupted atomic writes (*.tmp) and open tails
+  // whose sealed copy is already stored (left out of `open`). Capture's recovery removes
+  // them.
   std::vector<fs::path> leftovers;
 
-  fs::path sealed_path(const WalSegmentRecord& r) const;
+  std::string sealed_key(const WalSegmentRecord& r) const;
   // Sealed segments and open tails together, sorted by timeline, then segment.
   std::vector<WalPiece> pieces() const;
   // Streams a piece's bytes (a sealed one decompressed and checked against its checksum).
   void read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const;
 };
 
-fs::path wal_root(const ArchiveLayout& layout);
-fs::path wal_source_dir(const ArchiveLayout& layout, const std::string& source_id);
 std::string wal_source_id(std::uint64_t system_identifier);
-fs::path sealed_wal_path(const fs::path& dir, const std::string& file, bool complete);
-fs::path open_wal_path(const fs::path& dir, const std::string& file);
 
 // Records the source's identity the first time; throws if it disagrees with what is there.
-void remember_wal_source(const ArchiveLayout& layout, const WalSource& source);
-std::vector<WalSourceListing> list_wal_sources(const ArchiveLayout& layout);
+void remember_wal_source(const Archive& archive, const WalSource& source);
+// Every PostgreSQL source of the archive, with its open tails when it has a spool.
+std::vector<WalSourceListing> list_wal_sources(const Archive& archive);
 
 }  // namespace pitr::archive

@@ -4,8 +4,8 @@
 
 namespace pitr::capture {
 
-SegmentSealer::SegmentSealer(int compression_level)
-    : level_(compression_level), worker_([this] { work(); }) {}
+SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level)
+    : store_(store), level_(compression_level), worker_([this] { work(); }) {}
 
 SegmentSealer::~SegmentSealer() {
   {
@@ -16,11 +16,12 @@ SegmentSealer::~SegmentSealer() {
   worker_.join();
 }
 
-void SegmentSealer::seal_now(const archive::fs::path& partial, archive::SegmentRecord& record,
-                             const archive::fs::path& segment, int compression_level) {
+void SegmentSealer::seal_now(storage::ObjectStore& store, const archive::fs::path& partial,
+                             archive::SegmentRecord& record, const std::string& segment_key,
+                             int compression_level) {
   {
     archive::File source(partial, archive::File::Mode::kRead);
-    archive::write_segment(source, record.start, record, segment, compression_level);
+    archive::write_segment(store, segment_key, source, record.start, record, compression_level);
   }
   archive::fs::remove(partial);
   archive::fsync_directory(partial.parent_path());
@@ -31,9 +32,10 @@ void SegmentSealer::rethrow_failure() {
 }
 
 void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
-                           archive::fs::path segment) {
-  submit([this, partial = std::move(partial), record = std::move(record),
-          segment = std::move(segment)]() mutable { seal_now(partial, record, segment, level_); });
+                           std::string segment_key) {
+  submit(
+      [this, partial = std::move(partial), record = std::move(record),
+       key = std::move(segment_key)]() mutable { seal_now(store_, partial, record, key, level_); });
 }
 
 void SegmentSealer::submit(std::function<void()> job) {

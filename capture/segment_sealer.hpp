@@ -12,28 +12,30 @@
 
 #include "archive/file_io.hpp"
 #include "archive/segment_record.hpp"
+#include "archive/storage/object_store.hpp"
 
 namespace pitr::capture {
 
 class SegmentSealer {
  public:
-  explicit SegmentSealer(int compression_level);
+  SegmentSealer(storage::ObjectStore& store, int compression_level);
   ~SegmentSealer();
   SegmentSealer(const SegmentSealer&) = delete;
   SegmentSealer& operator=(const SegmentSealer&) = delete;
 
   // Seals `record`'s range from the partial file (which holds the record's bytes from its
-  // start on and is complete and fsynced) into `segment`, then removes the partial.
-  // Rethrows the error of an earlier job that failed.
-  void submit(archive::fs::path partial, archive::SegmentRecord record, archive::fs::path segment);
+  // start on and is complete and fsynced) into the object `segment_key`, then removes the
+  // partial. Rethrows the error of an earlier job that failed.
+  void submit(archive::fs::path partial, archive::SegmentRecord record, std::string segment_key);
   // Runs any sealing job on the worker, in order with the others.
   void submit(std::function<void()> job);
   // Waits until every submitted job is done; rethrows a failure.
   void drain();
 
   // Seals one partial in the calling thread (what the worker does for each job).
-  static void seal_now(const archive::fs::path& partial, archive::SegmentRecord& record,
-                       const archive::fs::path& segment, int compression_level);
+  static void seal_now(storage::ObjectStore& store, const archive::fs::path& partial,
+                       archive::SegmentRecord& record, const std::string& segment_key,
+                       int compression_level);
 
  private:
   using Job = std::function<void()>;
@@ -41,6 +43,7 @@ class SegmentSealer {
   void rethrow_failure();
 
   static constexpr std::size_t kMaxPending = 4;
+  storage::ObjectStore& store_;
   int level_;
   std::mutex mutex_;
   std::condition_variable changed_;

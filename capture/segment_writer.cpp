@@ -21,12 +21,11 @@ constexpr std::size_t kBufferSize = 1 << 20;
 
 }  // namespace
 
-SegmentWriter::SegmentWriter(archive::ArchiveLayout layout, std::string source_id,
-                             SegmentPolicy policy)
-    : layout_(std::move(layout)),
+SegmentWriter::SegmentWriter(archive::Archive archive, std::string source_id, SegmentPolicy policy)
+    : archive_(std::move(archive)),
       source_id_(std::move(source_id)),
       policy_(policy),
-      sealer_(policy.compression_level) {
+      sealer_(archive_.store(), policy.compression_level) {
   archive::check_path_component(source_id_, "source id");
   buffer_.reserve(kBufferSize);
 }
@@ -34,7 +33,7 @@ SegmentWriter::SegmentWriter(archive::ArchiveLayout layout, std::string source_i
 std::optional<LogPosition> SegmentWriter::recover() {
   std::optional<LogPosition> emptied;
   {
-    archive::BinlogArchive catalog(layout_.root());
+    archive::BinlogArchive catalog(archive_);
     auto logs = catalog.logs_of(source_id_);
     if (logs.empty()) return std::nullopt;
     // Not only the newest log: the sealer may still have been compressing the end of the
@@ -46,7 +45,7 @@ std::optional<LogPosition> SegmentWriter::recover() {
       // after a rotation): archive it again from where its archived part began.
       emptied = LogPosition{newest.file, std::max<std::uint64_t>(newest.start(), 4)};
       std::error_code ignored;  // an empty log directory is no log; leave it if not empty
-      fs::remove(layout_.log_dir(source_id_, newest.file), ignored);
+      fs::remove(log_dir(newest.file), ignored);
     }
   }
   if (emptied) {
@@ -54,7 +53,7 @@ std::optional<LogPosition> SegmentWriter::recover() {
     end_ = 0;
     return emptied;
   }
-  archive::BinlogArchive catalog(layout_.root());
+  archive::BinlogArchive catalog(archive_);
   const auto& last = *catalog.logs_of(source_id_).back();
   file_ended_ = last.complete();
   if (!file_ended_) return LogPosition{file_, end_};
@@ -66,7 +65,7 @@ std::optional<LogPosition> SegmentWriter::recover() {
 void SegmentWriter::repair_log(const archive::ArchivedLog& log, bool newest) {
   file_ = log.file;
   file_start_ = log.start();
-  archive::remove_files(log.leftovers, layout_.log_dir(source_id_, file_));
+  archive::remove_files(log.leftovers, log_dir(file_));
   end_ = partial_start_ = log.sealed_end();
   fde_hex_ = log.format_description().value_or("");
   for (const auto& partial : log.partials) {
@@ -115,9 +114,14 @@ void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   record.file = file_;
   record.start = start;
   record.format_description = fde_hex_;
-  SegmentSealer::seal_now(path, record, layout_.segment(source_id_, file_, start),
+  SegmentSealer::seal_now(archive_.store(), path, record,
+                          archive::layout::segment(source_id_, file_, start),
                           policy_.compression_level);
   end_ = partial_start_ = record.end;
+}
+
+fs::path SegmentWriter::log_dir(const std::string& file) const {
+  return archive_.spool_path(archive::layout::log_prefix(source_id_, file));
 }
 
 std::optional<std::string> SegmentWriter::fde_hex_or_none() const {
@@ -161,8 +165,8 @@ void SegmentWriter::begin_file(const std::string& file, std::uint64_t start) {
   fde_hex_.clear();
   stats_ = {};
   end_ = partial_start_ = file_start_ = start;
-  fs::create_directories(layout_.log_dir(source_id_, file_));
-  archive::fsync_directory(layout_.source_dir(source_id_));
+  fs::create_directories(log_dir(file_));
+  archive::fsync_directory(log_dir(file_).parent_path());
   if (start == 0) append(Bytes(binlog::kBinlogMagic, sizeof binlog::kBinlogMagic));
 }
 
@@ -172,12 +176,13 @@ void SegmentWriter::note_format_description(Bytes fde_event) {
   // Durable before any byte of the file: an open segment nobody can parse would be cut
   // back to nothing by the next recovery.
   if (file_start_ > 0)
-    archive::write_file_atomically(layout_.format_description(source_id_, file_), fde_event);
+    archive_.store().put_bytes(archive::layout::format_description(source_id_, file_), fde_event,
+                               storage::PutMode::kOverwrite);
 }
 
 void SegmentWriter::open_partial() {
   partial_start_ = end_;
-  auto path = layout_.partial(source_id_, file_, partial_start_);
+  auto path = archive_.spool_path(archive::layout::partial(source_id_, file_, partial_start_));
   partial_.emplace(path, archive::File::Mode::kCreateOrOpen);
   partial_->truncate(0);
   written_ = 0;
@@ -254,7 +259,7 @@ void SegmentWriter::seal() {
     throw std::logic_error("sealing a segment that does not end at a transaction boundary");
   auto partial_path = partial_->path();
   partial_.reset();
-  sealer_.submit(partial_path, record, layout_.segment(source_id_, file_, partial_start_));
+  sealer_.submit(partial_path, record, archive::layout::segment(source_id_, file_, partial_start_));
   ++sealed_count_;
   last_sealed_ =
       SealedSegmentInfo{file_, record.start, record.end, record.events, record.transactions};

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 #include "archive/binlog_archive.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
@@ -36,7 +36,7 @@ struct SealedSegmentInfo {
 
 class SegmentWriter {
  public:
-  SegmentWriter(archive::ArchiveLayout layout, std::string source_id, SegmentPolicy policy);
+  SegmentWriter(archive::Archive archive, std::string source_id, SegmentPolicy policy);
 
   // Repairs the archived tail of this source after a crash (truncates the open segment to
   // its last complete transaction) and returns where capture must resume, if anything is
@@ -85,8 +85,10 @@ class SegmentWriter {
   void seal_older_tail(const archive::fs::path& path, std::uint64_t start);
   void adopt_partial(const archive::fs::path& path, std::uint64_t start);
   std::optional<std::string> fde_hex_or_none() const;
+  // The spool directory of one of this source's binlog files.
+  archive::fs::path log_dir(const std::string& file) const;
 
-  archive::ArchiveLayout layout_;
+  archive::Archive archive_;
   std::string source_id_;
   SegmentPolicy policy_;
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "archive/compressed_file_reader.hpp"
+#include "archive/compressed_object_reader.hpp"
 #include "capture/mysql/sql_session.hpp"
 #include "formats/sql/script_splitter.hpp"
 #include "formats/sql/sql_literal.hpp"
@@ -32,10 +32,11 @@ std::unique_ptr<capture::SqlSession> load_session(const capture::MysqlEndpoint& 
   return s;
 }
 
-void load_file(const std::filesystem::path& dir, const archive::BackupFile& f,
+void load_file(const archive::Archive& archive, const std::string& id, const archive::BackupFile& f,
                capture::SqlSession& session) {
   sql::ScriptSplitter splitter([&](const std::string& statement) { session.execute(statement); });
-  auto result = archive::read_zstd_file(dir / f.path, [&](Bytes b) { splitter.feed(as_text(b)); });
+  auto result = archive::read_zstd_object(archive.store(), archive::layout::backup_file(id, f.path),
+                                          [&](Bytes b) { splitter.feed(as_text(b)); });
   splitter.finish();
   check_sha(f, result);
 }
@@ -57,14 +58,14 @@ void check_target_empty(const archive::BackupManifest& backup,
   }
 }
 
-void load_backup(const std::filesystem::path& dir, const archive::BackupManifest& backup,
+void load_backup(const archive::Archive& archive, const archive::BackupManifest& backup,
                  const capture::MysqlEndpoint& target, unsigned jobs) {
   std::vector<const archive::BackupFile*> data;
   {
     auto schema = load_session(target, "loading the backup schema");
     for (const auto& f : backup.files)
       if (f.kind == "schema")
-        load_file(dir, f, *schema);
+        load_file(archive, backup.id, f, *schema);
       else
         data.push_back(&f);
   }
@@ -77,7 +78,8 @@ void load_backup(const std::filesystem::path& dir, const archive::BackupManifest
     threads.emplace_back([&, i] {
       try {
         auto s = load_session(target, fmt::format("loading the backup (job {})", i + 1));
-        for (auto k = next++; k < data.size() && !failure; k = next++) load_file(dir, *data[k], *s);
+        for (auto k = next++; k < data.size() && !failure; k = next++)
+          load_file(archive, backup.id, *data[k], *s);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
@@ -87,17 +89,18 @@ void load_backup(const std::filesystem::path& dir, const archive::BackupManifest
   if (failure) std::rethrow_exception(failure);
 }
 
-void write_backup_script(const std::filesystem::path& dir, const archive::BackupManifest& backup,
+void write_backup_script(const archive::Archive& archive, const archive::BackupManifest& backup,
                          std::FILE* out) {
   fmt::print(out, "-- pitr restore: base backup {} consistent at {}:{}\n", backup.id,
              backup.binlog_file, backup.binlog_position);
   for (auto kind : {"schema", "data"})
     for (const auto& f : backup.files) {
       if (f.kind != kind) continue;
-      auto result = archive::read_zstd_file(dir / f.path, [&](Bytes b) {
-        if (std::fwrite(b.data(), 1, b.size(), out) != b.size())
-          throw std::runtime_error("writing the SQL script failed");
-      });
+      auto result = archive::read_zstd_object(
+          archive.store(), archive::layout::backup_file(backup.id, f.path), [&](Bytes b) {
+            if (std::fwrite(b.data(), 1, b.size(), out) != b.size())
+              throw std::runtime_error("writing the SQL script failed");
+          });
       check_sha(f, result);
     }
 }

@@ -14,10 +14,10 @@ void check_target_empty(const archive::BackupManifest& backup,
 
 // Schema files first (one session), then data files by `jobs` sessions in parallel. Every
 // file's checksum is verified as it is read.
-void load_backup(const std::filesystem::path& dir, const archive::BackupManifest& backup,
+void load_backup(const archive::Archive& archive, const archive::BackupManifest& backup,
                  const capture::MysqlEndpoint& target, unsigned jobs);
 
-void write_backup_script(const std::filesystem::path& dir, const archive::BackupManifest& backup,
+void write_backup_script(const archive::Archive& archive, const archive::BackupManifest& backup,
                          std::FILE* out);
 
 }  // namespace pitr::replay

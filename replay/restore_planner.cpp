@@ -145,25 +145,23 @@ void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
 }
 
 void choose_backup(const archive::BinlogArchive& archive, RestorePlan& plan) {
-  auto backups = archive::list_backups(archive.layout());
-  std::optional<std::pair<std::filesystem::path, archive::BackupManifest>> best;
+  auto backups = archive::list_backups(archive.archive());
+  std::optional<archive::BackupManifest> best;
   std::string oldest;
   for (auto& b : backups) {
-    if (b.second.source_id != plan.source_id) continue;
-    LogPoint at{b.second.binlog_file, b.second.binlog_position};
+    if (b.source_id != plan.source_id) continue;
+    LogPoint at{b.binlog_file, b.binlog_position};
     if (oldest.empty())
-      oldest = fmt::format(" (the oldest is {} at {}:{})", b.second.id, at.file, at.offset);
+      oldest = fmt::format(" (the oldest is {} at {}:{})", b.id, at.file, at.offset);
     if (position_less(plan.stop, at)) continue;
-    if (!best || position_less({best->second.binlog_file, best->second.binlog_position}, at))
-      best = b;
+    if (!best || position_less({best->binlog_file, best->binlog_position}, at)) best = b;
   }
   if (!best)
     throw PlanError(
         fmt::format("no base backup of {} is consistent before the target{}; take "
                     "backups regularly with `pitr backup`",
                     plan.source_id, oldest));
-  plan.backup_dir = best->first;
-  plan.backup = best->second;
+  plan.backup = *best;
 }
 
 void check_continuity(const archive::BinlogArchive& archive, RestorePlan& plan) {

@@ -35,7 +35,6 @@ struct LogPoint {
 
 struct RestorePlan {
   std::string source_id;
-  std::filesystem::path backup_dir;
   archive::BackupManifest backup;
   LogPoint stop;                   // apply everything before this point
   std::string stop_reason;         // which transaction the target resolved to

@@ -9,13 +9,15 @@
 #include "archive/wal_verify.hpp"
 #include "formats/postgres/lsn.hpp"
 #include "replay/postgres/wal_fetch.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
 namespace {
 
 struct GetArgs {
-  std::string archive, name, output;
+  ArchiveArgs archive;
+  std::string name, output;
   std::optional<std::string> source_id;
 };
 
@@ -28,14 +30,15 @@ bool is_wal_name(const std::string& name) {
 int get_wal(const GetArgs& a) {
   if (a.output.empty() || a.output == "-")
     throw std::invalid_argument("a WAL file is written to a file: add -o PATH");
-  replay::WalFetchRequest r{a.archive, a.source_id.value_or(""), a.name, a.output};
+  replay::WalFetchRequest r{open_archive(a.archive, SpoolUse::kOptional), a.source_id.value_or(""),
+                            a.name, a.output};
   if (!replay::copy_wal(r)) throw std::runtime_error("the archive has no " + a.name);
   return kExitOk;
 }
 
 int run_get(const GetArgs& a) {
   if (is_wal_name(a.name)) return get_wal(a);
-  archive::BinlogArchive catalog(a.archive);
+  archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional));
   const auto& log = catalog.find(a.name, a.source_id);
   std::FILE* out =
       a.output.empty() || a.output == "-" ? stdout : std::fopen(a.output.c_str(), "wb");
@@ -49,21 +52,22 @@ int run_get(const GetArgs& a) {
   return kExitOk;
 }
 
-int run_verify(const std::string& path) {
-  archive::BinlogArchive catalog(path);
+int run_verify(const ArchiveArgs& args) {
+  auto archive = open_archive(args, SpoolUse::kOptional);
+  archive::BinlogArchive catalog(archive);
   auto problems = catalog.verify();
-  auto backups = archive::list_backups(catalog.layout());
-  for (const auto& [dir, manifest] : backups)
-    for (auto& p : archive::verify_backup(dir, manifest)) problems.push_back(p);
+  auto backups = archive::list_backups(archive);
+  for (const auto& manifest : backups)
+    for (auto& p : archive::verify_backup(archive, manifest)) problems.push_back(p);
   std::size_t segments = 0, wal_segments = 0, pg_backups = 0;
   for (const auto& log : catalog.logs()) segments += log.segments.size();
-  for (const auto& source : archive::list_wal_sources(catalog.layout())) {
+  for (const auto& source : archive::list_wal_sources(archive)) {
     wal_segments += source.segments.size() + source.open.size();
     for (auto& p : archive::verify_wal(source)) problems.push_back(p);
   }
-  for (const auto& [dir, manifest] : archive::list_pg_backups(catalog.layout())) {
+  for (const auto& manifest : archive::list_pg_backups(archive)) {
     ++pg_backups;
-    for (auto& p : archive::verify_pg_backup(dir, manifest)) problems.push_back(p);
+    for (auto& p : archive::verify_pg_backup(archive, manifest)) problems.push_back(p);
   }
   if (problems.empty()) {
     fmt::print(
@@ -86,7 +90,7 @@ CommandRunner add_get_command(CLI::App& app) {
                                  "Write an archived binlog file, byte for byte as the "
                                  "server wrote it, to stdout; or a PostgreSQL WAL segment or "
                                  "history file to -o PATH");
-  cmd->add_option("--archive", a->archive, "Archive directory")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kOptional);
   cmd->add_option("name", a->name, "Binlog file name (binlog.000003) or WAL file name")->required();
   cmd->add_option("--source-id", a->source_id,
                   "Source whose file to write, when several servers have one of that name");
@@ -95,13 +99,13 @@ CommandRunner add_get_command(CLI::App& app) {
 }
 
 CommandRunner add_verify_command(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
+  auto args = std::make_shared<ArchiveArgs>();
   auto* cmd = app.add_subcommand(
       "verify",
       "Check every segment's checksum and the continuity of the archive; exit 0 only "
       "when everything holds");
-  cmd->add_option("--archive", *path, "Archive directory")->required();
-  return [path] { return run_verify(*path); };
+  add_archive_options(cmd, *args, SpoolUse::kOptional);
+  return [args] { return run_verify(*args); };
 }
 
 }  // namespace pitr::tools

@@ -4,6 +4,7 @@
 
 #include "capture/mysql/base_backup.hpp"
 #include "capture/postgres/pg_base_backup.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
@@ -13,7 +14,8 @@ namespace {
 
 struct BackupArgs {
   SourceArgs source;
-  std::string archive, chunk_size = "64M";
+  ArchiveArgs archive;
+  std::string chunk_size = "64M";
   unsigned jobs = 4;
   int compression_level = 1;
 };
@@ -21,7 +23,7 @@ struct BackupArgs {
 int run_postgres_backup(const BackupArgs& a) {
   capture::PgBackupOptions o;
   o.endpoint = make_postgres_endpoint(a.source);
-  o.archive = a.archive;
+  o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.compression_level = a.compression_level;
   o.progress = ::isatty(STDERR_FILENO);
   auto m = capture::take_postgres_backup(o);
@@ -44,7 +46,7 @@ int run_backup(const BackupArgs& a) {
   if (is_postgres_source(a.source)) return run_postgres_backup(a);
   capture::BackupOptions o;
   o.endpoint = make_endpoint(a.source);
-  o.archive = a.archive;
+  o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.jobs = a.jobs;
   o.chunk_bytes = parse_size(a.chunk_size);
   o.compression_level = a.compression_level;
@@ -75,7 +77,9 @@ CommandRunner add_backup_command(CLI::App& app) {
       "Take a consistent base backup into the archive: MySQL/MariaDB as SQL with the binlog "
       "position and GTID state it is consistent at; PostgreSQL through BASE_BACKUP with its "
       "start and end LSN and timeline");
-  cmd->add_option("--archive", a->archive, "Archive directory (created if missing)")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kNone,
+                      "The archive (created if missing): a directory, file://PATH or "
+                      "s3://BUCKET/PREFIX");
   add_source_options(cmd, a->source);
   cmd->add_option("--jobs", a->jobs, "Sessions dumping in parallel (default 4)")
       ->check(CLI::Range(1, 64));

@@ -6,6 +6,7 @@
 #include "capture/mysql/binlog_capture.hpp"
 #include "capture/postgres/wal_capture.hpp"
 #include "formats/postgres/lsn.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
@@ -15,7 +16,8 @@ namespace {
 
 struct CaptureArgs {
   SourceArgs source;
-  std::string archive, segment_size = "16M";
+  ArchiveArgs archive;
+  std::string segment_size = "16M";
   std::optional<std::string> start_file, start_gtid;
   std::optional<std::uint64_t> start_pos;
   std::optional<std::uint32_t> server_id;
@@ -32,7 +34,7 @@ int run_postgres_capture(const CaptureArgs& a) {
   capture::WalCaptureOptions o;
   o.endpoint = make_postgres_endpoint(a.source);
   o.endpoint.application_name = a.application_name;
-  o.archive = a.archive;
+  o.archive = open_archive(a.archive, SpoolUse::kWrites);
   o.slot = a.no_slot ? "" : a.slot;
   o.sync = a.sync;
   o.compression_level = a.compression_level;
@@ -59,8 +61,8 @@ int run_capture(const CaptureArgs& a) {
   if (is_postgres_source(a.source)) return run_postgres_capture(a);
   capture::CaptureOptions o;
   o.endpoint = make_endpoint(a.source);
-  o.archive = a.archive;
-  o.replica_server_id = a.server_id.value_or(default_server_id(a.archive));
+  o.archive = open_archive(a.archive, SpoolUse::kWrites);
+  o.replica_server_id = a.server_id.value_or(default_server_id(a.archive.url));
   o.policy.max_bytes = parse_size(a.segment_size);
   o.policy.max_age = std::chrono::seconds(a.segment_time);
   o.policy.sync_each_transaction = a.sync;
@@ -88,7 +90,9 @@ CommandRunner add_capture_command(CLI::App& app) {
       "Stream a MySQL/MariaDB server's binlog, or a PostgreSQL server's WAL, into the archive\n"
       "until SIGINT/SIGTERM.\n"
       "The password is read from --password-file or the PITR_PASSWORD environment variable.");
-  cmd->add_option("--archive", a->archive, "Archive directory (created if missing)")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kWrites,
+                      "The archive (created if missing): a directory, file://PATH or "
+                      "s3://BUCKET/PREFIX");
   add_source_options(cmd, a->source);
   cmd->add_option("--server-id", a->server_id,
                   "Replica server id to register with (default: derived from the archive path)");

@@ -5,13 +5,14 @@
 
 #include "formats/iso_time.hpp"
 #include "replay/transaction_finder.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
 namespace {
 
 struct FindArgs {
-  std::string archive;
+  ArchiveArgs archive;
   std::optional<std::string> since, until, source_id;
   std::vector<std::string> matches;
   bool json = false;
@@ -48,7 +49,7 @@ int run_find(const FindArgs& a) {
   for (const auto& m : a.matches) matches.push_back(replay::ChangeMatch::parse(m));
   auto since = a.since ? std::optional(parse_iso_time(*a.since)) : std::nullopt;
   auto until = a.until ? std::optional(parse_iso_time(*a.until)) : std::nullopt;
-  archive::BinlogArchive catalog(a.archive);
+  archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional));
   std::size_t found = 0;
   replay::for_each_transaction(catalog, [&](const replay::TransactionRecord& t) {
     if (a.source_id && t.source_id != *a.source_id) return true;
@@ -79,7 +80,7 @@ CommandRunner add_find_command(CLI::App& app) {
       "find",
       "List the archived transactions that match: commit time, GTID, binlog file:pos of the "
       "transaction's start, and what it changed");
-  cmd->add_option("--archive", a->archive, "Archive directory")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kOptional);
   cmd->add_option("--since", a->since,
                   "Only transactions committed at or after this time "
                   "(ISO 8601; UTC unless an offset is given)");

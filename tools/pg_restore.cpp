@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "archive/storage/archive_url.hpp"
+#include "archive/storage/s3_store.hpp"
 #include "formats/iso_time.hpp"
 #include "replay/postgres/pg_data_restore.hpp"
 #include "tools/commands.hpp"
@@ -38,25 +40,55 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
   return t;
 }
 
-std::string restore_command(const fs::path& archive, const std::string& source) {
+// The credentials of an archive in object storage, in a file beside (not inside: backups of
+// the restored server would copy it) the data directory that only the server's OS user
+// reads. Returns the shell assignments that point `pitr wal-fetch` at it.
+std::string share_credentials(const fs::path& pgdata, const std::string& run_as) {
+  auto c = storage::load_s3_credentials();
+  auto text = fmt::format("[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                          c.access_key_id, c.secret_access_key);
+  if (!c.session_token.empty()) text += fmt::format("aws_session_token = {}\n", c.session_token);
+  auto path = pgdata.parent_path() / (pgdata.filename().string() + ".pitr-credentials");
+  replay::write_private_file(path, text, run_as);
+  return fmt::format("AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default ",
+                     replay::shell_quote(path.string()));
+}
+
+// `pitr wal-fetch` for the archive the restore reads. The archive's location and options
+// go into postgresql.auto.conf; credentials never do.
+std::string restore_command(const ArchiveArgs& archive, const std::string& source,
+                            const fs::path& pgdata, const std::string& run_as) {
   auto self = fs::read_symlink("/proc/self/exe");
-  return fmt::format(
-      "{} wal-fetch --archive {} --source {} %f %p", replay::shell_quote(self.string()),
-      replay::shell_quote(fs::absolute(archive).string()), replay::shell_quote(source));
+  auto url = storage::parse_archive_url(archive.url);
+  std::string env, where;
+  if (url.kind == storage::ArchiveUrl::Kind::kLocal) {
+    where = replay::shell_quote(fs::absolute(url.path).string());
+  } else {
+    env = share_credentials(pgdata, run_as);
+    where = replay::shell_quote(archive.url);
+  }
+  // The server's environment has none of the AWS_* settings this restore may have used.
+  auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false});
+  if (url.kind == storage::ArchiveUrl::Kind::kS3) {
+    if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
+    where += " --s3-region " + replay::shell_quote(*s3.region);
+    if (archive.s3_virtual_host) where += " --s3-virtual-host";
+  }
+  return fmt::format("{}{} wal-fetch --archive {} --source {} %f %p", env,
+                     replay::shell_quote(self.string()), where, replay::shell_quote(source));
 }
 
 }  // namespace
 
 int run_pg_restore(const PgRestoreArgs& a) {
-  archive::ArchiveLayout layout(a.archive);
-  layout.check_exists();
-  auto plan = replay::plan_pg_restore(layout, make_target(a));
+  auto archive = open_archive(a.archive, SpoolUse::kOptional);
+  archive.check_exists();
+  auto plan = replay::plan_pg_restore(archive, make_target(a));
   fmt::print(stderr, "plan: {}\n", plan.description);
   if (a.dry_run) return kExitOk;
   auto started = std::chrono::steady_clock::now();
   replay::PgDataOptions o;
   o.pgdata = fs::absolute(a.pgdata);
-  o.restore_command = restore_command(a.archive, plan.source_id);
   o.run_as = a.run_as.empty() && ::geteuid() == 0 ? "postgres" : a.run_as;
   o.progress = ::isatty(STDERR_FILENO);
   for (const auto& m : a.tablespace_map) {
@@ -65,7 +97,8 @@ int run_pg_restore(const PgRestoreArgs& a) {
       throw std::invalid_argument("--tablespace-map wants OLD=NEW, got " + m);
     o.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
   }
-  auto written = replay::write_restored_pgdata(plan, o);
+  o.restore_command = restore_command(a.archive, plan.source_id, o.pgdata, o.run_as);
+  auto written = replay::write_restored_pgdata(archive, plan, o);
   fmt::print(stderr, "wrote base backup {} ({} files) into {} with recovery settings\n",
              plan.backup.id, written.files, o.pgdata.string());
   if (!a.start) {

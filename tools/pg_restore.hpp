@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "tools/archive_options.hpp"
+
 namespace pitr::tools {
 
 struct PgRestoreArgs {
-  std::string archive, pgdata, source_id;
+  ArchiveArgs archive;
+  std::string pgdata, source_id;
   std::optional<std::string> to_time, to_lsn, to_name;
   std::optional<std::uint32_t> to_xid, timeline;
   bool immediate = false, start = false, dry_run = false;

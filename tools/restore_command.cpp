@@ -19,7 +19,7 @@ namespace {
 
 struct RestoreArgs {
   SourceArgs target;
-  std::string archive;
+  ArchiveArgs archive;
   std::optional<std::string> to_time, to_position, to_gtid, before_gtid, before_match, since,
       source_id, sql_out;
   unsigned jobs = 4;
@@ -89,7 +89,8 @@ int run_restore(const RestoreArgs& a) {
     throw std::invalid_argument(
         "--to-lsn, --to-xid, --to-name, --immediate and --start restore "
         "PostgreSQL and need --pgdata DIR");
-  archive::BinlogArchive catalog(a.archive);
+  auto archive = open_archive(a.archive, SpoolUse::kOptional);
+  archive::BinlogArchive catalog(archive);
   auto target = make_target(a);
   auto plan = replay::plan_restore(catalog, target, a.source_id);
   fmt::print(stderr, "{}", replay::describe_plan(plan));
@@ -100,7 +101,7 @@ int run_restore(const RestoreArgs& a) {
     std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(a.sql_out->c_str(), "wb"),
                                                            &std::fclose);
     if (!out) throw std::runtime_error("cannot create " + *a.sql_out);
-    replay::write_backup_script(plan.backup_dir, plan.backup, out.get());
+    replay::write_backup_script(archive, plan.backup, out.get());
     replay::ScriptTarget script(out.get());
     stats = replay::replay_binlog(catalog, plan, script);
   } else {
@@ -110,7 +111,7 @@ int run_restore(const RestoreArgs& a) {
     auto endpoint = make_endpoint(a.target);
     replay::check_target_empty(plan.backup, endpoint);
     fmt::print(stderr, "loading base backup {} with {} sessions...\n", plan.backup.id, a.jobs);
-    replay::load_backup(plan.backup_dir, plan.backup, endpoint, a.jobs);
+    replay::load_backup(archive, plan.backup, endpoint, a.jobs);
     auto loaded = std::chrono::steady_clock::now();
     fmt::print(stderr, "loaded the base backup in {:.2f} s; applying the archived binlog...\n",
                std::chrono::duration<double>(loaded - started).count());
@@ -147,7 +148,7 @@ CommandRunner add_restore_command(CLI::App& app) {
       "directory (add --start to recover and promote it).\n"
       "Binlog times have one-second resolution; --before-gtid or --before-match name a moment "
       "precisely.");
-  cmd->add_option("--archive", a->archive, "Archive directory")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kOptional);
   add_source_options(cmd, a->target, "--target", false);
   auto* t1 = cmd->add_option("--to-time", a->to_time,
                              "Every transaction committed at or before this time (ISO 8601, UTC "

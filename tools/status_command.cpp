@@ -11,6 +11,7 @@
 #include "archive/pg_backup_manifest.hpp"
 #include "archive/wal_verify.hpp"
 #include "formats/iso_time.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
@@ -69,7 +70,7 @@ std::vector<SourceSummary> summarize(const archive::BinlogArchive& catalog) {
     ++s.files;
     for (const auto& seg : log.segments) {
       ++s.segments;
-      s.stored_bytes += archive::fs::file_size(seg.path);
+      s.stored_bytes += seg.stored_bytes;
       add_counts(s, seg.record, seg.record.size());
       s.last_capture = std::max(s.last_capture, seg.record.sealed_at);
     }
@@ -102,10 +103,10 @@ std::string pg_time(const std::optional<std::int64_t>& unix_us) {
 }
 
 // The PostgreSQL side: WAL per timeline, base backups and the recoverable window.
-nlohmann::json postgres_status(const archive::ArchiveLayout& layout) {
+nlohmann::json postgres_status(const archive::Archive& archive) {
   nlohmann::json out = nlohmann::json::array();
-  auto backups = archive::list_pg_backups(layout);
-  for (const auto& l : archive::list_wal_sources(layout)) {
+  auto backups = archive::list_pg_backups(archive);
+  for (const auto& l : archive::list_wal_sources(archive)) {
     nlohmann::json s{{"source_id", l.source.source_id},
                      {"system_identifier", std::to_string(l.source.system_identifier)},
                      {"segment_size", l.source.segment_size},
@@ -121,7 +122,7 @@ nlohmann::json postgres_status(const archive::ArchiveLayout& layout) {
                                 {"last_commit_time", pg_time(t.last_commit_time)},
                                 {"missing_segments", t.holes}});
     std::optional<archive::PgBackupManifest> oldest;
-    for (const auto& [dir, m] : backups) {
+    for (const auto& m : backups) {
       if (m.source_id != l.source.source_id) continue;
       if (!oldest) oldest = m;
       s["backups"].push_back({{"id", m.id},
@@ -168,9 +169,8 @@ void print_postgres_status(const nlohmann::json& sources) {
 }
 
 // The MySQL/MariaDB side: binlog sources and their base backups.
-void print_binlog_status(
-    const std::vector<SourceSummary>& sources,
-    const std::vector<std::pair<archive::fs::path, archive::BackupManifest>>& backups) {
+void print_binlog_status(const std::vector<SourceSummary>& sources,
+                         const std::vector<archive::BackupManifest>& backups) {
   for (auto& s : sources) {
     fmt::print("source {}\n", s.source_id);
     fmt::print("  binlog files     {} .. {} ({} files)\n", s.first_file, s.last_file, s.files);
@@ -186,22 +186,24 @@ void print_binlog_status(
     fmt::print("  last capture     {}\n", iso_time(s.last_capture));
   }
   fmt::print("base backups       {}\n", backups.empty() ? "none" : std::to_string(backups.size()));
-  for (auto& [dir, m] : backups)
+  for (auto& m : backups)
     fmt::print("  - {} of {}: consistent at {}:{} ({}), GTID position '{}'\n", m.id, m.source_id,
                m.binlog_file, m.binlog_position, iso_time(m.consistent_at), m.gtid_position);
 }
 
-int run_status(const std::string& path, bool json) {
-  archive::BinlogArchive catalog(path);
+int run_status(const ArchiveArgs& args, bool json) {
+  auto archive = open_archive(args, SpoolUse::kOptional);
+  archive::BinlogArchive catalog(archive);
   auto sources = summarize(catalog);
   auto gaps = catalog.gaps();
-  auto backups = archive::list_backups(catalog.layout());
+  auto backups = archive::list_backups(archive);
   if (json) {
-    nlohmann::json j = {
-        {"archive", path}, {"sources", nlohmann::json::array()}, {"gaps", nlohmann::json::array()}};
+    nlohmann::json j = {{"archive", archive.describe()},
+                        {"sources", nlohmann::json::array()},
+                        {"gaps", nlohmann::json::array()}};
     for (auto& s : sources) j["sources"].push_back(to_json(s));
     j["backups"] = nlohmann::json::array();
-    for (auto& [dir, m] : backups)
+    for (auto& m : backups)
       j["backups"].push_back({{"id", m.id},
                               {"source_id", m.source_id},
                               {"binlog_file", m.binlog_file},
@@ -215,12 +217,12 @@ int run_status(const std::string& path, bool json) {
                            {"wanted_file", g.wanted_file},
                            {"detected_at", iso_time(g.detected_at)},
                            {"error", g.server_error}});
-    j["postgres"] = postgres_status(catalog.layout());
+    j["postgres"] = postgres_status(archive);
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
-  fmt::print("archive {}\n", path);
-  auto postgres = postgres_status(catalog.layout());
+  fmt::print("archive {}\n", archive.describe());
+  auto postgres = postgres_status(archive);
   bool mysql = !sources.empty() || !backups.empty();
   if (!mysql && postgres.empty()) fmt::print("  (nothing archived yet)\n");
   if (mysql) print_binlog_status(sources, backups);
@@ -235,14 +237,14 @@ int run_status(const std::string& path, bool json) {
 }  // namespace
 
 CommandRunner add_status_command(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
+  auto args = std::make_shared<ArchiveArgs>();
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("status",
                                  "Show what the archive holds: binlog files, GTIDs, WAL per "
                                  "timeline, base backups, the recoverable window and gaps");
-  cmd->add_option("--archive", *path, "Archive directory")->required();
+  add_archive_options(cmd, *args, SpoolUse::kOptional);
   cmd->add_flag("--json", *json, "Machine-readable output");
-  return [path, json] { return run_status(*path, *json); };
+  return [args, json] { return run_status(*args, *json); };
 }
 
 }  // namespace pitr::tools

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "replay/postgres/wal_fetch.hpp"
+#include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
 
 namespace pitr::tools {
@@ -17,7 +18,8 @@ constexpr int kExitDamaged = 128;
 
 struct WalFetchArgs {
   replay::WalFetchRequest request;
-  std::string archive, destination;
+  ArchiveArgs archive;
+  std::string destination;
   unsigned prefetch = 8;
 };
 
@@ -51,9 +53,10 @@ void start_prefetch(const replay::WalFetchRequest& r, unsigned count) {
 }
 
 int run_wal_fetch(WalFetchArgs& a) {
-  a.request.archive = a.archive;
   a.request.destination = a.destination;
   try {
+    // Any failure but "not archived" must stop recovery, or it would end early.
+    a.request.archive = open_archive(a.archive, SpoolUse::kOptional);
     auto outcome = replay::fetch_wal(a.request);
     if (outcome == replay::FetchOutcome::kNotInArchive) return kExitFailure;
   } catch (const std::exception& e) {
@@ -74,7 +77,7 @@ CommandRunner add_wal_fetch_command(CLI::App& app) {
       "PATH.\nExit 0 when served, 1 when the archive does not have it, 128 when it is damaged "
       "(recovery stops). Prefetches the next segments in the background.\n"
       "  restore_command = 'pitr wal-fetch --archive /backups/db1 %f %p'");
-  cmd->add_option("--archive", a->archive, "Archive directory")->required();
+  add_archive_options(cmd, a->archive, SpoolUse::kOptional);
   cmd->add_option("--source", a->request.source,
                   "pg-<system identifier>, when the archive holds several PostgreSQL systems");
   cmd->add_option("--prefetch", a->prefetch, "Segments to prefetch after this one (default 8)");

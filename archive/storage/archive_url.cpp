@@ -69,11 +69,19 @@ ArchiveUrl parse_archive_url(const std::string& text) {
   return {ArchiveUrl::Kind::kLocal, text, "", ""};
 }
 
-std::unique_ptr<ObjectStore> open_archive_store(const ArchiveUrl& url, const S3Options& s3) {
+S3Options with_environment(S3Options s3) {
+  if (!s3.endpoint && !env_or("AWS_ENDPOINT_URL", "").empty())
+    s3.endpoint = env_or("AWS_ENDPOINT_URL", "");
+  if (!s3.region) s3.region = env_or("AWS_REGION", "us-east-1");
+  return s3;
+}
+
+std::unique_ptr<ObjectStore> open_archive_store(const ArchiveUrl& url, const S3Options& options) {
   if (url.kind == ArchiveUrl::Kind::kLocal) return std::make_unique<LocalDirectoryStore>(url.path);
+  auto s3 = with_environment(options);
   S3Location at;
-  at.endpoint = s3.endpoint.value_or(env_or("AWS_ENDPOINT_URL", ""));
-  at.region = s3.region.value_or(env_or("AWS_REGION", "us-east-1"));
+  at.endpoint = s3.endpoint.value_or("");
+  at.region = *s3.region;
   at.bucket = url.bucket;
   at.prefix = url.prefix;
   // With an endpoint (a gateway on premises, MinIO, Ceph) the bucket goes in the path; on

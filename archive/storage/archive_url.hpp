@@ -27,6 +27,10 @@ struct S3Options {
   bool virtual_host = false;  // only without an endpoint is it the default
 };
 
+// The options with what is unset taken from AWS_ENDPOINT_URL and AWS_REGION (the region
+// always set: us-east-1 by default).
+S3Options with_environment(S3Options s3);
+
 std::unique_ptr<ObjectStore> open_archive_store(const ArchiveUrl& url, const S3Options& s3);
 
 }  // namespace pitr::storage

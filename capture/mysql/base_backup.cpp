@@ -13,9 +13,9 @@
 #include <optional>
 #include <thread>
 
-#include "archive/backup_directory.hpp"
-#include "archive/compressed_file_writer.hpp"
+#include "archive/compressed_object_writer.hpp"
 #include "archive/file_io.hpp"
+#include "archive/pending_backup.hpp"
 #include "capture/mysql/server_identity.hpp"
 #include "capture/mysql/sql_session.hpp"
 #include "formats/sql/sql_literal.hpp"
@@ -63,18 +63,17 @@ void append_literal(std::string& out, const SqlColumn& c, const SqlRow& row, std
 
 class BackupRun {
  public:
-  explicit BackupRun(const BackupOptions& o) : o_(o), layout_(o.archive) {}
+  explicit BackupRun(const BackupOptions& o) : o_(o) {}
 
   BackupManifest run() {
-    layout_.create_or_check();
+    o_.archive.create_or_check();
     m_.started_at = static_cast<std::uint64_t>(std::time(nullptr));
     SqlSession control(o_.endpoint, "backup");
     auto server = identify_server([&](const std::string& q) { return control.scalar(q); });
     m_.source_id = server.source_id();
     m_.server_version = server.version;
-    backup_dir_.emplace(layout_, static_cast<std::time_t>(m_.started_at));
-    m_.id = backup_dir_->id();
-    fs::create_directories(dir() / "data");
+    backup_.emplace(o_.archive, static_cast<std::time_t>(m_.started_at));
+    m_.id = backup_->id();
 
     std::vector<std::unique_ptr<SqlSession>> workers;
     for (unsigned i = 0; i < std::max(1u, o_.jobs); ++i)
@@ -86,9 +85,7 @@ class BackupRun {
 
     m_.finished_at = static_cast<std::uint64_t>(std::time(nullptr));
     write_readme();
-    archive::write_manifest(dir(), m_);
-    archive::fsync_directory(dir() / "data");
-    backup_dir_->commit();
+    backup_->commit(archive::manifest_json(m_));
     if (o_.progress) fmt::print(stderr, "\n");
     return m_;
   }
@@ -132,7 +129,8 @@ class BackupRun {
     for (const auto& db : m_.databases) {
       auto q = sql::quote_identifier(db);
       auto path = fmt::format("schema-{}.sql.zst", safe_name(db));
-      archive::CompressedFileWriter out(dir() / path, o_.compression_level);
+      archive::CompressedObjectWriter out(backup_->store(), backup_->key(path),
+                                          {.level = o_.compression_level});
       out.write(
           fmt::format("-- pitr base backup {}: schema of {}\n{}", m_.id, q, session_preamble()));
       auto create = *s.rows("SHOW CREATE DATABASE " + q)[0][1];
@@ -257,7 +255,8 @@ class BackupRun {
     auto table = sql::qualified_name(chunk.database, chunk.table);
     auto path = fmt::format("data/{}.{}.{:04d}.sql.zst", safe_name(chunk.database),
                             safe_name(chunk.table), chunk.part);
-    archive::CompressedFileWriter out(dir() / path, o_.compression_level);
+    archive::CompressedObjectWriter out(backup_->store(), backup_->key(path),
+                                        {.level = o_.compression_level});
     out.write(fmt::format("-- pitr base backup {}: rows of {}{}\n{}", m_.id, table,
                           chunk.where.empty() ? "" : " where " + chunk.where, session_preamble()));
     std::vector<SqlColumn> columns;
@@ -308,16 +307,13 @@ class BackupRun {
         "then apply the archived binlog from {file}:{pos} on. `pitr restore` does all of it.\n",
         fmt::arg("id", m_.id), fmt::arg("file", m_.binlog_file),
         fmt::arg("pos", m_.binlog_position), fmt::arg("gtid", m_.gtid_position));
-    archive::write_file_atomically(dir() / "README.txt", as_bytes(text));
+    backup_->store().put_bytes(backup_->key("README.txt"), as_bytes(text),
+                               storage::PutMode::kIfAbsent);
   }
 
   const BackupOptions& o_;
-  archive::ArchiveLayout layout_;
   BackupManifest m_;
-  // Where the backup is being written (backups/<id>.partial until commit).
-  const fs::path& dir() const { return backup_dir_->path(); }
-
-  std::optional<archive::BackupDirectory> backup_dir_;
+  std::optional<archive::PendingBackup> backup_;  // where the backup is being written
   std::vector<std::pair<std::string, std::string>> tables_;
   std::mutex queue_mutex_;
   std::deque<Chunk> chunks_;

@@ -4,6 +4,7 @@
 // and GTID state the snapshot corresponds to. Writes are blocked only while the sessions
 // open their snapshots and the position and schema are read.
 #include <filesystem>
+#include "archive/archive.hpp"
 
 #include "archive/backup_manifest.hpp"
 #include "capture/mysql/mysql_connection.hpp"
@@ -12,7 +13,7 @@ namespace pitr::capture {
 
 struct BackupOptions {
   MysqlEndpoint endpoint;
-  std::filesystem::path archive;
+  archive::Archive archive;
   unsigned jobs = 4;
   std::uint64_t chunk_bytes = 64ull << 20;  // uncompressed SQL per data file
   int compression_level = 1;

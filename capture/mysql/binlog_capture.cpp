@@ -202,9 +202,9 @@ class Session {
 void BinlogCapture::run() {
   asio::io_context io;
   StopSignal stop(io);
-  archive::ArchiveLayout layout(options_.archive);
-  layout.create_or_check();
-  archive::ArchiveLock lock(layout.lock_file());
+  const auto& archive = options_.archive;
+  archive.create_or_check();
+  archive::ArchiveLock lock(archive.spool_path(archive::layout::kCaptureLock));
 
   std::optional<std::string> source_id;
   bool ever_connected = false, past_gap = false;  // past_gap: a gap accepted with --accept-gap
@@ -223,7 +223,7 @@ void BinlogCapture::run() {
                                        server.describe(), server.source_id(), *source_id),
                            1);
       source_id = server.source_id();
-      writer.emplace(layout, *source_id, options_.policy);
+      writer.emplace(archive, *source_id, options_.policy);
       auto resume = writer->recover();
       DumpRequest request{options_.replica_server_id, "", 4, std::nullopt, options_.stop_at_end,
                           options_.heartbeat};
@@ -262,7 +262,7 @@ void BinlogCapture::run() {
       if (writer) writer->finish();
       if (e.code() == kErrMasterFatalReadingBinlog) {
         archive::record_gap_once(
-            layout,
+            archive,
             {source_id.value_or(""), writer ? writer->file() : "", writer ? writer->end() : 0,
              position.file, static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         if (!options_.accept_gap)
@@ -272,7 +272,8 @@ void BinlogCapture::run() {
                           "gap (recorded in {}). To go on archiving past it, restart capture "
                           "with --accept-gap (from the server's oldest binlog, or --start-file), "
                           "then take a new base backup.",
-                          e.what(), position.file, position.offset, layout.gaps_dir().string()),
+                          e.what(), position.file, position.offset,
+                          archive.describe() + "/" + archive::layout::gaps_prefix()),
               kExitGap);
         log(
             fmt::format("--accept-gap: going on past the gap after {}:{}; restores cannot cross "

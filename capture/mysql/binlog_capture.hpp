@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include "archive/archive.hpp"
 
 #include "capture/capture_fatal.hpp"
 #include "capture/mysql/mysql_connection.hpp"
@@ -17,7 +18,7 @@ namespace pitr::capture {
 
 struct CaptureOptions {
   MysqlEndpoint endpoint;
-  std::filesystem::path archive;
+  archive::Archive archive;
   std::uint32_t replica_server_id = 0;
   SegmentPolicy policy;
   std::optional<LogPosition> start_position;  // used only when the archive is empty

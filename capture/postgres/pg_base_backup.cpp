@@ -8,8 +8,8 @@
 #include <memory>
 #include <optional>
 
-#include "archive/backup_directory.hpp"
-#include "archive/compressed_file_writer.hpp"
+#include "archive/compressed_object_writer.hpp"
+#include "archive/pending_backup.hpp"
 #include "archive/wal_archive.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
@@ -32,14 +32,15 @@ std::string tablespace_oid(const postgres::NewArchive& a) {
   return a.tablespace_path.empty() ? "" : a.name.substr(0, a.name.find('.'));
 }
 
-// One tar archive of the backup: compressed to disk and walked to checksum every file.
+// One tar archive of the backup: compressed into the store and walked to checksum every file.
 // The zstd frame checksum covers the stored bytes and the server's per-file CRC-32Cs their
 // content, so no SHA-256 is spent on the stream.
 class ArchiveSink {
  public:
-  ArchiveSink(const fs::path& dir, const postgres::NewArchive& a, int level,
+  ArchiveSink(const archive::PendingBackup& backup, const postgres::NewArchive& a, int level,
               postgres::FileChecksums& seen)
-      : writer_(dir / (a.name + ".zst"), {.level = level, .workers = 1, .sha256 = false}),
+      : writer_(backup.store(), backup.key(a.name + ".zst"),
+                {.level = level, .workers = 1, .sha256 = false}),
         files_(postgres::manifest_prefix(tablespace_oid(a)), seen) {
     info_.name = a.name;
     info_.file = a.name + ".zst";
@@ -59,7 +60,7 @@ class ArchiveSink {
   }
 
  private:
-  archive::CompressedFileWriter writer_;
+  archive::CompressedObjectWriter writer_;
   postgres::TarChecksummer files_;
   archive::PgBackupArchive info_;
 };
@@ -95,8 +96,7 @@ class Progress {
 }  // namespace
 
 archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
-  archive::ArchiveLayout layout(o.archive);
-  layout.create_or_check();
+  o.archive.create_or_check();
   PgConnection conn(o.endpoint, true);
   archive::PgBackupManifest m;
   auto ident = conn.exec("IDENTIFY_SYSTEM");
@@ -107,9 +107,8 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
     throw std::runtime_error("pitr backup needs PostgreSQL 15 or later (the server runs " +
                              m.server_version + ")");
   m.started_at = now_micros();
-  archive::BackupDirectory backup_dir(layout, static_cast<std::time_t>(m.started_at / 1000000));
-  m.id = backup_dir.id();
-  const auto& dir = backup_dir.path();
+  archive::PendingBackup backup(o.archive, static_cast<std::time_t>(m.started_at / 1000000));
+  m.id = backup.id();
   auto command = fmt::format(
       "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
       "MANIFEST_CHECKSUMS 'CRC32C')",
@@ -144,7 +143,7 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
         Bytes(reinterpret_cast<const std::uint8_t*>(buf), static_cast<std::size_t>(n)));
     if (auto* a = std::get_if<postgres::NewArchive>(&message)) {
       close_sink();
-      sink = std::make_unique<ArchiveSink>(dir, *a, o.compression_level, seen);
+      sink = std::make_unique<ArchiveSink>(backup, *a, o.compression_level, seen);
     } else if (auto* d = std::get_if<postgres::BackupData>(&message)) {
       if (in_manifest)
         manifest_text.append(as_text(d->data));
@@ -169,9 +168,9 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   if (auto problems = postgres::compare_with_manifest(server_manifest, seen); !problems.empty())
     throw std::runtime_error("the backup does not match the server's manifest: " + problems[0]);
   m.files = server_manifest.files.size();
-  archive::write_file_atomically(dir / archive::kServerManifestName, as_bytes(manifest_text));
-  archive::write_pg_manifest(dir, m);
-  backup_dir.commit();
+  backup.store().put_bytes(backup.key(archive::kServerManifestName), as_bytes(manifest_text),
+                           storage::PutMode::kIfAbsent);
+  backup.commit(archive::pg_manifest_json(m));
   return m;
 }
 

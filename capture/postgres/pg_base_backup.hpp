@@ -3,6 +3,7 @@
 // stream format), each tar archive compressed into the archive as it arrives, every file
 // checked against the server's backup manifest before the backup is listed.
 #include <string>
+#include "archive/archive.hpp"
 
 #include "archive/pg_backup_manifest.hpp"
 #include "capture/postgres/pg_connection.hpp"
@@ -11,7 +12,7 @@ namespace pitr::capture {
 
 struct PgBackupOptions {
   PostgresEndpoint endpoint;
-  std::string archive;
+  archive::Archive archive;
   int compression_level = 1;
   bool progress = false;        // a progress line on stderr
   bool fast_checkpoint = true;  // CHECKPOINT 'fast' rather than waiting for the next one

@@ -231,9 +231,9 @@ void WalCapture::run() {
   auto log = [&](const std::string& m) { log_line(options_, m); };
   asio::io_context io;
   StopSignal stop(io);
-  archive::ArchiveLayout layout(options_.archive);
-  layout.create_or_check();
-  archive::ArchiveLock lock(layout.lock_file());
+  const auto& archive = options_.archive;
+  archive.create_or_check();
+  archive::ArchiveLock lock(archive.spool_path(archive::layout::kCaptureLock));
   std::optional<std::string> source_id;
   bool ever_connected = false;
   postgres::Lsn past_gap = 0;  // where a gap accepted with --accept-gap begins (0: none)
@@ -252,8 +252,8 @@ void WalCapture::run() {
                                        conn.describe(), source.source_id, *source_id),
                            1);
       source_id = source.source_id;
-      archive::remember_wal_source(layout, source);
-      writer.emplace(layout, source, options_.compression_level);
+      archive::remember_wal_source(archive, source);
+      writer.emplace(archive, source, options_.compression_level);
       auto resume = writer->recover();
       if (server.timeline > 1 && !writer->has_history(server.timeline))
         writer->store_history(server.timeline, fetch_history(conn, server.timeline));
@@ -304,7 +304,7 @@ void WalCapture::run() {
       if (is_missing_wal(e)) {
         // Where the archive stops (the server may also drop WAL mid-stream without a slot).
         auto gap_at = writer && writer->written() ? writer->written() : position.lsn;
-        archive::record_gap_once(layout,
+        archive::record_gap_once(archive,
                                  {source_id.value_or(""), "", gap_at, postgres::format_lsn(gap_at),
                                   static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
         if (!options_.accept_gap)
@@ -314,7 +314,8 @@ void WalCapture::run() {
                           "(max_slot_wal_keep_size). The archive now has a gap (recorded in "
                           "{}). To go on archiving past it, restart capture with --accept-gap, "
                           "then take a new base backup.",
-                          e.what(), postgres::format_lsn(gap_at), layout.gaps_dir().string()),
+                          e.what(), postgres::format_lsn(gap_at),
+                          archive.describe() + "/" + archive::layout::gaps_prefix()),
               kExitGap);
         past_gap = gap_at;
         continue;

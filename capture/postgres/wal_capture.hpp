@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include "archive/archive.hpp"
 
 #include "capture/postgres/pg_connection.hpp"
 #include "formats/postgres/lsn.hpp"
@@ -13,7 +14,7 @@ namespace pitr::capture {
 
 struct WalCaptureOptions {
   PostgresEndpoint endpoint;
-  std::string archive;
+  archive::Archive archive;
   std::string slot = "pitr";  // empty: stream without a slot
   bool sync = false;          // fsync and report after every message batch (synchronous standby)
   int compression_level = 3;

@@ -22,27 +22,34 @@ void count_wal_event(archive::WalSegmentRecord& r, const postgres::WalEvent& e) 
   r.last_commit_time = unix_us;
 }
 
-void seal_wal_tail(const fs::path& tail, archive::WalSegmentRecord record, const fs::path& dest,
+void seal_wal_tail(storage::ObjectStore& store, const fs::path& tail,
+                   archive::WalSegmentRecord record, const std::string& key,
                    int compression_level) {
   {
     archive::File source(tail, archive::File::Mode::kRead);
-    archive::write_indexed_file(source, 0, record.end - record.start, dest, compression_level,
-                                [&](const std::string& sha) {
-                                  record.sha256 = sha;
-                                  record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
-                                  return archive::to_json(record);
-                                });
+    archive::write_indexed_object(store, key, source, 0, record.end - record.start,
+                                  compression_level, [&](const std::string& sha) {
+                                    record.sha256 = sha;
+                                    record.sealed_at =
+                                        static_cast<std::uint64_t>(std::time(nullptr));
+                                    return archive::to_json(record);
+                                  });
   }
   fs::remove(tail);
   archive::fsync_directory(tail.parent_path());
 }
 
-WalWriter::WalWriter(const archive::ArchiveLayout& layout, archive::WalSource source, int level)
-    : layout_(layout),
+WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, int level)
+    : archive_(std::move(archive)),
       source_(std::move(source)),
-      dir_(archive::wal_source_dir(layout, source_.source_id)),
+      dir_(archive_.spool_path(archive::layout::wal_source_prefix(source_.source_id))),
       level_(level),
-      sealer_(level) {}
+      sealer_(archive_.store(), level) {
+  if (!fs::is_directory(dir_)) {
+    fs::create_directories(dir_);
+    archive::fsync_directory(dir_.parent_path());
+  }
+}
 
 WalWriter::~WalWriter() = default;
 
@@ -61,7 +68,7 @@ archive::WalSegmentRecord WalWriter::new_record(postgres::TimelineId timeline,
 void WalWriter::open_tail(postgres::TimelineId timeline, Lsn lsn, bool exists) {
   auto segment = postgres::segment_of(lsn, source_.segment_size);
   auto record = new_record(timeline, segment);
-  auto path = archive::open_wal_path(dir_, record.file);
+  auto path = archive_.spool_path(archive::layout::open_wal(source_.source_id, record.file));
   tail_.emplace(Tail{archive::File(path, exists ? archive::File::Mode::kReadWrite
                                                 : archive::File::Mode::kCreateExclusive),
                      record, exists});
@@ -125,11 +132,12 @@ void WalWriter::seal_tail() {
   if (scanner_) record.records = scanner_->records() - records_before_;
   if (scanner_) records_before_ = scanner_->records();
   auto path = tail_->file.path();
-  auto dest = archive::sealed_wal_path(dir_, record.file, record.complete());
+  auto key = archive::layout::sealed_wal(source_.source_id, record.file, record.complete());
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
-  sealer_.submit(
-      [path, record, dest, level = level_] { seal_wal_tail(path, record, dest, level); });
+  sealer_.submit([&store = archive_.store(), path, record, key, level = level_] {
+    seal_wal_tail(store, path, record, key, level);
+  });
 }
 
 void WalWriter::end_timeline() {
@@ -138,19 +146,22 @@ void WalWriter::end_timeline() {
 }
 
 bool WalWriter::has_history(postgres::TimelineId timeline) const {
-  return fs::exists(dir_ / postgres::history_file_name(timeline));
+  return archive_.store().exists(archive::layout::wal_history(source_.source_id, timeline));
 }
 
 void WalWriter::store_history(postgres::TimelineId timeline, const std::string& content) {
-  auto path = dir_ / postgres::history_file_name(timeline);
-  if (fs::exists(path)) {
-    if (archive::read_small_file(path) == content) return;
+  auto key = archive::layout::wal_history(source_.source_id, timeline);
+  try {
+    archive_.write_text(key, content, storage::PutMode::kIfAbsent);
+    return;
+  } catch (const storage::StorageError& e) {
+    if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
+  }
+  if (archive_.read_text(key) != content)
     throw archive::IoError(
         fmt::format("{} exists with other content; the server's timeline {} is "
                     "not the one archived",
-                    path.string(), timeline));
-  }
-  archive::write_file_atomically(path, as_bytes(content));
+                    key, timeline));
 }
 
 void WalWriter::finish() {
@@ -188,7 +199,7 @@ void WalWriter::resume_tail(const archive::OpenWalTail& open) {
 }
 
 std::optional<WalPosition> WalWriter::recover() {
-  for (const auto& listing : archive::list_wal_sources(layout_)) {
+  for (const auto& listing : archive::list_wal_sources(archive_)) {
     if (listing.source.source_id != source_.source_id) continue;
     archive::remove_files(listing.leftovers, dir_);
     std::optional<WalPosition> position;

@@ -20,7 +20,7 @@ struct WalPosition {
 
 class WalWriter {
  public:
-  WalWriter(const archive::ArchiveLayout& layout, archive::WalSource source, int compression_level);
+  WalWriter(archive::Archive archive, archive::WalSource source, int compression_level);
   ~WalWriter();
 
   // Seals complete leftovers of an earlier run and returns where streaming resumes, or
@@ -54,9 +54,9 @@ class WalWriter {
   archive::WalSegmentRecord new_record(postgres::TimelineId timeline, std::uint64_t segment) const;
   void resume_tail(const archive::OpenWalTail& tail);
 
-  archive::ArchiveLayout layout_;
+  archive::Archive archive_;
   archive::WalSource source_;
-  archive::fs::path dir_;
+  archive::fs::path dir_;  // the source's spool directory
   int level_;
   std::optional<Tail> tail_;
   std::optional<postgres::WalScanner> scanner_;
@@ -65,10 +65,10 @@ class WalWriter {
   SegmentSealer sealer_;
 };
 
-// Compresses an open tail into its sealed file with `record` (sha256 and sealed_at are
-// filled in) and removes the tail.
-void seal_wal_tail(const archive::fs::path& tail, archive::WalSegmentRecord record,
-                   const archive::fs::path& dest, int compression_level);
+// Compresses an open tail into its sealed object `key` with `record` (sha256 and sealed_at
+// are filled in) and removes the tail.
+void seal_wal_tail(storage::ObjectStore& store, const archive::fs::path& tail,
+                   archive::WalSegmentRecord record, const std::string& key, int compression_level);
 
 // Adds one scanned event to a segment's index record.
 void count_wal_event(archive::WalSegmentRecord& record, const postgres::WalEvent& event);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "archive/compressed_file_reader.hpp"
+#include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
 #include "replay/postgres/tar_extractor.hpp"
 
@@ -30,9 +31,10 @@ void require_empty(const fs::path& dir, const char* what) {
         what, dir.string()));
 }
 
-void extract(const fs::path& file, const fs::path& root, PgDataResult& result) {
+void extract(const archive::Archive& archive, const std::string& key, const fs::path& root,
+             PgDataResult& result) {
   TarExtractor tar(root);
-  archive::read_zstd_file(file, [&](Bytes b) { tar.feed(b); });
+  archive::read_zstd_object(archive.store(), key, [&](Bytes b) { tar.feed(b); });
   tar.finish();
   result.files += tar.files();
 }
@@ -70,6 +72,28 @@ Account account_of(const std::string& user) {
   if (!pw) throw std::runtime_error("no OS user " + user + " to own the restored data directory");
   return {pw->pw_uid, pw->pw_gid};
 }
+
+}  // namespace
+
+void write_private_file(const fs::path& path, const std::string& content,
+                        const std::string& run_as) {
+  auto tmp = fs::path(path).concat(".tmp");
+  {
+    archive::File f(tmp, archive::File::Mode::kCreateOrOpen);
+    if (::fchmod(f.fd(), 0600) != 0) archive::throw_errno("chmod", tmp);
+    f.truncate(0);
+    if (!run_as.empty()) {
+      auto acct = account_of(run_as);
+      if (::fchown(f.fd(), acct.uid, acct.gid) != 0) archive::throw_errno("chown", tmp);
+    }
+    f.write_all(as_bytes(content));
+    f.sync();
+  }
+  fs::rename(tmp, path);
+  archive::fsync_directory(path.parent_path());
+}
+
+namespace {
 
 std::string tail_of(const fs::path& log, std::size_t lines) {
   std::ifstream in(log);
@@ -139,7 +163,8 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
-PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOptions& o) {
+PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRestorePlan& plan,
+                                   const PgDataOptions& o) {
   require_empty(o.pgdata, "data directory");
   std::map<std::string, fs::path> locations;
   for (const auto& a : plan.backup.archives) {
@@ -157,7 +182,7 @@ PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOption
     fs::create_directories(root);
     if (o.progress)
       fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.file, root.string());
-    extract(plan.backup_dir / a.file, root, result);
+    extract(archive, archive::layout::backup_file(plan.backup.id, a.file), root, result);
   }
   rewrite_tablespace_map(o.pgdata, o.tablespace_map);
   fs::create_directories(o.pgdata / "pg_wal" / "archive_status");

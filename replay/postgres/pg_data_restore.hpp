@@ -27,7 +27,8 @@ struct PgDataResult {
 };
 
 // Throws when pgdata (or a tablespace location) exists and is not empty.
-PgDataResult write_restored_pgdata(const PgRestorePlan& plan, const PgDataOptions& options);
+PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRestorePlan& plan,
+                                   const PgDataOptions& options);
 
 struct PgServerStart {
   std::filesystem::path pgdata;
@@ -41,6 +42,10 @@ struct PgServerStart {
 // Starts the server and waits for promotion; returns the server log's line saying where
 // recovery stopped. Throws with the end of the server log when recovery fails.
 std::string start_restored_server(const PgServerStart& options);
+
+// Writes `content` to `path` durably, readable only by `run_as` (or the caller when empty).
+void write_private_file(const std::filesystem::path& path, const std::string& content,
+                        const std::string& run_as);
 
 // A shell word: 'text' with single quotes escaped.
 std::string shell_quote(const std::string& text);

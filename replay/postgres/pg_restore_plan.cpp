@@ -173,17 +173,17 @@ std::string conf_quote(const std::string& value) {
   return out + "'";
 }
 
-PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRestoreTarget& t) {
-  auto sources = archive::list_wal_sources(layout);
+PgRestorePlan plan_pg_restore(const archive::Archive& archive, const PgRestoreTarget& t) {
+  auto sources = archive::list_wal_sources(archive);
   const auto& listing = pick_source(sources, t.source);
   PgRestorePlan plan;
   plan.source_id = listing.source.source_id;
   plan.timeline = t.timeline.value_or(newest_timeline(listing));
   WalView view(listing, plan.timeline);
 
-  std::vector<std::pair<archive::fs::path, archive::PgBackupManifest>> backups;
-  for (auto& b : archive::list_pg_backups(layout))
-    if (b.second.source_id == plan.source_id) backups.push_back(std::move(b));
+  std::vector<archive::PgBackupManifest> backups;
+  for (auto& b : archive::list_pg_backups(archive))
+    if (b.source_id == plan.source_id) backups.push_back(std::move(b));
   if (backups.empty())
     throw std::runtime_error("the archive holds no base backup of " + plan.source_id +
                              "; take one with pitr backup");
@@ -194,7 +194,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
   std::vector<Stretch> stretches;
   if (t.kind == Kind::kLsn) target_lsn = t.lsn;
   if (t.kind == Kind::kXid || t.kind == Kind::kName || t.kind == Kind::kTime) {
-    for (const auto& [dir, b] : backups) {
+    for (const auto& b : backups) {
       if (!stretches.empty() && b.start_lsn < stretches.back().end) continue;
       Stretch stretch{b.start_lsn, b.start_lsn, std::nullopt};
       stretch.end = view.walk(b.start_lsn, [&](const archive::WalPiece& f) {
@@ -223,7 +223,7 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
 
   // The newest backup consistent before the target whose WAL reaches it.
   for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
-    const auto& b = it->second;
+    const auto& b = *it;
     if (t.kind == Kind::kTime && b.finished_at > t.time) continue;
     if (target_lsn && b.end_lsn > *target_lsn) continue;
     if (t.kind == Kind::kTime) refuse_time_in_gap(stretches, b, t.time);
@@ -233,15 +233,14 @@ PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRest
           "the archive lacks WAL between {} and {} that {} needs to become consistent; is "
           "capture running?",
           postgres::format_lsn(end), postgres::format_lsn(b.end_lsn), describe_backup(b)));
-    plan.backup_dir = it->first;
     plan.backup = b;
     plan.archive_end = end;
     break;
   }
-  if (plan.backup_dir.empty())
+  if (plan.backup.id.empty())
     throw std::runtime_error(
         fmt::format("no base backup is consistent before the target; the oldest is {}",
-                    describe_backup(backups.front().second)));
+                    describe_backup(backups.front())));
   plan.target_lsn = target_lsn.value_or(plan.archive_end);
   if (plan.target_lsn > plan.archive_end)
     throw std::runtime_error(fmt::format(

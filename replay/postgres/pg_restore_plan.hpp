@@ -25,7 +25,6 @@ struct PgRestoreTarget {
 
 struct PgRestorePlan {
   std::string source_id;
-  archive::fs::path backup_dir;
   archive::PgBackupManifest backup;
   postgres::TimelineId timeline = 0;  // recovery_target_timeline
   postgres::Lsn archive_end = 0;      // end of the WAL the archive holds on that history
@@ -35,7 +34,7 @@ struct PgRestorePlan {
 };
 
 // Throws std::runtime_error with a message saying what is missing and what to choose.
-PgRestorePlan plan_pg_restore(const archive::ArchiveLayout& layout, const PgRestoreTarget& target);
+PgRestorePlan plan_pg_restore(const archive::Archive& archive, const PgRestoreTarget& target);
 
 // Quotes a value for postgresql.conf ('...' with quotes doubled).
 std::string conf_quote(const std::string& value);

@@ -12,32 +12,36 @@
 namespace pitr::replay {
 namespace {
 
-struct SourceDir {
-  fs::path dir;
+struct WalSourceRef {
+  std::string id;
   std::uint64_t segment_size = 0;
 };
 
-SourceDir find_source(const WalFetchRequest& r) {
-  archive::ArchiveLayout layout(r.archive);
-  auto root = archive::wal_root(layout);
-  fs::path dir;
-  if (!r.source.empty()) {
-    archive::check_path_component(r.source, "source");
-    dir = root / r.source;
-  } else if (fs::exists(root)) {
-    for (const auto& e : fs::directory_iterator(root)) {
-      if (!e.is_directory()) continue;
-      if (!dir.empty())
-        throw archive::IoError(
-            "the archive holds WAL of several PostgreSQL systems; name one with --source");
-      dir = e.path();
-    }
+// The only source under wal/ (a listing of every WAL key: restore_command names its source).
+std::string only_source(const archive::Archive& archive) {
+  std::string found;
+  auto prefix = archive::layout::wal_prefix();
+  for (const auto& object : archive.store().list(prefix)) {
+    auto rest = object.key.substr(prefix.size());
+    if (rest.find('/') == std::string::npos || !rest.ends_with("/source.json")) continue;
+    if (!found.empty())
+      throw archive::IoError(
+          "the archive holds WAL of several PostgreSQL systems; name one with --source");
+    found = rest.substr(0, rest.find('/'));
   }
-  if (dir.empty() || !fs::exists(dir / "source.json"))
-    throw archive::IoError(fmt::format("{} holds no PostgreSQL WAL{}", r.archive.string(),
+  return found;
+}
+
+WalSourceRef find_source(const WalFetchRequest& r) {
+  auto id = r.source.empty() ? only_source(r.archive) : r.source;
+  if (!r.source.empty()) archive::check_path_component(r.source, "source");
+  auto text =
+      id.empty() ? std::nullopt : r.archive.read_text(archive::layout::wal_source_record(id));
+  if (!text)
+    throw archive::IoError(fmt::format("{} holds no PostgreSQL WAL{}", r.archive.describe(),
                                        r.source.empty() ? "" : " of " + r.source));
-  auto meta = nlohmann::json::parse(archive::read_small_file(dir / "source.json"));
-  return {dir, meta.at("segment_size").get<std::uint64_t>()};
+  auto meta = nlohmann::json::parse(*text);
+  return {id, meta.at("segment_size").get<std::uint64_t>()};
 }
 
 // Writes bytes through a temporary name next to `dest`, then renames.
@@ -77,27 +81,33 @@ class DestinationFile {
 // Copies the archived form of `name` (sealed, sealed at a timeline's end, or the open tail)
 // to `dest`; segments that end early are padded with zeros, which recovery reads as the end
 // of WAL.
-bool serve(const SourceDir& s, const std::string& name, const fs::path& dest) {
-  if (postgres::parse_history_file_name(name)) {
-    if (!fs::exists(s.dir / name)) return false;
+bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::string& name,
+           const fs::path& dest) {
+  const auto& store = archive.store();
+  if (auto tli = postgres::parse_history_file_name(name)) {
+    auto text = archive.read_text(archive::layout::wal_history(s.id, *tli));
+    if (!text) return false;
     DestinationFile out(dest);
-    out.write(as_bytes(archive::read_small_file(s.dir / name)));
+    out.write(as_bytes(*text));
     out.commit();
     return true;
   }
   if (!postgres::parse_wal_file_name(name, s.segment_size)) return false;
   for (bool complete : {true, false}) {
-    auto path = archive::sealed_wal_path(s.dir, name, complete);
-    if (!fs::exists(path)) continue;
-    auto record = archive::wal_segment_record_from_json(archive::read_index_record(path));
+    auto key = archive::layout::sealed_wal(s.id, name, complete);
+    auto info = store.stat(key);
+    if (!info) continue;
+    auto record =
+        archive::wal_segment_record_from_json(archive::read_index_record(store, key, info->size));
     DestinationFile out(dest);
-    archive::read_indexed_file(path, record.end - record.start, record.sha256,
-                               [&](Bytes b) { out.write(b); });
+    archive::read_indexed_object(store, key, record.end - record.start, record.sha256,
+                                 [&](Bytes b) { out.write(b); });
     out.pad_to(s.segment_size);
     out.commit();
     return true;
   }
-  auto open = archive::open_wal_path(s.dir, name);
+  if (!archive.spool()) return false;
+  auto open = archive.spool_path(archive::layout::open_wal(s.id, name));
   if (!fs::exists(open)) return false;
   archive::MappedFile tail(open);
   DestinationFile out(dest);
@@ -124,7 +134,7 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
 }
 
 bool copy_wal(const WalFetchRequest& r) {
-  return serve(find_source(r), r.name, r.destination);
+  return serve(r.archive, find_source(r), r.name, r.destination);
 }
 
 std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {
@@ -135,7 +145,7 @@ std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned
   auto spool = prefetch_spool(r.destination);
   for (unsigned i = 1; i <= count; ++i) {
     auto name = postgres::wal_file_name(wal->timeline, wal->segment + i, s.segment_size);
-    if (!fs::exists(archive::sealed_wal_path(s.dir, name, true))) break;
+    if (!r.archive.store().exists(archive::layout::sealed_wal(s.id, name, true))) break;
     if (!fs::exists(spool / name)) names.push_back(name);
   }
   return names;
@@ -150,7 +160,7 @@ void prefetch_segments(const WalFetchRequest& r, const std::vector<std::string>&
     if (n.size() >= 24 && n.substr(0, 24) < r.name) fs::remove(e.path());
   }
   for (const auto& name : names)
-    if (!fs::exists(spool / name)) serve(s, name, spool / name);
+    if (!fs::exists(spool / name)) serve(r.archive, s, name, spool / name);
 }
 
 }  // namespace pitr::replay

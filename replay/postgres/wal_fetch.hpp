@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "archive/archive_layout.hpp"
+#include "archive/archive.hpp"
 
 namespace pitr::replay {
 
 namespace fs = std::filesystem;
 
 struct WalFetchRequest {
-  fs::path archive;
+  archive::Archive archive;
   std::string source;    // pg-<system id>; empty: the archive's only PostgreSQL source
   std::string name;      // what recovery asked for (%f)
   fs::path destination;  // where recovery wants it (%p)

@@ -228,10 +228,11 @@ def pitr(*args, password=None, check=True, timeout=300, **kwargs):
 class Capture:
     """`pitr capture` running in the background."""
 
-    def __init__(self, archive, server, *extra, password=None):
+    def __init__(self, archive, server, *extra, password=None, log_path=None):
+        """`log_path` defaults to a file beside a local archive (an s3:// archive needs one)."""
         env = dict(os.environ)
         env["PITR_PASSWORD"] = server.password if password is None else password
-        self.log_path = os.path.join(archive + ".capture.log")
+        self.log_path = log_path or archive + ".capture.log"
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()  # this run's output starts here
         self.proc = subprocess.Popen(

@@ -7,6 +7,7 @@
 #include "archive/binlog_archive.hpp"
 #include "archive/partial_scan.hpp"
 #include "archive/segment_file.hpp"
+#include "archive/storage/local_directory_store.hpp"
 #include "capture/segment_writer.hpp"
 #include "formats/binlog/event_reader.hpp"
 #include "tests/unit/fixture_path.hpp"
@@ -17,8 +18,8 @@ namespace {
 
 using archive::fs::path;
 
-std::vector<std::uint8_t> archived(const path& root, const std::string& file) {
-  archive::BinlogArchive catalog(root);
+std::vector<std::uint8_t> archived(const archive::Archive& a, const std::string& file) {
+  archive::BinlogArchive catalog(a);
   std::vector<std::uint8_t> out;
   catalog.write_log(catalog.find(file, std::nullopt),
                     [&](Bytes b) { out.insert(out.end(), b.begin(), b.end()); });
@@ -51,20 +52,23 @@ struct ArchiveFixture : test::FixtureFiles {
       w.end_event(ev->header, ev->raw, reader.format());
     }
     w.finish();
-    EXPECT_EQ(archived(layout.root(), name), original);
-    EXPECT_TRUE(archive::BinlogArchive(layout.root()).verify().empty());
+    EXPECT_EQ(archived(arch, name), original);
+    EXPECT_TRUE(archive::BinlogArchive(arch).verify().empty());
   }
 
   test::TempDir dir;
-  archive::ArchiveLayout layout{dir.path() / "archive"};
+  path root = dir.path() / "archive";
+  archive::Archive arch = archive::Archive::local(root);
   void SetUp() override {
     test::FixtureFiles::SetUp();  // skipped (or, under CI=true, failed) without the fixtures
-    layout.create_or_check();
+    arch.create_or_check();
   }
+  // Where the local store keeps an object.
+  path file_of(const std::string& key) const { return root / key; }
   capture::SegmentWriter writer(std::uint64_t max_bytes) {
     capture::SegmentPolicy policy;
     policy.max_bytes = max_bytes;
-    return capture::SegmentWriter(layout, "mysql-test", policy);
+    return capture::SegmentWriter(arch, "mysql-test", policy);
   }
 };
 
@@ -75,8 +79,8 @@ TEST_F(ArchiveFixture, SegmentsGiveBackTheFileByteForByte) {
   feed(w, original, name);
   w.finish();
   EXPECT_GT(w.sealed_segments(), 3u);
-  EXPECT_EQ(archived(layout.root(), name), original);
-  archive::BinlogArchive catalog(layout.root());
+  EXPECT_EQ(archived(arch, name), original);
+  archive::BinlogArchive catalog(arch);
   EXPECT_TRUE(catalog.verify().empty());
   const auto& log = catalog.find(name, std::nullopt);
   EXPECT_TRUE(log.complete());
@@ -95,15 +99,15 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
   auto original = test::read_fixture(name);
   for (std::size_t cut : {1ul, 3ul, 50ul, 101ul, 202ul}) {
     SCOPED_TRACE(cut);
-    archive::fs::remove_all(layout.binlog_root());
+    archive::fs::remove_all(file_of(archive::layout::binlog_prefix()));
     {
       capture::SegmentPolicy policy;
       policy.sync_each_transaction = true;
-      capture::SegmentWriter w(layout, "mysql-test", policy);
+      capture::SegmentWriter w(arch, "mysql-test", policy);
       feed(w, original, name, cut);
     }  // destroyed without finish(): what a kill -9 leaves
     // The crash also left the beginning of the next transaction and a torn event.
-    archive::BinlogArchive before(layout.root());
+    archive::BinlogArchive before(arch);
     const auto* partial = before.find(name, std::nullopt).tail();
     ASSERT_TRUE(partial);
     auto on_disk = archive::fs::file_size(partial->path);
@@ -123,7 +127,7 @@ TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
       w.begin_file(name, 0);
     } else {
       // The resume point is a transaction boundary and the archived prefix is the file's.
-      auto prefix = archived(layout.root(), name);
+      auto prefix = archived(arch, name);
       ASSERT_EQ(prefix.size(), resume->offset);
       // Complete transactions among the bytes the crash left behind are kept.
       EXPECT_GE(resume->offset, partial->start + on_disk);
@@ -144,17 +148,18 @@ TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
   }
   // Turn the archive into what a kill -9 leaves while segments wait for compression:
   // the last three sealed segments become open segments again, the final one torn.
-  archive::BinlogArchive catalog(layout.root());
+  archive::BinlogArchive catalog(arch);
   auto segs = catalog.find(name, std::nullopt).segments;
   ASSERT_GE(segs.size(), 4u);
   for (std::size_t i = segs.size() - 3; i < segs.size(); ++i) {
     const auto& r = segs[i].record;
-    archive::fs::remove(segs[i].path);
-    std::ofstream out(layout.partial("mysql-test", name, r.start), std::ios::binary);
+    archive::fs::remove(file_of(segs[i].key));
+    std::ofstream out(file_of(archive::layout::partial("mysql-test", name, r.start)),
+                      std::ios::binary);
     auto size = i + 1 == segs.size() ? r.size() - 10 : r.size();
     out.write(reinterpret_cast<const char*>(original.data() + r.start), static_cast<long>(size));
   }
-  auto problems = archive::BinlogArchive(layout.root()).verify();
+  auto problems = archive::BinlogArchive(arch).verify();
   EXPECT_TRUE(problems.empty()) << problems.front();
   auto w = writer(2048);
   auto resume = w.recover();
@@ -163,7 +168,7 @@ TEST_F(ArchiveFixture, CrashAfterHandOffSealsTheWaitingSegments) {
   // Resumes inside what was the last segment, at its last complete transaction.
   EXPECT_GT(resume->offset, segs.back().record.start);
   EXPECT_LT(resume->offset, segs.back().record.end);
-  archive::BinlogArchive after(layout.root());
+  archive::BinlogArchive after(arch);
   EXPECT_EQ(after.find(name, std::nullopt).segments.size(), segs.size() - 1);
   finish_from(w, original, name, resume->offset);
 }
@@ -173,17 +178,17 @@ TEST_F(ArchiveFixture, VerifyFindsDamageAndHoles) {
   auto w = writer(2048);
   feed(w, test::read_fixture(name), name);
   w.finish();
-  archive::BinlogArchive catalog(layout.root());
+  archive::BinlogArchive catalog(arch);
   const auto& segs = catalog.find(name, std::nullopt).segments;
   ASSERT_GE(segs.size(), 4u);
   // Damage one byte of compressed data in the second segment, remove the third.
   {
-    std::fstream f(segs[1].path, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(file_of(segs[1].key), std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(20);
     f.put('\x55');
   }
-  archive::fs::remove(segs[2].path);
-  auto problems = archive::BinlogArchive(layout.root()).verify();
+  archive::fs::remove(file_of(segs[2].key));
+  auto problems = archive::BinlogArchive(arch).verify();
   ASSERT_EQ(problems.size(), 2u);
   std::string all = problems[0] + "\n" + problems[1];
   EXPECT_NE(all.find("hole"), std::string::npos) << all;
@@ -205,18 +210,19 @@ TEST(SegmentFile, ResealingWithDifferentContentIsRefused) {  // reads no fixture
   r.file = "f.000001";
   r.start = 0;
   r.end = 16;
-  auto dest = dir.path() / "seg.zst";
-  archive::write_segment(source, 0, r, dest, 3);
-  EXPECT_NO_THROW(archive::write_segment(source, 0, r, dest, 3));  // same bytes: no-op
+  storage::LocalDirectoryStore store(dir.path());
+  const std::string dest = "seg.zst";
+  archive::write_segment(store, dest, source, 0, r, 3);
+  EXPECT_NO_THROW(archive::write_segment(store, dest, source, 0, r, 3));  // same bytes: no-op
   {
     std::ofstream out(data_path, std::ios::binary);
     out << "0123456789abcdeX";
   }
   archive::File changed(data_path, archive::File::Mode::kRead);
-  EXPECT_THROW(archive::write_segment(changed, 0, r, dest, 3), archive::IoError);
-  auto record = archive::read_segment_record(dest);
+  EXPECT_THROW(archive::write_segment(store, dest, changed, 0, r, 3), archive::IoError);
+  auto record = archive::read_segment_record(store, dest);
   std::string back;
-  archive::read_segment(dest, record, [&](Bytes b) { back += as_text(b); });
+  archive::read_segment(store, dest, record, [&](Bytes b) { back += as_text(b); });
   EXPECT_EQ(back, "0123456789abcdef");
 }
 

@@ -24,7 +24,7 @@ std::vector<std::string> crash_leftovers(const path& dir) {
   std::vector<std::string> out;
   for (const auto& e : archive::fs::directory_iterator(dir)) {
     auto name = e.path().filename().string();
-    if (archive::ArchiveLayout::is_partial_name(name) || e.path().extension() == ".tmp")
+    if (archive::layout::is_partial_name(name) || e.path().extension() == ".tmp")
       out.push_back(name);
   }
   return out;
@@ -37,7 +37,7 @@ struct BinlogRotationCrash : test::FixtureFiles {
   void SetUp() override {
     test::FixtureFiles::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    layout.create_or_check();
+    arch.create_or_check();
     image = test::read_fixture(first);
   }
 
@@ -46,7 +46,7 @@ struct BinlogRotationCrash : test::FixtureFiles {
     capture::SegmentPolicy policy;
     policy.max_bytes = max_bytes;
     policy.sync_each_transaction = sync_each_transaction;
-    return capture::SegmentWriter(layout, source, policy);
+    return capture::SegmentWriter(arch, source, policy);
   }
 
   // Writes events of `file` from `offset` on, as a replication session does (for a start
@@ -66,7 +66,7 @@ struct BinlogRotationCrash : test::FixtureFiles {
 
   // The archived bytes of `file` from where its archived part begins.
   std::vector<std::uint8_t> archived_part(const std::string& file) const {
-    archive::BinlogArchive catalog(layout.root());
+    archive::BinlogArchive catalog(arch);
     std::vector<std::uint8_t> got;
     catalog.read_log(catalog.find(file, std::nullopt),
                      [&](Bytes b) { got.insert(got.end(), b.begin(), b.end()); });
@@ -79,7 +79,12 @@ struct BinlogRotationCrash : test::FixtureFiles {
     w.finish();
   }
 
-  path next_partial() const { return layout.partial(source, next, 0); }
+  path next_partial() const { return file_of(archive::layout::partial(source, next, 0)); }
+  path log_dir(const std::string& file) const {
+    return file_of(archive::layout::log_prefix(source, file));
+  }
+  // Where the local store (and spool) keeps a key.
+  path file_of(const std::string& key) const { return root / key; }
 
   // Capture restarts: it must resume at the next file's start and, once the server has sent
   // it, the archive holds both files byte for byte with nothing left of the crash.
@@ -92,7 +97,7 @@ struct BinlogRotationCrash : test::FixtureFiles {
     EXPECT_EQ(at->offset, 4u);
     stream(w, at->file, at->offset);
     w.finish();
-    archive::BinlogArchive catalog(layout.root());
+    archive::BinlogArchive catalog(arch);
     EXPECT_EQ(catalog.verify(), std::vector<std::string>{});
     for (const auto& name : {first, next}) {
       std::vector<std::uint8_t> got;
@@ -100,27 +105,29 @@ struct BinlogRotationCrash : test::FixtureFiles {
                         [&](Bytes b) { got.insert(got.end(), b.begin(), b.end()); });
       EXPECT_TRUE(got == image) << name << " differs from what the server wrote";
     }
-    EXPECT_EQ(crash_leftovers(layout.log_dir(source, first)), std::vector<std::string>{});
+    EXPECT_EQ(crash_leftovers(log_dir(first)), std::vector<std::string>{});
   }
 
   // A sealed segment of the first file as the sealer found it: still open (its sealed copy
   // is removed when `sealed_too` is false), with an interrupted compression beside it.
   void unseal_segment_of_first_file(bool sealed_too, std::size_t index = SIZE_MAX) {
-    archive::BinlogArchive catalog(layout.root());
+    archive::BinlogArchive catalog(arch);
     const auto& segments = catalog.find(first, std::nullopt).segments;
     const auto& last = segments.at(std::min(index, segments.size() - 1));
     std::vector<std::uint8_t> bytes;
-    archive::read_segment(last.path, last.record,
+    archive::read_segment(arch.store(), last.key, last.record,
                           [&](Bytes b) { bytes.insert(bytes.end(), b.begin(), b.end()); });
-    archive::write_file_atomically(layout.partial(source, first, last.record.start), bytes);
+    archive::write_file_atomically(
+        file_of(archive::layout::partial(source, first, last.record.start)), bytes);
     if (!sealed_too) {
-      archive::fs::remove(last.path);
-      archive::write_file_atomically(path(last.path.string() + ".tmp"), Bytes(bytes).first(100));
+      archive::fs::remove(file_of(last.key));
+      archive::write_file_atomically(file_of(last.key + ".tmp"), Bytes(bytes).first(100));
     }
   }
 
   test::TempDir dir;
-  archive::ArchiveLayout layout{dir.path() / "archive"};
+  path root = dir.path() / "archive";
+  archive::Archive arch = archive::Archive::local(root);
   const std::string source = "mysql-test";
   const std::string first = "mysql-bin.checksum-crc32", next = "mysql-bin.000002";
   std::vector<std::uint8_t> image;
@@ -128,28 +135,28 @@ struct BinlogRotationCrash : test::FixtureFiles {
 
 TEST_F(BinlogRotationCrash, NextFileDirectoryWithoutSegments) {
   archive_first_file();
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   restart_resumes_at_next_file();
 }
 
 // The state of issue 10: the new file's open segment was created, none of it durable.
 TEST_F(BinlogRotationCrash, NextFileOpenSegmentEmpty) {
   archive_first_file();
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   archive::write_file_atomically(next_partial(), {});
   restart_resumes_at_next_file();
 }
 
 TEST_F(BinlogRotationCrash, NextFileMagicTorn) {
   archive_first_file();
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   archive::write_file_atomically(next_partial(), Bytes(image).first(2));
   restart_resumes_at_next_file();
 }
 
 TEST_F(BinlogRotationCrash, NextFileFormatDescriptionTorn) {
   archive_first_file();
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   archive::write_file_atomically(next_partial(), Bytes(image).first(4 + 30));
   restart_resumes_at_next_file();
 }
@@ -159,7 +166,7 @@ TEST_F(BinlogRotationCrash, NextFileFormatDescriptionTorn) {
 TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
   archive_first_file();
   unseal_segment_of_first_file(false);
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   archive::write_file_atomically(next_partial(), {});
   restart_resumes_at_next_file();
 }
@@ -168,7 +175,7 @@ TEST_F(BinlogRotationCrash, PreviousFileStillBeingSealed) {
 TEST_F(BinlogRotationCrash, PreviousFileSealedButOpenSegmentNotRemoved) {
   archive_first_file();
   unseal_segment_of_first_file(true);
-  archive::fs::create_directories(layout.log_dir(source, next));
+  archive::fs::create_directories(log_dir(next));
   archive::write_file_atomically(next_partial(), Bytes(image).first(4));
   restart_resumes_at_next_file();
 }
@@ -177,13 +184,14 @@ TEST_F(BinlogRotationCrash, PreviousFileSealedButOpenSegmentNotRemoved) {
 // before the sealer ran: recovery seals the first and resumes after it, not at the start.
 TEST_F(BinlogRotationCrash, HandedOffSegmentThenEmptyOpenSegment) {
   archive_first_file();
-  archive::BinlogArchive catalog(layout.root());
+  archive::BinlogArchive catalog(arch);
   const auto& segments = catalog.find(first, std::nullopt).segments;
   ASSERT_GT(segments.size(), 2u);
   auto handed_off_end = segments[0].record.end;
   unseal_segment_of_first_file(false, 0);
-  for (std::size_t i = 1; i < segments.size(); ++i) archive::fs::remove(segments[i].path);
-  archive::write_file_atomically(layout.partial(source, first, handed_off_end), {});
+  for (std::size_t i = 1; i < segments.size(); ++i) archive::fs::remove(file_of(segments[i].key));
+  archive::write_file_atomically(file_of(archive::layout::partial(source, first, handed_off_end)),
+                                 {});
   auto w = writer();
   auto at = w.recover();
   ASSERT_TRUE(at);
@@ -192,7 +200,7 @@ TEST_F(BinlogRotationCrash, HandedOffSegmentThenEmptyOpenSegment) {
   stream(w, first, at->offset);
   w.finish();
   EXPECT_TRUE(archived_part(first) == image);
-  EXPECT_EQ(archive::BinlogArchive(layout.root()).verify(), std::vector<std::string>{});
+  EXPECT_EQ(archive::BinlogArchive(arch).verify(), std::vector<std::string>{});
 }
 
 // Capture started in the middle of a file (--start-pos, --start-gtid): the archived part
@@ -200,9 +208,8 @@ TEST_F(BinlogRotationCrash, HandedOffSegmentThenEmptyOpenSegment) {
 // transactions must be kept, not cut back to nothing because nobody can parse them.
 TEST_F(BinlogRotationCrash, MidFileStartKeepsItsTransactions) {
   archive_first_file();
-  auto from =
-      archive::BinlogArchive(layout.root()).find(first, std::nullopt).segments[1].record.start;
-  archive::fs::remove_all(layout.binlog_root());
+  auto from = archive::BinlogArchive(arch).find(first, std::nullopt).segments[1].record.start;
+  archive::fs::remove_all(file_of(archive::layout::binlog_prefix()));
   {
     auto w = writer(true, 1 << 20);  // nothing sealed: all of it in the open segment
     stream(w, first, from, from + 6000);
@@ -216,7 +223,7 @@ TEST_F(BinlogRotationCrash, MidFileStartKeepsItsTransactions) {
   w.finish();
   EXPECT_TRUE(archived_part(first) ==
               std::vector<std::uint8_t>(image.begin() + static_cast<long>(from), image.end()));
-  EXPECT_EQ(archive::BinlogArchive(layout.root()).verify(), std::vector<std::string>{});
+  EXPECT_EQ(archive::BinlogArchive(arch).verify(), std::vector<std::string>{});
 }
 
 // WAL of timeline 1 over a few 1 MiB segments, and capture crashing at a segment end.
@@ -224,8 +231,8 @@ struct WalSegmentEndCrash : ::testing::Test {
   static constexpr std::uint64_t kSegment = 1 << 20;
 
   void SetUp() override {
-    layout.create_or_check();
-    archive::remember_wal_source(layout, source);
+    arch.create_or_check();
+    archive::remember_wal_source(arch, source);
     test::WalBuilder builder(kSegment);
     for (std::uint32_t i = 0; builder.bytes().size() < 2 * kSegment + kSegment / 2; ++i) {
       builder.add(0, 10, 0, std::vector<std::uint8_t>(9000, static_cast<std::uint8_t>(i)));
@@ -234,15 +241,15 @@ struct WalSegmentEndCrash : ::testing::Test {
     wal = builder.bytes();
   }
 
-  capture::WalWriter writer() { return capture::WalWriter(layout, source, 1); }
+  capture::WalWriter writer() { return capture::WalWriter(arch, source, 1); }
   void write(capture::WalWriter& w, postgres::Lsn from, postgres::Lsn to) {
     w.write(1, from, Bytes(wal).subspan(from, to - from));
   }
-  path dir_path() const { return archive::wal_source_dir(layout, source.source_id); }
   path open_tail(std::uint64_t segment) const {
-    return archive::open_wal_path(dir_path(), postgres::wal_file_name(1, segment, kSegment));
+    return arch.spool_path(
+        archive::layout::open_wal(source.source_id, postgres::wal_file_name(1, segment, kSegment)));
   }
-  archive::WalSourceListing listing() const { return archive::list_wal_sources(layout).at(0); }
+  archive::WalSourceListing listing() const { return archive::list_wal_sources(arch).at(0); }
 
   // Capture restarts at `expected`, receives the rest, and the archive holds all of it.
   void restart_resumes_at(postgres::Lsn expected) {
@@ -265,7 +272,7 @@ struct WalSegmentEndCrash : ::testing::Test {
   }
 
   test::TempDir dir;
-  archive::ArchiveLayout layout{dir.path() / "archive"};
+  archive::Archive arch = archive::Archive::local(dir.path() / "archive");
   archive::WalSource source{"pg-42", 42, kSegment};
   std::vector<std::uint8_t> wal;
 };

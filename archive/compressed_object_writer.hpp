@@ -1,13 +1,14 @@
 #pragma once
-// Writes a zstd-compressed file as a stream of pieces, durably: to a temporary name,
-// fsynced and renamed by finish(). Records the SHA-256 and size of what was written.
+// Writes a zstd-compressed object as a stream of pieces into the archive's store; the
+// object appears under its key only once commit() succeeds. Records the SHA-256 and size
+// of what was written.
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "archive/file_io.hpp"
 #include "archive/sha256.hpp"
+#include "archive/storage/object_writer.hpp"
 
 struct ZSTD_CCtx_s;
 
@@ -25,11 +26,15 @@ struct CompressionOptions {
   bool sha256 = true;  // off where another checksum already covers the content
 };
 
-class CompressedFileWriter {
+class CompressedObjectWriter {
  public:
-  CompressedFileWriter(fs::path path, int level) : CompressedFileWriter(path, {.level = level}) {}
-  CompressedFileWriter(fs::path path, const CompressionOptions& options);
-  ~CompressedFileWriter();
+  CompressedObjectWriter(storage::ObjectStore& store, const std::string& key,
+                         const CompressionOptions& options,
+                         storage::PutMode mode = storage::PutMode::kIfAbsent);
+  ~CompressedObjectWriter();
+  CompressedObjectWriter(const CompressedObjectWriter&) = delete;
+  CompressedObjectWriter& operator=(const CompressedObjectWriter&) = delete;
+
   void write(Bytes bytes);
   void write(std::string_view text) { write(as_bytes(text)); }
   std::uint64_t bytes() const { return bytes_; }
@@ -37,8 +42,8 @@ class CompressedFileWriter {
   WrittenFile end_frame();
   // Bytes after the compressed data, as they are (e.g. a zstd skippable frame).
   void append_raw(Bytes bytes);
-  // Fsyncs and renames the file into place (the directory is fsynced by the caller once all
-  // its files are written). Without commit(), the temporary file is removed.
+  // Hands the object to the store and waits until it has it. Without commit(), nothing is
+  // stored.
   void commit();
   // end_frame() then commit().
   WrittenFile finish();
@@ -46,13 +51,11 @@ class CompressedFileWriter {
  private:
   void compress(Bytes input, bool end);
 
-  fs::path path_, tmp_;
-  File file_;
+  storage::ObjectWriter out_;
   ZSTD_CCtx_s* cctx_;
   std::optional<Sha256> sha_;
-  std::vector<std::uint8_t> out_;
+  std::vector<std::uint8_t> buffer_;
   std::uint64_t bytes_ = 0, stored_ = 0;
-  bool committed_ = false;
 };
 
 }  // namespace pitr::archive

@@ -1,0 +1,103 @@
+#include "archive/pending_backup.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace pitr::archive {
+namespace {
+
+constexpr const char* kClaimName = "in-progress.json";
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+bool process_gone(long pid) {
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+// Removes a backup's objects, its claim last so that an interrupted removal is retried.
+void remove_backup(storage::ObjectStore& store, const std::string& id) {
+  auto claim = layout::backup_file(id, kClaimName);
+  for (const auto& object : store.list(layout::backup_prefix(id)))
+    if (object.key != claim) store.remove(object.key);
+  store.remove(claim);
+}
+
+}  // namespace
+
+PendingBackup::PendingBackup(Archive archive, std::time_t started) : archive_(std::move(archive)) {
+  remove_abandoned_backups(archive_);
+  auto base = fmt::format("{:%Y%m%dT%H%M%SZ}", fmt::gmtime(started));
+  nlohmann::json claim{{"host", host_name()}, {"pid", ::getpid()}, {"started_at", started}};
+  for (int n = 1;; ++n) {
+    id_ = n == 1 ? base : fmt::format("{}-{}", base, n);
+    if (!store().list(layout::backup_prefix(id_)).empty()) continue;
+    try {
+      archive_.write_text(layout::backup_file(id_, kClaimName), claim.dump() + "\n",
+                          storage::PutMode::kIfAbsent);
+      return;
+    } catch (const storage::StorageError& e) {
+      if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
+    }
+  }
+}
+
+PendingBackup::~PendingBackup() {
+  if (committed_) return;
+  try {
+    remove_backup(store(), id_);
+  } catch (const std::exception&) {
+    // Left for remove_abandoned_backups: the claim names this process, which is ending.
+  }
+}
+
+std::string PendingBackup::key(const std::string& file) const {
+  return layout::backup_file(id_, file);
+}
+
+void PendingBackup::commit(const std::string& manifest_json) {
+  archive_.write_text(key(layout::kManifestName), manifest_json, storage::PutMode::kIfAbsent);
+  committed_ = true;
+  store().remove(key(kClaimName));
+}
+
+int remove_abandoned_backups(const Archive& archive) {
+  // Per backup id: whether it has a manifest, and its claim's key.
+  std::map<std::string, std::pair<bool, std::string>> backups;
+  for (const auto& object : archive.store().list(layout::backups_prefix())) {
+    auto rest = object.key.substr(layout::backups_prefix().size());
+    auto slash = rest.find('/');
+    if (slash == std::string::npos) continue;
+    auto name = rest.substr(slash + 1);
+    auto& entry = backups[rest.substr(0, slash)];
+    if (name == layout::kManifestName) entry.first = true;
+    if (name == kClaimName) entry.second = object.key;
+  }
+  int removed = 0;
+  for (const auto& [id, entry] : backups) {
+    const auto& [complete, claim_key] = entry;
+    if (claim_key.empty()) continue;
+    if (complete) {  // a crash between the manifest and the claim's removal
+      archive.store().remove(claim_key);
+      continue;
+    }
+    auto claim = nlohmann::json::parse(archive.read_text(claim_key).value_or("{}"), nullptr, false);
+    if (claim.is_discarded() || claim.value("host", "") != host_name() ||
+        !process_gone(claim.value("pid", 0L)))
+      continue;
+    remove_backup(archive.store(), id);
+    ++removed;
+  }
+  return removed;
+}
+
+}  // namespace pitr::archive

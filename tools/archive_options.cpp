@@ -1,0 +1,50 @@
+#include "tools/archive_options.hpp"
+
+#include "archive/storage/archive_url.hpp"
+
+namespace pitr::tools {
+namespace {
+
+constexpr const char* kDefaultSpoolRoot = "/var/lib/pitr/spool";
+
+}  // namespace
+
+void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
+                         const std::string& help) {
+  cmd->add_option("--archive", args.url, help)->required();
+  const char* group = "Object storage (with an s3:// archive)";
+  cmd->add_option("--s3-endpoint", args.s3_endpoint,
+                  "S3 endpoint URL, e.g. http://127.0.0.1:7480 (default: AWS_ENDPOINT_URL, or "
+                  "AWS itself); with an endpoint, buckets are addressed in the path")
+      ->group(group);
+  cmd->add_option("--s3-region", args.s3_region,
+                  "Region the requests are signed for (default: AWS_REGION, or us-east-1)")
+      ->group(group);
+  cmd->add_flag("--s3-virtual-host", args.s3_virtual_host,
+                "Address the bucket in the host name even with --s3-endpoint")
+      ->group(group);
+  if (spool == SpoolUse::kNone) return;
+  cmd->add_option("--spool", args.spool,
+                  spool == SpoolUse::kWrites
+                      ? "Local directory for the open tail of the log before it is sealed into "
+                        "object storage (default: /var/lib/pitr/spool/BUCKET/PREFIX; a local "
+                        "archive is its own spool)"
+                      : "The capture's spool directory, to include the open tail of an archive "
+                        "in object storage (a local archive is its own spool)")
+      ->group(group);
+}
+
+archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
+  auto url = storage::parse_archive_url(args.url);
+  storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host};
+  std::shared_ptr<storage::ObjectStore> store = storage::open_archive_store(url, s3);
+  if (url.kind == storage::ArchiveUrl::Kind::kLocal) return archive::Archive(store, url.path);
+  std::optional<archive::fs::path> spool_dir;
+  if (args.spool)
+    spool_dir = *args.spool;
+  else if (spool == SpoolUse::kWrites)
+    spool_dir = archive::fs::path(kDefaultSpoolRoot) / url.bucket / url.prefix;
+  return archive::Archive(store, spool_dir);
+}
+
+}  // namespace pitr::tools
