@@ -81,6 +81,13 @@ std::string wal_history(const std::string& source_id, postgres::TimelineId timel
   return wal_source_prefix(source_id) + postgres::history_file_name(timeline);
 }
 
+std::string capture_leases_prefix() {
+  return "leases/capture/";
+}
+std::string capture_lease(std::uint64_t generation) {
+  return fmt::format("{}{:016d}.json", capture_leases_prefix(), generation);
+}
+
 std::string base_name(const std::string& key) {
   auto slash = key.rfind('/');
   return slash == std::string::npos ? key : key.substr(slash + 1);

@@ -54,6 +54,11 @@ std::string sealed_wal(const std::string& source_id, const std::string& file, bo
 std::string open_wal(const std::string& source_id, const std::string& file);
 std::string wal_history(const std::string& source_id, postgres::TimelineId timeline);
 
+// leases/capture/<generation:016d>.json: the lease of the one capture writing an archive in
+// object storage (archive/capture_lease.hpp).
+std::string capture_leases_prefix();
+std::string capture_lease(std::uint64_t generation);
+
 // The last component of a key.
 std::string base_name(const std::string& key);
 

@@ -110,9 +110,10 @@ void BinlogArchive::scan() {
     }
   }
   std::vector<ArchivedLog> found;
-  for (auto& [id, log] : logs) {
-    log.source_id = id.first;
-    log.file = id.second;
+  for (auto& entry : logs) {  // no structured binding: lambdas below capture the log
+    auto& log = entry.second;
+    log.source_id = entry.first.first;
+    log.file = entry.first.second;
     std::sort(log.segments.begin(), log.segments.end(),
               [](auto& a, auto& b) { return a.record.start < b.record.start; });
     std::sort(log.partials.begin(), log.partials.end(),

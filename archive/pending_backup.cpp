@@ -2,27 +2,15 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "archive/process_identity.hpp"
 
 namespace pitr::archive {
 namespace {
 
 constexpr const char* kClaimName = "in-progress.json";
-
-std::string host_name() {
-  char name[256] = {};
-  ::gethostname(name, sizeof name - 1);
-  return name;
-}
-
-bool process_gone(long pid) {
-  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
 
 // Removes a backup's objects, its claim last so that an interrupted removal is retried.
 void remove_backup(storage::ObjectStore& store, const std::string& id) {
@@ -37,7 +25,8 @@ void remove_backup(storage::ObjectStore& store, const std::string& id) {
 PendingBackup::PendingBackup(Archive archive, std::time_t started) : archive_(std::move(archive)) {
   remove_abandoned_backups(archive_);
   auto base = fmt::format("{:%Y%m%dT%H%M%SZ}", fmt::gmtime(started));
-  nlohmann::json claim{{"host", host_name()}, {"pid", ::getpid()}, {"started_at", started}};
+  auto me = this_process();
+  nlohmann::json claim{{"host", me.host}, {"pid", me.pid}, {"started_at", started}};
   for (int n = 1;; ++n) {
     id_ = n == 1 ? base : fmt::format("{}-{}", base, n);
     if (!store().list(layout::backup_prefix(id_)).empty()) continue;
@@ -91,8 +80,7 @@ int remove_abandoned_backups(const Archive& archive) {
       continue;
     }
     auto claim = nlohmann::json::parse(archive.read_text(claim_key).value_or("{}"), nullptr, false);
-    if (claim.is_discarded() || claim.value("host", "") != host_name() ||
-        !process_gone(claim.value("pid", 0L)))
+    if (claim.is_discarded() || !known_gone({claim.value("host", ""), claim.value("pid", 0L)}))
       continue;
     remove_backup(archive.store(), id);
     ++removed;

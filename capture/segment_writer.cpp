@@ -183,6 +183,10 @@ void SegmentWriter::note_format_description(Bytes fde_event) {
 void SegmentWriter::open_partial() {
   partial_start_ = end_;
   auto path = archive_.spool_path(archive::layout::partial(source_id_, file_, partial_start_));
+  if (!fs::is_directory(path.parent_path())) {  // resuming from sealed segments alone
+    fs::create_directories(path.parent_path());
+    archive::fsync_directory(path.parent_path().parent_path());
+  }
   partial_.emplace(path, archive::File::Mode::kCreateOrOpen);
   partial_->truncate(0);
   written_ = 0;

@@ -23,6 +23,11 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
   cmd->add_flag("--s3-virtual-host", args.s3_virtual_host,
                 "Address the bucket in the host name even with --s3-endpoint")
       ->group(group);
+  cmd->add_option("--s3-timeout", args.s3_timeout,
+                  "Seconds without progress (retries included) before a request to the store "
+                  "fails (default 120)")
+      ->check(CLI::Range(1u, 86400u))
+      ->group(group);
   if (spool == SpoolUse::kNone) return;
   cmd->add_option("--spool", args.spool,
                   spool == SpoolUse::kWrites
@@ -36,7 +41,8 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
 
 archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
   auto url = storage::parse_archive_url(args.url);
-  storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host};
+  storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host, std::nullopt};
+  if (args.s3_timeout) s3.deadline = std::chrono::seconds(*args.s3_timeout);
   std::shared_ptr<storage::ObjectStore> store = storage::open_archive_store(url, s3);
   if (url.kind == storage::ArchiveUrl::Kind::kLocal) return archive::Archive(store, url.path);
   std::optional<archive::fs::path> spool_dir;

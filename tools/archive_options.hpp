@@ -14,6 +14,7 @@ namespace pitr::tools {
 struct ArchiveArgs {
   std::string url;
   std::optional<std::string> s3_endpoint, s3_region, spool;
+  std::optional<unsigned> s3_timeout;  // seconds
   bool s3_virtual_host = false;
 };
 

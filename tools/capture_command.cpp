@@ -21,7 +21,7 @@ struct CaptureArgs {
   std::optional<std::string> start_file, start_gtid;
   std::optional<std::uint64_t> start_pos;
   std::optional<std::uint32_t> server_id;
-  unsigned segment_time = 60, heartbeat = 5;
+  unsigned segment_time = 60, heartbeat = 5, lease_time = 30;
   int compression_level = 3;
   bool sync = false, stop_at_end = false;
   std::string slot = "pitr", application_name = "pitr";
@@ -35,6 +35,7 @@ int run_postgres_capture(const CaptureArgs& a) {
   o.endpoint = make_postgres_endpoint(a.source);
   o.endpoint.application_name = a.application_name;
   o.archive = open_archive(a.archive, SpoolUse::kWrites);
+  o.lease_time = std::chrono::seconds(a.lease_time);
   o.slot = a.no_slot ? "" : a.slot;
   o.sync = a.sync;
   o.compression_level = a.compression_level;
@@ -62,6 +63,7 @@ int run_capture(const CaptureArgs& a) {
   capture::CaptureOptions o;
   o.endpoint = make_endpoint(a.source);
   o.archive = open_archive(a.archive, SpoolUse::kWrites);
+  o.lease_time = std::chrono::seconds(a.lease_time);
   o.replica_server_id = a.server_id.value_or(default_server_id(a.archive.url));
   o.policy.max_bytes = parse_size(a.segment_size);
   o.policy.max_age = std::chrono::seconds(a.segment_time);
@@ -93,6 +95,13 @@ CommandRunner add_capture_command(CLI::App& app) {
   add_archive_options(cmd, a->archive, SpoolUse::kWrites,
                       "The archive (created if missing): a directory, file://PATH or "
                       "s3://BUCKET/PREFIX");
+  cmd->add_option("--lease-time", a->lease_time,
+                  "Archive in object storage: seconds a capture's lease lives without renewal; "
+                  "another capture takes over that long after this one dies (at once on the "
+                  "same host)")
+      ->check(CLI::Range(3u, 3600u))
+      ->group("Object storage (with an s3:// archive)")
+      ->capture_default_str();
   add_source_options(cmd, a->source);
   cmd->add_option("--server-id", a->server_id,
                   "Replica server id to register with (default: derived from the archive path)");

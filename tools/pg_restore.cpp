@@ -68,11 +68,12 @@ std::string restore_command(const ArchiveArgs& archive, const std::string& sourc
     where = replay::shell_quote(archive.url);
   }
   // The server's environment has none of the AWS_* settings this restore may have used.
-  auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false});
+  auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false, {}});
   if (url.kind == storage::ArchiveUrl::Kind::kS3) {
     if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
     where += " --s3-region " + replay::shell_quote(*s3.region);
     if (archive.s3_virtual_host) where += " --s3-virtual-host";
+    if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
   }
   return fmt::format("{}{} wal-fetch --archive {} --source {} %f %p", env,
                      replay::shell_quote(self.string()), where, replay::shell_quote(source));

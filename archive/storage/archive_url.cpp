@@ -87,7 +87,9 @@ std::unique_ptr<ObjectStore> open_archive_store(const ArchiveUrl& url, const S3O
   // With an endpoint (a gateway on premises, MinIO, Ceph) the bucket goes in the path; on
   // AWS itself in the host name.
   at.virtual_host = at.endpoint.empty() || s3.virtual_host;
-  return std::make_unique<S3Store>(at, load_s3_credentials());
+  S3Tuning tuning;
+  if (s3.deadline) tuning.deadline = *s3.deadline;
+  return std::make_unique<S3Store>(at, load_s3_credentials(), tuning);
 }
 
 }  // namespace pitr::storage

@@ -1,6 +1,7 @@
 #pragma once
 // Where an archive lives, as `--archive` says it: a path, file://PATH, or
 // s3://BUCKET[/PREFIX], and the storage backend that serves it.
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -25,6 +26,8 @@ ArchiveUrl parse_archive_url(const std::string& text);
 struct S3Options {
   std::optional<std::string> endpoint, region;
   bool virtual_host = false;  // only without an endpoint is it the default
+  // Give up after this long without progress, retries included (default 120 s).
+  std::optional<std::chrono::seconds> deadline;
 };
 
 // The options with what is unset taken from AWS_ENDPOINT_URL and AWS_REGION (the region

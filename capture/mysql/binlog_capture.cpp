@@ -8,6 +8,7 @@
 #include "archive/gap_record.hpp"
 #include "capture/mysql/binlog_stream.hpp"
 #include "capture/mysql/server_identity.hpp"
+#include "capture/sole_writer.hpp"
 #include "capture/stop_signal.hpp"
 #include "formats/binlog/checksum.hpp"
 #include "formats/binlog/event_bodies.hpp"
@@ -202,9 +203,9 @@ class Session {
 void BinlogCapture::run() {
   asio::io_context io;
   StopSignal stop(io);
-  const auto& archive = options_.archive;
-  archive.create_or_check();
-  archive::ArchiveLock lock(archive.spool_path(archive::layout::kCaptureLock));
+  options_.archive.create_or_check();
+  SoleWriter sole_writer(options_.archive, options_.lease_time, log);
+  const auto& archive = sole_writer.archive();
 
   std::optional<std::string> source_id;
   bool ever_connected = false, past_gap = false;  // past_gap: a gap accepted with --accept-gap

@@ -19,6 +19,8 @@ namespace pitr::capture {
 struct CaptureOptions {
   MysqlEndpoint endpoint;
   archive::Archive archive;
+  // In object storage: how long a capture's lease lives without renewal.
+  std::chrono::seconds lease_time{30};
   std::uint32_t replica_server_id = 0;
   SegmentPolicy policy;
   std::optional<LogPosition> start_position;  // used only when the archive is empty

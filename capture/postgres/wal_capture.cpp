@@ -7,6 +7,7 @@
 #include "archive/archive_lock.hpp"
 #include "archive/gap_record.hpp"
 #include "capture/capture_fatal.hpp"
+#include "capture/sole_writer.hpp"
 #include "capture/postgres/replication_stream.hpp"
 #include "capture/postgres/wal_writer.hpp"
 #include "capture/stop_signal.hpp"
@@ -231,9 +232,9 @@ void WalCapture::run() {
   auto log = [&](const std::string& m) { log_line(options_, m); };
   asio::io_context io;
   StopSignal stop(io);
-  const auto& archive = options_.archive;
-  archive.create_or_check();
-  archive::ArchiveLock lock(archive.spool_path(archive::layout::kCaptureLock));
+  options_.archive.create_or_check();
+  SoleWriter sole_writer(options_.archive, options_.lease_time, log);
+  const auto& archive = sole_writer.archive();
   std::optional<std::string> source_id;
   bool ever_connected = false;
   postgres::Lsn past_gap = 0;  // where a gap accepted with --accept-gap begins (0: none)

@@ -15,6 +15,8 @@ namespace pitr::capture {
 struct WalCaptureOptions {
   PostgresEndpoint endpoint;
   archive::Archive archive;
+  // In object storage: how long a capture's lease lives without renewal.
+  std::chrono::seconds lease_time{30};
   std::string slot = "pitr";  // empty: stream without a slot
   bool sync = false;          // fsync and report after every message batch (synchronous standby)
   int compression_level = 3;

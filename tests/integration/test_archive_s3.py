@@ -6,11 +6,12 @@ only its OS user reads."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 import unittest
 
-from harness import (Capture, ServerTestCase, Workload, free_port, in_use_flag_cleared, pitr,
+from harness import (PITR, Capture, ServerTestCase, Workload, free_port, in_use_flag_cleared, pitr,
                      shared_with_postgres, wait_until)
 
 BUCKET = "pitr-archive"
@@ -165,6 +166,131 @@ class PostgresOnS3Test(S3ArchiveTestCase):
     def lsn(text):
         hi, lo = text.split("/")
         return int(hi, 16) << 32 | int(lo, 16)
+
+
+class TwoCapturesTest(S3ArchiveTestCase):
+    def start(self, url, source, spool, *prefix):
+        """A capture, optionally run through `prefix` (e.g. in another UTS namespace); its
+        output goes to proc.log_path."""
+        log_path = os.path.join(self.tmp, f"capture-{len(getattr(self, 'procs', []))}.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([*prefix, PITR, "capture", "--archive", url, "--source",
+                                     source.uri, "--spool", spool, "--heartbeat", "1",
+                                     "--lease-time", "5", "--segment-size", "1M"],
+                                    stdout=log, stderr=subprocess.STDOUT,
+                                    env=dict(os.environ, PITR_PASSWORD=source.password))
+        proc.log_path = log_path
+        self.procs = getattr(self, "procs", []) + [proc]
+        return proc
+
+    @staticmethod
+    def output(proc):
+        with open(proc.log_path, errors="replace") as f:
+            return f.read()
+
+    def tearDown(self):
+        for p in getattr(self, "procs", []):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        super().tearDown()
+
+    def test_second_refuses_and_takes_over_when_the_holder_dies(self):
+        source = self.mariadb()
+        url = f"s3://{BUCKET}/two"
+        spools = [os.path.join(self.tmp, f"spool{i}") for i in range(4)]
+        with Workload(source, seed=3):
+            first = self.start(url, source, spools[0])
+            time.sleep(3)
+            second = self.start(url, source, spools[1])
+            self.assertEqual(second.wait(timeout=60), 1)
+            refusal = self.output(second)
+            self.assertIn("another pitr capture is writing", refusal)
+            self.assertIn(f"pid {first.pid}", refusal)
+            self.assertIn(socket.gethostname(), refusal)
+
+            # Killed on this host: the next capture sees its process is gone and takes over.
+            first.kill()
+            first.wait()
+            third = self.start(url, source, spools[2])
+            time.sleep(4)
+            self.assertIsNone(third.poll(), "the capture after a killed one did not take over")
+
+            # Killed on "another host" (its own UTS namespace): the lease must lapse first.
+            # (A capture that stops releases its lease: another host may take it at once.)
+            third.terminate()
+            self.assertEqual(third.wait(timeout=60), 0, self.output(third))
+            shutil.rmtree(spools[2])
+            other = self.start(url, source, spools[2], "unshare", "--uts", "sh", "-c",
+                               'hostname pitr-other-host && exec "$@"', "sh")
+            wait_until(lambda: "connected to" in self.output(other), 30,
+                       what="the capture on the other host to take the lease")
+            time.sleep(2)
+            other.kill()
+            other.wait()
+            killed_at = time.monotonic()
+            while True:  # refused while the lease looks alive, then taken once it lapsed
+                fourth = self.start(url, source, spools[3])
+                wait_until(lambda: fourth.poll() is not None or "lapsed" in self.output(fourth),
+                           60, what="the capture to refuse or to wait for the lease")
+                if fourth.poll() is None:
+                    break
+                self.assertIn("pitr-other-host", self.output(fourth))
+                self.assertLess(time.monotonic() - killed_at, 30, "the lease never lapsed")
+                time.sleep(0.5)
+            wait_until(lambda: fourth.poll() is not None or "connected to" in self.output(fourth),
+                       120, what=f"the takeover:\n{self.output(fourth)}")
+            self.assertIn("has lapsed", self.output(fourth))
+            self.assertGreaterEqual(time.monotonic() - killed_at, 5)
+            self.assertIsNone(fourth.poll())
+            time.sleep(2)
+        source.sql("FLUSH BINARY LOGS")
+        time.sleep(2)
+        fourth.terminate()
+        self.assertEqual(fourth.wait(timeout=60), 0)
+        self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
+        for name in source.binlogs()[:-1]:
+            with open(source.binlog_path(name), "rb") as f:
+                self.assertTrue(pitr("get", "--archive", url, name).stdout == f.read(),
+                                f"{name}: archived bytes differ from the server's")
+
+
+class StoreErrorsTest(S3ArchiveTestCase):
+    """What a DBA gets wrong first: each is one clear line, exit 1, and nothing stored."""
+
+    def run_capture(self, url, *extra, secret=None):
+        started = time.monotonic()
+        if secret:
+            os.environ["AWS_SECRET_ACCESS_KEY"] = secret  # tearDown puts the right one back
+        try:
+            out = pitr("capture", "--archive", url, "--source", "mysql://pitr@127.0.0.1:1",
+                       "--spool", self.spool, *extra, password="x", check=False, timeout=120)
+        finally:
+            os.environ["AWS_SECRET_ACCESS_KEY"] = self.gateway.secret_key
+        return out.returncode, out.stderr.decode(), time.monotonic() - started
+
+    def test_wrong_credentials_unknown_bucket_and_unreachable_endpoint(self):
+        code, err, _ = self.run_capture(f"s3://{BUCKET}/wrong-key", secret="not-the-secret")
+        self.assertEqual(code, 1, err)
+        self.assertIn(self.gateway.access_key, err)
+        self.assertIn(BUCKET, err)
+        self.assertNotIn("not-the-secret", err)
+
+        code, err, _ = self.run_capture("s3://no-such-bucket/db1")
+        self.assertEqual(code, 1, err)
+        self.assertIn("no-such-bucket", err)
+
+        port = free_port()  # nothing listens there
+        code, err, took = self.run_capture(f"s3://{BUCKET}/unreachable", "--s3-endpoint",
+                                           f"http://127.0.0.1:{port}", "--s3-timeout", "3")
+        self.assertEqual(code, 1, err)
+        self.assertIn(f"127.0.0.1:{port}", err)
+        self.assertLess(took, 60)
+
+        code, err, _ = self.run_capture("s3://Bad_Bucket/x")
+        self.assertEqual(code, 1, err)
+        self.assertIn("not a valid bucket name", err)
+        self.assertEqual(self.keys(""), [], "a failed command left objects behind")
 
 
 if __name__ == "__main__":

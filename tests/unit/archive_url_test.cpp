@@ -72,8 +72,9 @@ TEST(ArchiveUrl, OpensTheBackendItNames) {
   EXPECT_EQ(local->describe(), "/tmp/x");
   {
     ScopedEnv key("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"), secret("AWS_SECRET_ACCESS_KEY", "secret");
-    auto s3 = open_archive_store(parse_archive_url("s3://bucket/db1"),
-                                 {.endpoint = "http://127.0.0.1:1", .region = std::nullopt});
+    auto s3 = open_archive_store(
+        parse_archive_url("s3://bucket/db1"),
+        {.endpoint = "http://127.0.0.1:1", .region = std::nullopt, .deadline = {}});
     EXPECT_FALSE(s3->capabilities().local_files);
     EXPECT_EQ(s3->describe(), "s3://bucket/db1/");
   }
