@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstring>
+#include <string_view>
 
 #include "formats/binlog/event_bodies.hpp"
 #include "formats/binlog/event_types.hpp"
@@ -36,6 +38,22 @@ std::string flags2_settings(std::uint32_t f) {
       "@@session.unique_checks={}, @@session.autocommit={}",
       f & binlog::kOptionNoForeignKeyChecks ? 0 : 1, f & binlog::kOptionAutoIsNull ? 1 : 0,
       f & binlog::kOptionRelaxedUniqueChecks ? 0 : 1, f & binlog::kOptionNotAutocommit ? 0 : 1);
+}
+
+// CREATE/DROP DATABASE (or SCHEMA) is logged with the database it creates or drops as the
+// default database, which does not exist before it (or after): USE would fail.
+bool creates_or_drops_database(std::string_view text) {
+  auto word = [&](std::string_view w) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+      text.remove_prefix(1);
+    if (text.size() < w.size()) return false;
+    for (std::size_t i = 0; i < w.size(); ++i)
+      if (std::toupper(static_cast<unsigned char>(text[i])) != w[i]) return false;
+    text.remove_prefix(w.size());
+    return true;
+  };
+  if (!word("CREATE") && !word("DROP")) return false;
+  return word("DATABASE") || word("SCHEMA");
 }
 
 }  // namespace
@@ -171,7 +189,7 @@ void BinlogToSql::query(const binlog::EventHeader& h, Bytes data) {
       session_variable("@@session.lc_time_names", std::to_string(*status.lc_time_names));
     if (status.collation_database)
       session_variable("@@session.collation_database", std::to_string(*status.collation_database));
-    if (!q.database.empty() && q.database != last_db_) {
+    if (!q.database.empty() && q.database != last_db_ && !creates_or_drops_database(text)) {
       last_db_ = std::string(q.database);
       emit("USE " + sql::quote_identifier(last_db_));
     }

@@ -168,6 +168,50 @@ class PostgresOnS3Test(S3ArchiveTestCase):
         return int(hi, 16) << 32 | int(lo, 16)
 
 
+class GatewayOutageTest(S3ArchiveTestCase):
+    def test_gateway_killed_and_restarted_during_capture_and_restore(self):
+        source = self.mariadb()
+        url = f"s3://{BUCKET}/outage"
+        capture = self.capture(url, source, "--segment-size", "256K", "--segment-time", "1")
+        pitr("backup", "--archive", url, "--source", source.uri, password=source.password)
+        with Workload(source, seed=11):
+            time.sleep(3)
+            self.gateway.stop_gateway(kill=True)  # sealed segments wait, the spool grows
+            time.sleep(8)
+            self.assertTrue(capture.alive(), capture.output())
+            self.gateway.start_gateway()
+            time.sleep(4)
+        source.sql("FLUSH BINARY LOGS")
+        expected = source.sql("CHECKSUM TABLE work.orders EXTENDED")
+        time.sleep(3)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
+        for name in source.binlogs()[:-1]:
+            with open(source.binlog_path(name), "rb") as f:
+                self.assertTrue(pitr("get", "--archive", url, name).stdout == f.read(),
+                                f"{name}: archived bytes differ from the server's")
+
+        # A restore that finds the gateway gone retries until it is back, and finishes.
+        target = self.mariadb(server_id=2)
+        self.gateway.stop_gateway(kill=True)
+        restore = subprocess.Popen([PITR, "restore", "--archive", url, "--target", target.uri],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=dict(os.environ, PITR_PASSWORD=target.password))
+        time.sleep(4)
+        self.assertIsNone(restore.poll(), "restore did not wait for the gateway")
+        self.gateway.start_gateway()
+        _, err = restore.communicate(timeout=600)
+        self.assertEqual(restore.returncode, 0, err.decode())
+        self.assertEqual(target.sql("CHECKSUM TABLE work.orders EXTENDED"), expected)
+
+        # Gone for longer than --s3-timeout: a clear error and exit 1, nothing claimed.
+        self.gateway.stop_gateway(kill=True)
+        out = pitr("verify", "--archive", url, "--s3-timeout", "3", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("gave up after", out.stderr.decode())
+        self.gateway.start_gateway()
+
+
 class TwoCapturesTest(S3ArchiveTestCase):
     def start(self, url, source, spool, *prefix):
         """A capture, optionally run through `prefix` (e.g. in another UTS namespace); its
