@@ -7,6 +7,7 @@
 
 #include "archive/binlog_name.hpp"
 #include "archive/file_io.hpp"
+#include "archive/index_frame.hpp"
 #include "archive/partial_scan.hpp"
 #include "formats/hex.hpp"
 
@@ -98,17 +99,23 @@ void BinlogArchive::scan() {
   // the open copy dropped), never not at all.
   std::map<std::pair<std::string, std::string>, ArchivedLog> logs;
   scan_spool(logs);
+  std::vector<storage::ObjectInfo> segments;
+  std::vector<ArchivedLog*> owners;  // the log of each segment (map nodes do not move)
   for (const auto& object : archive_.store().list(layout::binlog_prefix())) {
     auto parts = split_log_key(object.key);
     if (!parts) continue;
     auto& [source_id, file, name] = *parts;
     if (layout::is_segment_name(name)) {
-      auto record = read_segment_record(archive_.store(), object.key, object.size);
-      logs[{source_id, file}].segments.push_back({object.key, object.size, std::move(record)});
+      segments.push_back(object);
+      owners.push_back(&logs[{source_id, file}]);
     } else if (name == layout::kFormatDescriptionName) {
       logs[{source_id, file}].fde_hex = to_hex(archive_.store().get_bytes(object.key));
     }
   }
+  auto records = read_index_records(archive_.store(), segments);
+  for (std::size_t i = 0; i < segments.size(); ++i)
+    owners[i]->segments.push_back(
+        {segments[i].key, segments[i].size, segment_record_of(records[i], segments[i].key)});
   std::vector<ArchivedLog> found;
   for (auto& entry : logs) {  // no structured binding: lambdas below capture the log
     auto& log = entry.second;

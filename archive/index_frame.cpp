@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "archive/compressed_object_reader.hpp"
@@ -91,6 +95,33 @@ nlohmann::json read_index_record(const storage::ObjectStore& store, const std::s
   } catch (const nlohmann::json::exception& e) {
     throw damaged(std::string("index record unreadable: ") + e.what());
   }
+}
+
+std::vector<nlohmann::json> read_index_records(const storage::ObjectStore& store,
+                                               const std::vector<storage::ObjectInfo>& objects) {
+  std::vector<nlohmann::json> records(objects.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex failed;
+  std::exception_ptr failure;
+  auto work = [&] {
+    for (auto i = next++; i < objects.size(); i = next++) {
+      try {
+        records[i] = read_index_record(store, objects[i].key, objects[i].size);
+      } catch (...) {
+        std::lock_guard lock(failed);
+        if (!failure) failure = std::current_exception();
+        next = objects.size();
+      }
+    }
+  };
+  std::size_t workers =
+      store.capabilities().local_files ? 1 : std::min<std::size_t>(16, objects.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return records;
 }
 
 void read_indexed_object(const storage::ObjectStore& store, const std::string& key,

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,12 @@ bool write_indexed_object(
 // The record of the object `key`, whose size a listing gave (or none: asked for).
 nlohmann::json read_index_record(const storage::ObjectStore& store, const std::string& key,
                                  std::optional<std::uint64_t> size = std::nullopt);
+
+// The records of many objects (listed with their sizes), in their order. An object store
+// that is not local files is asked several at a time: a catalog of thousands of segments
+// would otherwise wait on one round trip after the other.
+std::vector<nlohmann::json> read_index_records(const storage::ObjectStore& store,
+                                               const std::vector<storage::ObjectInfo>& objects);
 
 // Decompresses `key`, checks its size and SHA-256, and streams the bytes to `sink`.
 void read_indexed_object(const storage::ObjectStore& store, const std::string& key,

@@ -18,14 +18,17 @@ void write_segment(storage::ObjectStore& store, const std::string& key, const Fi
                        });
 }
 
-SegmentRecord read_segment_record(const storage::ObjectStore& store, const std::string& key,
-                                  std::optional<std::uint64_t> size) {
-  auto j = read_index_record(store, key, size);
+SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key) {
   try {
-    return segment_record_from_json(j);
+    return segment_record_from_json(record);
   } catch (const nlohmann::json::exception& e) {
     throw IoError(fmt::format("segment {} is damaged: index record unreadable: {}", key, e.what()));
   }
+}
+
+SegmentRecord read_segment_record(const storage::ObjectStore& store, const std::string& key,
+                                  std::optional<std::uint64_t> size) {
+  return segment_record_of(read_index_record(store, key, size), key);
 }
 
 void read_segment(const storage::ObjectStore& store, const std::string& key,

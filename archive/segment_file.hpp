@@ -5,6 +5,8 @@
 #include <functional>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "archive/file_io.hpp"
 #include "archive/segment_record.hpp"
 #include "archive/storage/object_store.hpp"
@@ -19,6 +21,8 @@ using ByteSink = std::function<void(Bytes)>;
 void write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
                    std::uint64_t source_base, SegmentRecord& record, int compression_level);
 
+// The record read from segment `key` (read_index_records reads many at once).
+SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key);
 SegmentRecord read_segment_record(const storage::ObjectStore& store, const std::string& key,
                                   std::optional<std::uint64_t> size = std::nullopt);
 

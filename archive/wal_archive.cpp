@@ -134,22 +134,29 @@ WalSource read_source_record(const Archive& archive, const std::string& source_i
   }
 }
 
-// Adds a sealed segment or a history file (`name` within the source) to the listing.
-void add_stored(WalSourceListing& l, const storage::ObjectInfo& object, const std::string& name) {
+// A history file (`name` within the source) goes into the listing; a sealed segment's object
+// into `sealed`, whose records are read together.
+void add_stored(WalSourceListing& l, const storage::ObjectInfo& object, const std::string& name,
+                std::vector<storage::ObjectInfo>& sealed) {
   if (auto tli = postgres::parse_history_file_name(name)) {
     l.histories[*tli] = as_text(l.store->get_bytes(object.key));
     return;
   }
   if (!postgres::parse_wal_file_name(name.substr(0, 24), l.source.segment_size)) return;
   auto suffix = name.substr(24);
-  if (suffix != ".zst" && suffix != ".partial.zst") return;
-  try {
-    l.segments.push_back(
-        wal_segment_record_from_json(read_index_record(*l.store, object.key, object.size)));
-  } catch (const std::invalid_argument& e) {
-    throw IoError(fmt::format("{} is damaged: {}", object.key, e.what()));
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(fmt::format("{} is damaged: {}", object.key, e.what()));
+  if (suffix == ".zst" || suffix == ".partial.zst") sealed.push_back(object);
+}
+
+void add_sealed(WalSourceListing& l, const std::vector<storage::ObjectInfo>& sealed) {
+  auto records = read_index_records(*l.store, sealed);
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    try {
+      l.segments.push_back(wal_segment_record_from_json(records[i]));
+    } catch (const std::invalid_argument& e) {
+      throw IoError(fmt::format("{} is damaged: {}", sealed[i].key, e.what()));
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError(fmt::format("{} is damaged: {}", sealed[i].key, e.what()));
+    }
   }
 }
 
@@ -215,7 +222,9 @@ std::vector<WalSourceListing> list_wal_sources(const Archive& archive) {
     auto& l = listings[source_id];
     if (l.source.source_id.empty()) l.source = read_source_record(archive, source_id);
     l.store = archive.shared_store();
-    for (const auto& [object, name] : objects) add_stored(l, object, name);
+    std::vector<storage::ObjectInfo> sealed;
+    for (const auto& [object, name] : objects) add_stored(l, object, name, sealed);
+    add_sealed(l, sealed);
     sort_and_drop_sealed_tails(l);
     out.push_back(std::move(l));
   }

@@ -4,7 +4,6 @@
 
 #include <ctime>
 
-#include "archive/archive_lock.hpp"
 #include "archive/gap_record.hpp"
 #include "capture/mysql/binlog_stream.hpp"
 #include "capture/mysql/server_identity.hpp"

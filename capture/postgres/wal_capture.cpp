@@ -4,12 +4,11 @@
 
 #include <ctime>
 
-#include "archive/archive_lock.hpp"
 #include "archive/gap_record.hpp"
 #include "capture/capture_fatal.hpp"
-#include "capture/sole_writer.hpp"
 #include "capture/postgres/replication_stream.hpp"
 #include "capture/postgres/wal_writer.hpp"
+#include "capture/sole_writer.hpp"
 #include "capture/stop_signal.hpp"
 #include "formats/postgres/timeline_history.hpp"
 
