@@ -4,9 +4,12 @@
 Both read the same binlogs (>= --megabytes MB written by sysbench, plus one 100 MiB
 transaction and one 40 MiB row) from one private MariaDB on loopback, in the same run,
 alternating, --rounds times. Prints per-tool medians of wall time, throughput, CPU seconds
-and peak RSS, pitr's compression ratio, and the throughput ratio.
+(and per MiB) and peak RSS, pitr's compression ratio, and the throughput ratio. With --s3,
+pitr also captures into a private Ceph RADOS Gateway on loopback (s3://bench/round-N, the
+open tail in a local spool) each round: its time runs until the last segment is stored in
+the bucket.
 
-    bench/capture_bench.py [--megabytes 150] [--rounds 3] [--pitr build/tools/pitr]
+    bench/capture_bench.py [--megabytes 150] [--rounds 3] [--pitr build/tools/pitr] [--s3]
 """
 import argparse
 import os
@@ -18,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from harness import MariaDB, PITR  # noqa: E402
+from harness import PITR, CephGateway, MariaDB  # noqa: E402
 
 
 def run_measured(cmd, env=None):
@@ -63,10 +66,13 @@ def main():
     ap.add_argument("--pitr", default=PITR)
     ap.add_argument("--pitr-args", default="", help="extra pitr capture options, e.g. "
                     "'--compression-level 1'")
+    ap.add_argument("--s3", action="store_true",
+                    help="also capture into a private Ceph gateway (scripts/ceph-instance)")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="pitr-bench-")
     server = MariaDB(tmp)
+    gateway = CephGateway(tmp, bucket="bench") if args.s3 else None
     try:
         total = generate(server, args.megabytes)
         first = server.binlogs()[0]
@@ -74,6 +80,9 @@ def main():
               f"at 127.0.0.1:{server.port}")
         env = dict(os.environ, PITR_PASSWORD=server.password, MYSQL_PWD=server.password)
         results = {"pitr": [], "mariadb-binlog": []}
+        if gateway:
+            results["pitr into S3"] = []
+            env.update(gateway.env())
         ratio_sizes = []
         for r in range(args.rounds):
             out = os.path.join(tmp, f"raw-{r}")
@@ -90,14 +99,22 @@ def main():
                  "--stop-at-end", *args.pitr_args.split()], env))
             ratio_sizes.append((raw_size, dir_size(os.path.join(archive, "binlog"))))
             shutil.rmtree(archive)
+            if gateway:
+                spool = os.path.join(tmp, f"spool-{r}")
+                results["pitr into S3"].append(run_measured(
+                    [args.pitr, "capture", "--archive", f"s3://bench/round-{r}", "--spool", spool,
+                     "--source", server.uri, "--stop-at-end", *args.pitr_args.split()], env))
+                shutil.rmtree(spool)
 
         def median(tool, key):
             return statistics.median(x[key] for x in results[tool])
 
-        print(f"{'tool':16} {'wall s':>8} {'MiB/s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
+        mib = total / 2**20
+        print(f"{'tool':16} {'wall s':>8} {'MiB/s':>8} {'CPU s':>8} {'CPU s/MiB':>10} "
+              f"{'peak RSS MiB':>13}")
         for tool in results:
-            wall = median(tool, "wall")
-            print(f"{tool:16} {wall:8.2f} {total / 2**20 / wall:8.1f} {median(tool, 'cpu'):8.2f} "
+            wall, cpu = median(tool, "wall"), median(tool, "cpu")
+            print(f"{tool:16} {wall:8.2f} {mib / wall:8.1f} {cpu:8.2f} {cpu / mib:10.4f} "
                   f"{median(tool, 'rss_mib'):13.1f}")
         raw, stored = ratio_sizes[-1]
         print(f"bytes written: mariadb-binlog {raw / 2**20:.1f} MiB, pitr {stored / 2**20:.1f} MiB "
@@ -105,10 +122,17 @@ def main():
         print(f"throughput ratio pitr / mariadb-binlog: "
               f"{median('mariadb-binlog', 'wall') / median('pitr', 'wall'):.2f} "
               f"(median of {args.rounds} rounds; > 1 means pitr is faster)")
+        if gateway:
+            print(f"throughput ratio pitr into S3 / mariadb-binlog to local disk: "
+                  f"{median('mariadb-binlog', 'wall') / median('pitr into S3', 'wall'):.2f}; "
+                  f"pitr into S3 / pitr into a local directory: "
+                  f"{median('pitr', 'wall') / median('pitr into S3', 'wall'):.2f}")
         print(f"peak RSS pitr: {max(x['rss_mib'] for x in results['pitr']):.1f} MiB "
               f"(target < 64 MiB)")
     finally:
         server.stop()
+        if gateway:
+            gateway.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -67,68 +67,109 @@ std::int64_t last_capture_time(const archive::BinlogArchive& archive, const std:
   return latest;
 }
 
-// Resolves the target to a stop point by walking the archived transactions.
+// The source's logs from `from` on: no restore needs what lies before its oldest backup, so
+// the planner reads none of it (in object storage, every log read is downloaded).
+std::function<bool(const archive::ArchivedLog&)> logs_from(const std::string& source_id,
+                                                           const std::optional<LogPoint>& from) {
+  return [source_id, from](const archive::ArchivedLog& log) {
+    return log.source_id == source_id &&
+           (!from || !archive::binlog_name_less(log.file, from->file));
+  };
+}
+
+// Where the planner starts reading: the log before the one the source's oldest base backup
+// is consistent in (the transaction that ends at the backup's position may be there), if the
+// source has a backup.
+std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
+                                      const std::string& source_id) {
+  std::optional<LogPoint> oldest;
+  for (const auto& b : archive::list_backups(archive.archive())) {
+    LogPoint at{b.binlog_file, b.binlog_position};
+    if (b.source_id == source_id && (!oldest || position_less(at, *oldest))) oldest = at;
+  }
+  if (!oldest) return oldest;
+  const archive::ArchivedLog* before = nullptr;
+  for (const auto* log : archive.logs_of(source_id))
+    if (archive::binlog_name_less(log->file, oldest->file)) before = log;
+  return before ? LogPoint{before->file, 0} : oldest;
+}
+
+// Resolves the target to a stop point by walking the archived transactions from about the
+// oldest backup on (a target before it cannot be restored anyway).
 void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
                   RestorePlan& plan) {
   using Kind = RestoreTarget::Kind;
   std::optional<TransactionRecord> chosen;
   bool stop_before = false, later_exists = false;
-  for_each_transaction(archive, [&](const TransactionRecord& r) {
-    if (r.source_id != plan.source_id) return true;
-    switch (t.kind) {
-      case Kind::kLatest:
-        chosen = r;
-        break;
-      case Kind::kTime:
-        if (r.commit_time > t.time) {
-          later_exists = true;
-          return false;
-        }
-        chosen = r;
-        break;
-      case Kind::kPosition:
-        if (r.file == t.file && (r.end == t.position || r.start == t.position)) {
-          chosen = r;
-          stop_before = r.start == t.position;
-          return false;
-        }
-        break;
-      case Kind::kGtid:
-      case Kind::kBeforeGtid:
-        if (r.gtid == t.gtid) {
-          chosen = r;
-          stop_before = t.kind == Kind::kBeforeGtid;
-          return false;
-        }
-        break;
-      case Kind::kBeforeMatch:
-        if (t.since && r.commit_time < *t.since) break;
-        for (const auto& c : r.changes)
-          if (t.match->matches(c)) {
+  auto from = oldest_backup(archive, plan.source_id);
+  for_each_transaction(
+      archive,
+      [&](const TransactionRecord& r) {
+        switch (t.kind) {
+          case Kind::kLatest:
             chosen = r;
-            stop_before = true;
-            return false;
-          }
-        break;
-    }
-    return true;
-  });
+            break;
+          case Kind::kTime:
+            if (r.commit_time > t.time) {
+              later_exists = true;
+              return false;
+            }
+            chosen = r;
+            break;
+          case Kind::kPosition:
+            if (r.file == t.file && (r.end == t.position || r.start == t.position)) {
+              chosen = r;
+              stop_before = r.start == t.position;
+              return false;
+            }
+            break;
+          case Kind::kGtid:
+          case Kind::kBeforeGtid:
+            if (r.gtid == t.gtid) {
+              chosen = r;
+              stop_before = t.kind == Kind::kBeforeGtid;
+              return false;
+            }
+            break;
+          case Kind::kBeforeMatch:
+            if (t.since && r.commit_time < *t.since) break;
+            for (const auto& c : r.changes)
+              if (t.match->matches(c)) {
+                chosen = r;
+                stop_before = true;
+                return false;
+              }
+            break;
+        }
+        return true;
+      },
+      logs_from(plan.source_id, from));
   if (!chosen) {
+    auto after =
+        from ? fmt::format(" after the oldest base backup ({}:{})", from->file, from->offset)
+             : std::string();
     switch (t.kind) {
       case Kind::kTime:
-        throw PlanError(
-            fmt::format("no archived transaction was committed at or before {}: the "
-                        "target is before the archive",
-                        format_iso_time(t.time)));
+        if (from)
+          throw PlanError(fmt::format(
+              "no base backup is consistent at or before {}: the archive of {} has no "
+              "transaction committed by then from {} on, where its oldest base backup lies; "
+              "take backups regularly with `pitr backup`",
+              format_iso_time(t.time), plan.source_id, from->file));
+        throw PlanError(fmt::format(
+            "no archived transaction was committed at or before {}: the target is before the "
+            "archive",
+            format_iso_time(t.time)));
       case Kind::kPosition:
         throw PlanError(
-            fmt::format("{}:{} is not the start or end of an archived transaction "
-                        "(list them with `pitr find`)",
-                        t.file, t.position));
+            fmt::format("{}:{} is not the start or end of an archived transaction{} (list them "
+                        "with `pitr find`)",
+                        t.file, t.position, after));
       case Kind::kBeforeMatch:
-        throw PlanError("no archived transaction matches " + t.match_text);
+        throw PlanError(fmt::format("no archived transaction{} matches {}", after, t.match_text));
       default:
-        throw PlanError("the archive has no transaction with GTID " + t.gtid);
+        throw PlanError(
+            fmt::format("the archive has no transaction with GTID {}{}", t.gtid, after));
     }
   }
   if (t.kind == Kind::kTime && !later_exists && t.time > last_capture_time(archive, plan.source_id))
@@ -217,15 +258,17 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
   choose_backup(archive, plan);
   check_continuity(archive, plan);
   LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
-  for_each_transaction(archive, [&](const TransactionRecord& r) {
-    if (r.source_id != plan.source_id) return true;
-    LogPoint start{r.file, r.start};
-    if (position_less(start, from)) return true;
-    if (!position_less(start, plan.stop)) return false;
-    ++plan.transactions;
-    plan.last_commit_time = r.commit_time;
-    return true;
-  });
+  for_each_transaction(
+      archive,
+      [&](const TransactionRecord& r) {
+        LogPoint start{r.file, r.start};
+        if (position_less(start, from)) return true;
+        if (!position_less(start, plan.stop)) return false;
+        ++plan.transactions;
+        plan.last_commit_time = r.commit_time;
+        return true;
+      },
+      logs_from(plan.source_id, from));
   return plan;
 }
 

@@ -145,9 +145,11 @@ struct Stop {};
 }  // namespace
 
 void for_each_transaction(const archive::BinlogArchive& archive,
-                          const std::function<bool(const TransactionRecord&)>& visit) {
+                          const std::function<bool(const TransactionRecord&)>& visit,
+                          const std::function<bool(const archive::ArchivedLog&)>& wanted) {
   try {
     for (const auto& log : archive.logs()) {
+      if (wanted && !wanted(log)) continue;
       LogWalker walker(log, visit);
       binlog::EventSplitter splitter(log.start());
       archive.read_log(log, [&](Bytes chunk) {

@@ -22,8 +22,10 @@ struct TransactionRecord {
 };
 
 // Calls `visit` for every transaction that changed something, in archive order (per source,
-// binlog order). `visit` returns false to stop early. Throws on damaged archive data.
+// binlog order). `visit` returns false to stop early. Only the logs `wanted` accepts are read
+// (every log without it). Throws on damaged archive data.
 void for_each_transaction(const archive::BinlogArchive& archive,
-                          const std::function<bool(const TransactionRecord&)>& visit);
+                          const std::function<bool(const TransactionRecord&)>& visit,
+                          const std::function<bool(const archive::ArchivedLog&)>& wanted = {});
 
 }  // namespace pitr::replay

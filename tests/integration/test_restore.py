@@ -125,7 +125,7 @@ class RestoreTest(ServerTestCase):
         # Refusals change nothing on the target.
         self.reset(target)
         for args, words in [
-                (["--to-time", "2001-01-01T00:00:00Z"], b"before the archive"),
+                (["--to-time", "2001-01-01T00:00:00Z"], b"no base backup is consistent"),
                 (["--to-time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(pre_backup_time))],
                  b"no base backup"),
                 (["--to-gtid", "0-1-999999"], b"no transaction with GTID"),
