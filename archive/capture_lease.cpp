@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <vector>
 
 #include "archive/file_io.hpp"
@@ -21,6 +22,8 @@ struct LeaseRecord {
   std::int64_t since = 0, renewed_at = 0;  // Unix seconds, the holder's clock
   std::uint64_t beat = 0;
   std::int64_t lease_seconds = 30;
+  std::string token;      // the holder's own random value: which capture wrote this
+  bool released = false;  // the holder stopped and gave it up
 };
 
 std::int64_t now_unix() {
@@ -45,11 +48,13 @@ std::optional<LeaseRecord> read_record(const Archive& archive, std::uint64_t gen
   if (j.is_discarded() || !j.is_object())
     throw IoError(fmt::format("{} is damaged; if no capture runs, remove it",
                               layout::capture_lease(generation)));
-  return LeaseRecord{{j.value("host", ""), j.value("pid", 0L)},
+  return LeaseRecord{identity_from_json(j.value("holder", nlohmann::json::object())),
                      j.value("since", std::int64_t{0}),
                      j.value("renewed_at", std::int64_t{0}),
                      j.value("beat", std::uint64_t{0}),
-                     j.value("lease_seconds", std::int64_t{30})};
+                     j.value("lease_seconds", std::int64_t{30}),
+                     j.value("token", ""),
+                     j.value("released", false)};
 }
 
 std::string describe_holder(const LeaseRecord& r) {
@@ -70,6 +75,9 @@ LeaseHeld held_by(const Archive& archive, const LeaseRecord& r) {
 CaptureLease::CaptureLease(const Archive& archive, std::chrono::seconds lease_time,
                            const std::function<void(const std::string&)>& log)
     : archive_(archive), lease_time_(lease_time), since_(now_unix()) {
+  token_ = fmt::format("{:016x}",
+                       std::random_device{}() * 0x100000001ull ^
+                           static_cast<std::uint64_t>(Steady::now().time_since_epoch().count()));
   std::optional<std::pair<std::uint64_t, std::uint64_t>> watched;  // generation, beat
   auto watch_start = Steady::now();
   for (;;) {
@@ -80,9 +88,9 @@ CaptureLease::CaptureLease(const Archive& archive, std::chrono::seconds lease_ti
     }
     auto g = gens.back();
     auto record = read_record(archive_, g);
-    if (!record) continue;  // released meanwhile
-    if (!known_gone(record->holder)) {
-      if (record->holder.host == this_process().host ||
+    if (!record) continue;  // removed meanwhile
+    if (!record->released && !known_gone(record->holder)) {
+      if (visible_from_here(record->holder) ||
           now_unix() < record->renewed_at + record->lease_seconds)
         throw held_by(archive_, *record);
       // Lapsed by the clocks; taken only once no beat came for a whole lease time.
@@ -114,8 +122,8 @@ CaptureLease::~CaptureLease() {
   stopping_.notify_all();
   renewer_.join();
   if (lost()) return;
-  try {
-    archive_.store().remove(layout::capture_lease(generation_));
+  try {  // generations only grow: the record stays, marked released, for the next capture
+    archive_.write_text(layout::capture_lease(generation_), record_json(true));
   } catch (const std::exception&) {
     // Lapses after its lease time; a capture on this host takes it over at once anyway.
   }
@@ -123,63 +131,79 @@ CaptureLease::~CaptureLease() {
 
 std::optional<std::string> CaptureLease::lost() const {
   std::lock_guard lock(mutex_);
-  return lost_;
+  if (lost_) return lost_;
+  // Another capture can take the lease over two lease times after the last renewal (once
+  // it lapsed by the clocks, once more watching it): stop well before that.
+  if (Steady::now() - renewed_ > lease_time_)
+    return fmt::format("it was not renewed for {} s", lease_time_.count());
+  return std::nullopt;
 }
 
-std::string CaptureLease::record_json() const {
-  auto me = this_process();
-  nlohmann::json j{{"host", me.host}, {"pid", me.pid},
-                   {"since", since_}, {"renewed_at", now_unix()},
-                   {"beat", beat_},   {"lease_seconds", lease_time_.count()}};
+std::string CaptureLease::record_json(bool released) const {
+  nlohmann::json j{{"holder", to_json(this_process())},
+                   {"since", since_},
+                   {"renewed_at", now_unix()},
+                   {"beat", beat_},
+                   {"lease_seconds", lease_time_.count()},
+                   {"token", token_},
+                   {"released", released}};
   return j.dump() + "\n";
 }
 
 bool CaptureLease::try_create(std::uint64_t generation) {
+  auto started = Steady::now();
   try {
-    archive_.write_text(layout::capture_lease(generation), record_json(),
+    archive_.write_text(layout::capture_lease(generation), record_json(false),
                         storage::PutMode::kIfAbsent);
   } catch (const storage::StorageError& e) {
     if (e.kind() == storage::StorageErrorKind::kAlreadyExists) return false;
     throw;
   }
+  // A store that ignored the precondition would let two captures both "create" it.
+  auto mine = read_record(archive_, generation);
+  if (!mine || mine->token != token_) return false;
   generation_ = generation;
+  renewed_ = started;
   return true;
 }
 
 void CaptureLease::renew_once() {
+  auto started = Steady::now();
   auto gens = generations(archive_.store());
-  if (gens.empty() || gens.back() != generation_) {
-    std::string who = "its lease object was removed";
-    if (!gens.empty() && gens.back() > generation_)
-      if (auto r = read_record(archive_, gens.back()))
-        who = "another capture took it over (" + describe_holder(*r) + ")";
+  std::optional<std::string> why;
+  if (gens.empty() || gens.back() < generation_) {
+    why = "its lease object was removed";
+  } else if (gens.back() > generation_) {
+    why = "another capture took it over";
+    if (auto r = read_record(archive_, gens.back()))
+      why = "another capture took it over (" + describe_holder(*r) + ")";
+  } else if (auto r = read_record(archive_, generation_); !r || r->token != token_) {
+    why = "another capture wrote its lease object";
+  }
+  if (why) {
     std::lock_guard lock(mutex_);
-    lost_ = who;
+    lost_ = why;
     return;
   }
   ++beat_;
-  archive_.write_text(layout::capture_lease(generation_), record_json());
+  archive_.write_text(layout::capture_lease(generation_), record_json(false));
+  std::lock_guard lock(mutex_);
+  renewed_ = started;
 }
 
 void CaptureLease::renew_until_stopped() {
   auto period = std::max<std::chrono::seconds>(lease_time_ / 3, std::chrono::seconds(1));
-  auto renewed = Steady::now();
   std::unique_lock lock(mutex_);
   while (!stop_ && !lost_) {
     stopping_.wait_for(lock, period, [&] { return stop_; });
     if (stop_) return;
     lock.unlock();
-    std::optional<std::string> failure;
     try {
       renew_once();
-      renewed = Steady::now();
-    } catch (const std::exception& e) {
-      if (Steady::now() - renewed >= lease_time_)
-        failure =
-            fmt::format("it could not be renewed for {} s ({})", lease_time_.count(), e.what());
+    } catch (const std::exception&) {
+      // Tried again next period; lost() says so once a lease time passed without renewal.
     }
     lock.lock();
-    if (failure) lost_ = failure;
   }
 }
 

@@ -3,12 +3,14 @@
 // writer holds a lease. Leases are generations, leases/capture/<n>.json, each created only
 // if absent, so of two captures taking over generation n exactly one gets n+1. The holder
 // rewrites its generation every third of the lease time (a beat counter and its clock) and
-// checks that no later generation exists; a holder that finds one, or cannot renew for a
-// whole lease time, has lost the lease and every later write of its fenced store fails.
-// A capture that stops removes its generation. A new capture takes over at once when the
-// holder ran on this host and is gone; it refuses while the lease looks alive (named holder, host,
-// pid, since); a lease whose time has passed by the clocks is watched for one more lease time
-// without a beat before it is taken, so a skewed clock never splits the writer.
+// checks that no later generation exists and that the record still carries its token; a
+// holder that finds otherwise, or has not renewed for a whole lease time, has lost the lease
+// and every later write of its fenced store fails. A capture that stops marks its record
+// released (generations only grow). A new capture takes over at once a released lease or
+// one whose holder ran in this host's process namespace and is gone; it refuses while the lease
+// looks alive (named holder, host, pid, since); a lease whose time has passed by the clocks is
+// watched for one more lease time without a beat before it is taken, so a skewed clock never splits
+// the writer.
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -46,12 +48,14 @@ class CaptureLease {
   bool try_create(std::uint64_t generation);
   void renew_until_stopped();
   void renew_once();
-  std::string record_json() const;
+  std::string record_json(bool released) const;
 
   Archive archive_;
   std::chrono::seconds lease_time_;
   std::uint64_t generation_ = 0, beat_ = 0;
   std::int64_t since_ = 0;
+  std::string token_;  // this capture's random value, in every record it writes
+  std::chrono::steady_clock::time_point renewed_;  // when the last good renewal began
   mutable std::mutex mutex_;
   std::condition_variable stopping_;
   bool stop_ = false;

@@ -5,11 +5,13 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "archive/compressed_object_reader.hpp"
 #include "archive/compressed_object_writer.hpp"
+#include "archive/sha256.hpp"
 
 namespace pitr::archive {
 namespace {
@@ -30,6 +32,18 @@ std::vector<std::uint8_t> record_frame(const nlohmann::json& record) {
   store_le(frame.data() + 8 + json.size(), json.size(), 4);
   std::copy(std::begin(kTrailerMagic), std::end(kTrailerMagic), frame.end() - 4);
   return frame;
+}
+
+std::string sha256_of(const File& source, std::uint64_t offset, std::uint64_t length) {
+  Sha256 sha;
+  std::vector<std::uint8_t> chunk(kChunk);
+  for (std::uint64_t done = 0; done < length;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - done));
+    source.pread_exact({chunk.data(), n}, offset + done);
+    sha.update(Bytes(chunk.data(), n));
+    done += n;
+  }
+  return sha.hex();
 }
 
 bool is_already_exists(const storage::StorageError& e) {
@@ -58,6 +72,7 @@ bool write_indexed_object(storage::ObjectStore& store, const std::string& key, c
   } catch (const storage::StorageError& e) {
     if (!is_already_exists(e)) throw;
   }
+  if (sha.empty()) sha = sha256_of(source, offset, length);  // refused before the end
   auto existing = read_index_record(store, key).value("sha256", "");
   if (existing == sha) return false;
   throw IoError(fmt::format(
@@ -117,7 +132,11 @@ std::vector<nlohmann::json> read_index_records(const storage::ObjectStore& store
   std::size_t workers =
       store.capabilities().local_files ? 1 : std::min<std::size_t>(16, objects.size());
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  try {
+    for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads: the ones started and this one do the work.
+  }
   work();
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "archive/file_io.hpp"
 #include "archive/process_identity.hpp"
 
 namespace pitr::archive {
@@ -25,8 +26,7 @@ void remove_backup(storage::ObjectStore& store, const std::string& id) {
 PendingBackup::PendingBackup(Archive archive, std::time_t started) : archive_(std::move(archive)) {
   remove_abandoned_backups(archive_);
   auto base = fmt::format("{:%Y%m%dT%H%M%SZ}", fmt::gmtime(started));
-  auto me = this_process();
-  nlohmann::json claim{{"host", me.host}, {"pid", me.pid}, {"started_at", started}};
+  nlohmann::json claim{{"holder", to_json(this_process())}, {"started_at", started}};
   for (int n = 1;; ++n) {
     id_ = n == 1 ? base : fmt::format("{}-{}", base, n);
     if (!store().list(layout::backup_prefix(id_)).empty()) continue;
@@ -54,6 +54,12 @@ std::string PendingBackup::key(const std::string& file) const {
 }
 
 void PendingBackup::commit(const std::string& manifest_json) {
+  // A backup whose claim was taken for abandoned has lost files: it must not look complete.
+  if (!store().exists(key(kClaimName)))
+    throw IoError(fmt::format(
+        "backup {} lost its claim ({}) while it was written, so its files may have been "
+        "removed as abandoned; take the backup again",
+        id_, key(kClaimName)));
   archive_.write_text(key(layout::kManifestName), manifest_json, storage::PutMode::kIfAbsent);
   committed_ = true;
   store().remove(key(kClaimName));
@@ -80,7 +86,8 @@ int remove_abandoned_backups(const Archive& archive) {
       continue;
     }
     auto claim = nlohmann::json::parse(archive.read_text(claim_key).value_or("{}"), nullptr, false);
-    if (claim.is_discarded() || !known_gone({claim.value("host", ""), claim.value("pid", 0L)}))
+    if (claim.is_discarded() || !claim.is_object() ||
+        !known_gone(identity_from_json(claim.value("holder", nlohmann::json::object()))))
       continue;
     remove_backup(archive.store(), id);
     ++removed;

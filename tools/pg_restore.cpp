@@ -40,43 +40,45 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
   return t;
 }
 
-// The credentials of an archive in object storage, in a file beside (not inside: backups of
-// the restored server would copy it) the data directory that only the server's OS user
-// reads. Returns the shell assignments that point `pitr wal-fetch` at it.
-std::string share_credentials(const fs::path& pgdata, const std::string& run_as) {
+// Where `pitr wal-fetch` finds the credentials of an archive in object storage: beside the
+// data directory, not inside it (backups of the restored server would copy them).
+fs::path credentials_file(const fs::path& pgdata) {
+  auto dir = pgdata.lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "/srv/pg/" names /srv/pg
+  return dir.parent_path() / (dir.filename().string() + ".pitr-credentials");
+}
+
+// Writes them, readable by the server's OS user alone.
+void share_credentials(const fs::path& file, const std::string& run_as) {
   auto c = storage::load_s3_credentials();
   auto text = fmt::format("[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
                           c.access_key_id, c.secret_access_key);
   if (!c.session_token.empty()) text += fmt::format("aws_session_token = {}\n", c.session_token);
-  auto path = pgdata.parent_path() / (pgdata.filename().string() + ".pitr-credentials");
-  replay::write_private_file(path, text, run_as);
-  return fmt::format("AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default ",
-                     replay::shell_quote(path.string()));
+  replay::write_private_file(file, text, run_as);
 }
 
 // `pitr wal-fetch` for the archive the restore reads. The archive's location and options
-// go into postgresql.auto.conf; credentials never do.
+// go into postgresql.auto.conf; credentials never do, only the file that holds them.
 std::string restore_command(const ArchiveArgs& archive, const std::string& source,
-                            const fs::path& pgdata, const std::string& run_as) {
+                            const fs::path& pgdata) {
   auto self = fs::read_symlink("/proc/self/exe");
   auto url = storage::parse_archive_url(archive.url);
-  std::string env, where;
-  if (url.kind == storage::ArchiveUrl::Kind::kLocal) {
-    where = replay::shell_quote(fs::absolute(url.path).string());
-  } else {
-    env = share_credentials(pgdata, run_as);
-    where = replay::shell_quote(archive.url);
-  }
+  if (url.kind == storage::ArchiveUrl::Kind::kLocal)
+    return fmt::format(
+        "{} wal-fetch --archive {} --source {} %f %p", replay::shell_quote(self.string()),
+        replay::shell_quote(fs::absolute(url.path).string()), replay::shell_quote(source));
   // The server's environment has none of the AWS_* settings this restore may have used.
   auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false, {}});
-  if (url.kind == storage::ArchiveUrl::Kind::kS3) {
-    if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
-    where += " --s3-region " + replay::shell_quote(*s3.region);
-    if (archive.s3_virtual_host) where += " --s3-virtual-host";
-    if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
-  }
-  return fmt::format("{}{} wal-fetch --archive {} --source {} %f %p", env,
-                     replay::shell_quote(self.string()), where, replay::shell_quote(source));
+  auto where = replay::shell_quote(archive.url);
+  if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
+  where += " --s3-region " + replay::shell_quote(*s3.region);
+  if (archive.s3_virtual_host) where += " --s3-virtual-host";
+  if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
+  return fmt::format(
+      "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default {} wal-fetch --archive "
+      "{} --source {} %f %p",
+      replay::shell_quote(credentials_file(pgdata).string()), replay::shell_quote(self.string()),
+      where, replay::shell_quote(source));
 }
 
 }  // namespace
@@ -98,8 +100,10 @@ int run_pg_restore(const PgRestoreArgs& a) {
       throw std::invalid_argument("--tablespace-map wants OLD=NEW, got " + m);
     o.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
   }
-  o.restore_command = restore_command(a.archive, plan.source_id, o.pgdata, o.run_as);
+  o.restore_command = restore_command(a.archive, plan.source_id, o.pgdata);
   auto written = replay::write_restored_pgdata(archive, plan, o);
+  if (storage::parse_archive_url(a.archive.url).kind == storage::ArchiveUrl::Kind::kS3)
+    share_credentials(credentials_file(o.pgdata), o.run_as);
   fmt::print(stderr, "wrote base backup {} ({} files) into {} with recovery settings\n",
              plan.backup.id, written.files, o.pgdata.string());
   if (!a.start) {

@@ -25,7 +25,9 @@ struct WalFetchArgs {
 
 // Decompresses the following segments in a detached process, one at a time across calls
 // (a lock file in the spool), while recovery replays the segment just served.
-void start_prefetch(const replay::WalFetchRequest& r, unsigned count) {
+// Best effort: the segment asked for is already served, so no failure here (the store
+// unreachable, say) may change the exit code, which recovery would read as "not archived".
+void start_prefetch(const replay::WalFetchRequest& r, unsigned count) noexcept try {
   if (count == 0) return;
   auto names = replay::segments_to_prefetch(r, count);
   if (names.empty()) return;
@@ -50,6 +52,7 @@ void start_prefetch(const replay::WalFetchRequest& r, unsigned count) {
     // The next wal-fetch serves from the archive directly and reports any damage.
   }
   ::_exit(0);
+} catch (...) {
 }
 
 int run_wal_fetch(WalFetchArgs& a) {

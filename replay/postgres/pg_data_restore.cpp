@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -77,19 +78,33 @@ Account account_of(const std::string& user) {
 
 void write_private_file(const fs::path& path, const std::string& content,
                         const std::string& run_as) {
-  auto tmp = fs::path(path).concat(".tmp");
-  {
-    archive::File f(tmp, archive::File::Mode::kCreateOrOpen);
-    if (::fchmod(f.fd(), 0600) != 0) archive::throw_errno("chmod", tmp);
-    f.truncate(0);
+  // A fresh name opened exclusively and never through a symlink, then renamed over the
+  // target (which replaces a symlink there, never what it points to): the directory may be
+  // writable by the server's OS user, and this may run as root.
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  auto tmp = fs::path(path).concat(fmt::format(".{:016x}.tmp", random()));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) archive::throw_errno("cannot create", tmp);
+  try {
     if (!run_as.empty()) {
       auto acct = account_of(run_as);
-      if (::fchown(f.fd(), acct.uid, acct.gid) != 0) archive::throw_errno("chown", tmp);
+      if (::fchown(fd, acct.uid, acct.gid) != 0) archive::throw_errno("chown", tmp);
     }
-    f.write_all(as_bytes(content));
-    f.sync();
+    for (std::size_t done = 0; done < content.size();) {
+      auto n = ::write(fd, content.data() + done, content.size() - done);
+      if (n < 0 && errno != EINTR) archive::throw_errno("write", tmp);
+      if (n > 0) done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) archive::throw_errno("fsync", tmp);
+    ::close(fd);
+    fd = -1;
+    fs::rename(tmp, path);
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
   }
-  fs::rename(tmp, path);
   archive::fsync_directory(path.parent_path());
 }
 

@@ -183,13 +183,19 @@ class GatewayOutageTest(S3ArchiveTestCase):
             time.sleep(4)
         source.sql("FLUSH BINARY LOGS")
         expected = source.sql("CHECKSUM TABLE work.orders EXTENDED")
-        time.sleep(3)
+        done = source.binlogs()[-2]  # complete now; capture catches up with its backlog
+
+        def caught_up():
+            got = pitr("get", "--archive", url, "--spool", self.spool, done, "-o", os.devnull,
+                       check=False)
+            return got.returncode == 0 and len(pitr("get", "--archive", url, "--spool",
+                                                    self.spool, done).stdout) == \
+                os.path.getsize(source.binlog_path(done))
+        wait_until(caught_up, 300, interval=1, what="capture to catch up after the outage")
         self.assertEqual(capture.stop(), 0, capture.output())
         self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
         for name in source.binlogs()[:-1]:
-            with open(source.binlog_path(name), "rb") as f:
-                self.assertTrue(pitr("get", "--archive", url, name).stdout == f.read(),
-                                f"{name}: archived bytes differ from the server's")
+            self.assert_same_binlog(url, source, name, capture)
 
         # A restore that finds the gateway gone retries until it is back, and finishes.
         target = self.mariadb(server_id=2)
@@ -210,6 +216,21 @@ class GatewayOutageTest(S3ArchiveTestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("gave up after", out.stderr.decode())
         self.gateway.start_gateway()
+
+
+    def assert_same_binlog(self, url, source, name, capture):
+        """The archived file equals the server's; else says where they part, with the log."""
+        with open(source.binlog_path(name), "rb") as f:
+            want = f.read()
+        got = pitr("get", "--archive", url, name).stdout
+        if got == want:
+            return
+        at = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                  min(len(got), len(want)))
+        status = pitr("status", "--archive", url, "--json").stdout.decode()
+        self.fail(f"{name}: archived bytes differ from the server's: {len(got)} vs {len(want)} "
+                  f"bytes, first difference at offset {at}\ncapture log:\n{capture.output()}"
+                  f"\nstatus:\n{status}")
 
 
 class TwoCapturesTest(S3ArchiveTestCase):

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "archive/process_identity.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace pitr {
@@ -28,14 +29,14 @@ long dead_pid() {
   return child;
 }
 
-std::string claim(long pid, const std::string& host) {
-  return nlohmann::json{{"host", host}, {"pid", pid}, {"started_at", kNoon}}.dump();
-}
-
-std::string this_host() {
-  char name[256] = {};
-  ::gethostname(name, sizeof name - 1);
-  return name;
+// A claim by a process like this one but with `pid` (its start time never matches another
+// process's), or by this very process, or on another host.
+std::string claim(long pid, const std::string& host = archive::this_process().host) {
+  auto who = archive::this_process();
+  if (pid != who.pid) who.start_ticks = 1;  // a process started at boot: never a child of ours
+  who.pid = pid;
+  who.host = host;
+  return nlohmann::json{{"holder", archive::to_json(who)}, {"started_at", kNoon}}.dump();
 }
 
 TEST(PendingBackup, BackupsStartedInTheSameSecondGetTheirOwnIds) {
@@ -70,11 +71,11 @@ TEST(PendingBackup, AnUncommittedBackupIsRemoved) {
 TEST(PendingBackup, AbandonedBackupsGoAndRunningOnesStay) {
   test::TempDir tmp;
   auto a = archive::Archive::local(tmp.path());
-  a.write_text("backups/A/in-progress.json", claim(dead_pid(), this_host()));
+  a.write_text("backups/A/in-progress.json", claim(dead_pid()));
   a.write_text("backups/A/data/x", "x");
-  a.write_text("backups/B/in-progress.json", claim(::getpid(), this_host()));  // running
+  a.write_text("backups/B/in-progress.json", claim(::getpid()));  // running
   a.write_text("backups/C/in-progress.json", claim(dead_pid(), "another-host"));
-  a.write_text("backups/D/in-progress.json", claim(dead_pid(), this_host()));  // finished,
+  a.write_text("backups/D/in-progress.json", claim(dead_pid()));  // finished,
   a.write_text("backups/D/manifest.json", "{}");  // crashed before dropping its claim
   EXPECT_EQ(archive::remove_abandoned_backups(a), 1);
   EXPECT_EQ(keys(a),
