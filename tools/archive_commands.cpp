@@ -28,11 +28,19 @@ bool is_wal_name(const std::string& name) {
 }
 
 int get_wal(const GetArgs& a) {
-  if (a.output.empty() || a.output == "-")
-    throw std::invalid_argument("a WAL file is written to a file: add -o PATH");
   replay::WalFetchRequest r{open_archive(a.archive, SpoolUse::kOptional), a.source_id.value_or(""),
                             a.name, a.output};
-  if (!replay::copy_wal(r)) throw std::runtime_error("the archive has no " + a.name);
+  bool found;
+  if (a.output.empty() || a.output == "-") {
+    found = replay::write_wal(r, [](Bytes b) {
+      if (std::fwrite(b.data(), 1, b.size(), stdout) != b.size())
+        throw std::runtime_error("write to output failed");
+    });
+    if (std::fflush(stdout) != 0) throw std::runtime_error("write to output failed");
+  } else {
+    found = replay::copy_wal(r);
+  }
+  if (!found) throw std::runtime_error("the archive has no " + a.name);
   return kExitOk;
 }
 
@@ -88,8 +96,8 @@ CommandRunner add_get_command(CLI::App& app) {
   auto a = std::make_shared<GetArgs>();
   auto* cmd = app.add_subcommand("get",
                                  "Write an archived binlog file, byte for byte as the "
-                                 "server wrote it, to stdout; or a PostgreSQL WAL segment or "
-                                 "history file to -o PATH");
+                                 "server wrote it, or a PostgreSQL WAL segment or history "
+                                 "file, to stdout (or -o PATH)");
   add_archive_options(cmd, a->archive, SpoolUse::kOptional);
   cmd->add_option("name", a->name, "Binlog file name (binlog.000003) or WAL file name")->required();
   cmd->add_option("--source-id", a->source_id,

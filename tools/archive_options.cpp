@@ -1,6 +1,7 @@
 #include "tools/archive_options.hpp"
 
 #include "archive/storage/archive_url.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 namespace {
@@ -40,7 +41,12 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
 }
 
 archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
-  auto url = storage::parse_archive_url(args.url);
+  storage::ArchiveUrl url;
+  try {
+    url = storage::parse_archive_url(args.url);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());  // it names --archive and the forms it takes
+  }
   storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host, std::nullopt};
   if (args.s3_timeout) s3.deadline = std::chrono::seconds(*args.s3_timeout);
   std::shared_ptr<storage::ObjectStore> store = storage::open_archive_store(url, s3);

@@ -8,6 +8,7 @@
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 namespace {
@@ -46,9 +47,9 @@ int run_backup(const BackupArgs& a) {
   if (is_postgres_source(a.source)) return run_postgres_backup(a);
   capture::BackupOptions o;
   o.endpoint = make_endpoint(a.source);
+  o.chunk_bytes = parse_option("--chunk-size", a.chunk_size, "a size like 64M", parse_size);
   o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.jobs = a.jobs;
-  o.chunk_bytes = parse_size(a.chunk_size);
   o.compression_level = a.compression_level;
   o.progress = ::isatty(STDERR_FILENO);
   auto m = capture::take_base_backup(o);

@@ -10,6 +10,7 @@
 #include "tools/commands.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 namespace {
@@ -34,6 +35,9 @@ int run_postgres_capture(const CaptureArgs& a) {
   capture::WalCaptureOptions o;
   o.endpoint = make_postgres_endpoint(a.source);
   o.endpoint.application_name = a.application_name;
+  if (a.end_lsn)
+    o.end_lsn = parse_option("--end-lsn", *a.end_lsn, "an LSN like 0/3000028",
+                             [](const std::string& t) { return postgres::parse_lsn(t); });
   o.archive = open_archive(a.archive, SpoolUse::kWrites);
   o.lease_time = std::chrono::seconds(a.lease_time);
   o.slot = a.no_slot ? "" : a.slot;
@@ -43,7 +47,6 @@ int run_postgres_capture(const CaptureArgs& a) {
   o.heartbeat = std::chrono::seconds(a.heartbeat);
   o.accept_gap = a.accept_gap;
   o.stop_at_end = a.stop_at_end;
-  if (a.end_lsn) o.end_lsn = postgres::parse_lsn(*a.end_lsn);
   try {
     capture::WalCapture(o).run();
   } catch (const capture::CaptureFatal& e) {
@@ -62,10 +65,11 @@ int run_capture(const CaptureArgs& a) {
   if (is_postgres_source(a.source)) return run_postgres_capture(a);
   capture::CaptureOptions o;
   o.endpoint = make_endpoint(a.source);
+  o.policy.max_bytes =
+      parse_option("--segment-size", a.segment_size, "a size like 16M", parse_size);
   o.archive = open_archive(a.archive, SpoolUse::kWrites);
   o.lease_time = std::chrono::seconds(a.lease_time);
   o.replica_server_id = a.server_id.value_or(default_server_id(a.archive.url));
-  o.policy.max_bytes = parse_size(a.segment_size);
   o.policy.max_age = std::chrono::seconds(a.segment_time);
   o.policy.sync_each_transaction = a.sync;
   o.policy.compression_level = a.compression_level;

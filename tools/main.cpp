@@ -6,6 +6,7 @@
 #include <map>
 
 #include "tools/commands.hpp"
+#include "tools/usage_error.hpp"
 
 int main(int argc, char** argv) {
   using namespace pitr::tools;
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
   }
   try {
     for (auto* sub : app.get_subcommands()) return runners.at(sub)();
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "pitr: {}\nRun with --help for more information.\n", e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "pitr: error: {}\n", e.what());
     return kExitFailure;

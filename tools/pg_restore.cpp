@@ -11,6 +11,7 @@
 #include "formats/iso_time.hpp"
 #include "replay/postgres/pg_data_restore.hpp"
 #include "tools/commands.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 namespace {
@@ -24,10 +25,11 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
   t.timeline = a.timeline;
   if (a.to_time) {
     t.kind = Kind::kTime;
-    t.time = parse_iso_time_micros(*a.to_time);
+    t.time = parse_option("--to-time", *a.to_time, kIsoTimeForm, parse_iso_time_micros);
   } else if (a.to_lsn) {
     t.kind = Kind::kLsn;
-    t.lsn = postgres::parse_lsn(*a.to_lsn);
+    t.lsn = parse_option("--to-lsn", *a.to_lsn, "an LSN like 0/3000028",
+                         [](const std::string& text) { return postgres::parse_lsn(text); });
   } else if (a.to_xid) {
     t.kind = Kind::kXid;
     t.xid = *a.to_xid;
@@ -84,9 +86,10 @@ std::string restore_command(const ArchiveArgs& archive, const std::string& sourc
 }  // namespace
 
 int run_pg_restore(const PgRestoreArgs& a) {
+  auto target = make_target(a);  // a bad command line is told before the archive is read
   auto archive = open_archive(a.archive, SpoolUse::kOptional);
   archive.check_exists();
-  auto plan = replay::plan_pg_restore(archive, make_target(a));
+  auto plan = replay::plan_pg_restore(archive, target);
   fmt::print(stderr, "plan: {}\n", plan.description);
   if (a.dry_run) return kExitOk;
   auto started = std::chrono::steady_clock::now();
@@ -97,7 +100,7 @@ int run_pg_restore(const PgRestoreArgs& a) {
   for (const auto& m : a.tablespace_map) {
     auto eq = m.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
-      throw std::invalid_argument("--tablespace-map wants OLD=NEW, got " + m);
+      throw UsageError("--tablespace-map wants OLD=NEW, got '" + m + "'");
     o.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
   }
   o.restore_command = restore_command(a.archive, plan.source_id, o.pgdata);

@@ -13,6 +13,7 @@
 #include "tools/commands.hpp"
 #include "tools/pg_restore.hpp"
 #include "tools/source_options.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 namespace {
@@ -34,7 +35,7 @@ int run_postgres_restore(const RestoreArgs& a) {
   pg.dry_run = a.dry_run;
   pg.source_id = a.source_id.value_or("");
   if (a.to_position || a.to_gtid || a.before_gtid || a.before_match || a.sql_out)
-    throw std::invalid_argument(
+    throw UsageError(
         "--to-position, --to-gtid, --before-gtid, --before-match and --sql-out are for MySQL/"
         "MariaDB; with --pgdata use --to-time, --to-lsn, --to-xid, --to-name or --immediate");
   return run_pg_restore(pg);
@@ -45,14 +46,19 @@ replay::RestoreTarget make_target(const RestoreArgs& a) {
   replay::RestoreTarget t;
   if (a.to_time) {
     t.kind = Kind::kTime;
-    t.time = parse_iso_time(*a.to_time);
+    t.time = parse_option("--to-time", *a.to_time, kIsoTimeForm, parse_iso_time);
   } else if (a.to_position) {
     t.kind = Kind::kPosition;
     auto colon = a.to_position->rfind(':');
-    if (colon == std::string::npos || colon + 1 == a.to_position->size())
-      throw std::invalid_argument("--to-position wants FILE:POS, e.g. binlog.000042:1234");
-    t.file = a.to_position->substr(0, colon);
-    t.position = std::stoull(a.to_position->substr(colon + 1));
+    auto pos = colon == std::string::npos ? "" : a.to_position->substr(colon + 1);
+    t.file = a.to_position->substr(0, colon == std::string::npos ? 0 : colon);
+    t.position = parse_option("--to-position", *a.to_position, "FILE:POS, e.g. binlog.000042:1234",
+                              [&](const std::string&) {
+                                if (t.file.empty() || pos.empty() ||
+                                    pos.find_first_not_of("0123456789") != std::string::npos)
+                                  throw std::invalid_argument("not FILE:POS");
+                                return std::stoull(pos);
+                              });
   } else if (a.to_gtid || a.before_gtid) {
     t.kind = a.to_gtid ? Kind::kGtid : Kind::kBeforeGtid;
     t.gtid = a.to_gtid ? *a.to_gtid : *a.before_gtid;
@@ -60,7 +66,7 @@ replay::RestoreTarget make_target(const RestoreArgs& a) {
     t.kind = Kind::kBeforeMatch;
     t.match = replay::ChangeMatch::parse(*a.before_match);
     t.match_text = *a.before_match;
-    if (a.since) t.since = parse_iso_time(*a.since);
+    if (a.since) t.since = parse_option("--since", *a.since, kIsoTimeForm, parse_iso_time);
   }
   return t;
 }
@@ -86,12 +92,12 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
 int run_restore(const RestoreArgs& a) {
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
-    throw std::invalid_argument(
+    throw UsageError(
         "--to-lsn, --to-xid, --to-name, --immediate and --start restore "
         "PostgreSQL and need --pgdata DIR");
+  auto target = make_target(a);  // a bad command line is told before the archive is read
   auto archive = open_archive(a.archive, SpoolUse::kOptional);
   archive::BinlogArchive catalog(archive);
-  auto target = make_target(a);
   auto plan = replay::plan_restore(catalog, target, a.source_id);
   fmt::print(stderr, "{}", replay::describe_plan(plan));
   if (a.dry_run) return kExitOk;
@@ -106,8 +112,7 @@ int run_restore(const RestoreArgs& a) {
     stats = replay::replay_binlog(catalog, plan, script);
   } else {
     if (a.target.source.empty())
-      throw std::invalid_argument(
-          "--target mysql://USER@HOST:PORT is required (or --sql-out FILE)");
+      throw UsageError("--target mysql://USER@HOST:PORT is required (or --sql-out FILE)");
     auto endpoint = make_endpoint(a.target);
     replay::check_target_empty(plan.backup, endpoint);
     fmt::print(stderr, "loading base backup {} with {} sessions...\n", plan.backup.id, a.jobs);

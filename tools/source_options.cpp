@@ -1,6 +1,7 @@
 #include "tools/source_options.hpp"
 
 #include "capture/source_uri.hpp"
+#include "tools/usage_error.hpp"
 
 namespace pitr::tools {
 
@@ -17,14 +18,16 @@ void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option,
 }
 
 capture::MysqlEndpoint make_endpoint(const SourceArgs& a) {
-  if (a.source.empty()) throw std::invalid_argument("name the server with mysql://USER@HOST:PORT");
+  if (a.source.empty()) throw UsageError("name the server with mysql://USER@HOST:PORT");
   auto uri = capture::parse_source_uri(a.source);
   capture::MysqlEndpoint e;
   e.host = uri.host;
   e.port = uri.port;
   e.user = uri.user;
   e.password = capture::read_password(a.password_file);
-  e.ssl_mode = capture::parse_ssl_mode(a.ssl_mode);
+  e.ssl_mode = parse_option("--ssl-mode", a.ssl_mode,
+                            "disabled, preferred, required, verify-ca or verify-identity",
+                            capture::parse_ssl_mode);
   e.ssl_ca = a.ssl_ca;
   return e;
 }
@@ -49,7 +52,11 @@ capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& a) {
   e.ssl_mode.clear();
   for (auto [ours, libpq] : kModes)
     if (a.ssl_mode == ours) e.ssl_mode = libpq;
-  if (e.ssl_mode.empty()) throw std::invalid_argument("unknown --ssl-mode " + a.ssl_mode);
+  if (e.ssl_mode.empty())
+    throw UsageError(
+        "--ssl-mode wants disabled, preferred, required, verify-ca or "
+        "verify-identity, got '" +
+        a.ssl_mode + "'");
   e.ssl_ca = a.ssl_ca;
   return e;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "archive/file_io.hpp"
@@ -44,8 +45,29 @@ WalSourceRef find_source(const WalFetchRequest& r) {
   return {id, meta.at("segment_size").get<std::uint64_t>()};
 }
 
+// Where served bytes go: a file, or a stream (`pitr get` to stdout).
+class WalOutput {
+ public:
+  virtual ~WalOutput() = default;
+  void write(Bytes b) {
+    put(b);
+    size_ += b.size();
+  }
+  // Segments that end early are padded with zeros, which recovery reads as the end of WAL.
+  void pad_to(std::uint64_t size) {
+    static const std::vector<std::uint8_t> zeros(1 << 16);
+    while (size_ < size)
+      write(Bytes(zeros).first(std::min<std::uint64_t>(zeros.size(), size - size_)));
+  }
+  virtual void commit() {}
+
+ protected:
+  virtual void put(Bytes b) = 0;
+  std::uint64_t size_ = 0;
+};
+
 // Writes bytes through a temporary name next to `dest`, then renames.
-class DestinationFile {
+class DestinationFile : public WalOutput {
  public:
   explicit DestinationFile(const fs::path& dest)
       : dest_(dest),
@@ -53,43 +75,45 @@ class DestinationFile {
         file_(tmp_, archive::File::Mode::kCreateOrOpen) {
     file_.truncate(0);
   }
-  ~DestinationFile() {
+  ~DestinationFile() override {
     std::error_code ignored;
     if (!done_) fs::remove(tmp_, ignored);
   }
-  void write(Bytes b) {
-    file_.pwrite_all(b, size_);
-    size_ += b.size();
-  }
-  void pad_to(std::uint64_t size) {
-    static const std::vector<std::uint8_t> zeros(1 << 16);
-    while (size_ < size)
-      write(Bytes(zeros).first(std::min<std::uint64_t>(zeros.size(), size - size_)));
-  }
-  void commit() {
+  void commit() override {
     fs::rename(tmp_, dest_);
     done_ = true;
   }
 
  private:
+  void put(Bytes b) override { file_.pwrite_all(b, size_); }
   fs::path dest_, tmp_;
   archive::File file_;
-  std::uint64_t size_ = 0;
   bool done_ = false;
 };
+
+class SinkOutput : public WalOutput {
+ public:
+  explicit SinkOutput(const std::function<void(Bytes)>& sink) : sink_(sink) {}
+
+ private:
+  void put(Bytes b) override { sink_(b); }
+  const std::function<void(Bytes)>& sink_;
+};
+
+using OpenOutput = std::function<std::unique_ptr<WalOutput>()>;
 
 // Copies the archived form of `name` (sealed, sealed at a timeline's end, or the open tail)
 // to `dest`; segments that end early are padded with zeros, which recovery reads as the end
 // of WAL.
 bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::string& name,
-           const fs::path& dest) {
+           const OpenOutput& open_output) {
   const auto& store = archive.store();
   if (auto tli = postgres::parse_history_file_name(name)) {
     auto text = archive.read_text(archive::layout::wal_history(s.id, *tli));
     if (!text) return false;
-    DestinationFile out(dest);
-    out.write(as_bytes(*text));
-    out.commit();
+    auto out = open_output();
+    out->write(as_bytes(*text));
+    out->commit();
     return true;
   }
   if (!postgres::parse_wal_file_name(name, s.segment_size)) return false;
@@ -99,22 +123,26 @@ bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::st
     if (!info) continue;
     auto record =
         archive::wal_segment_record_from_json(archive::read_index_record(store, key, info->size));
-    DestinationFile out(dest);
+    auto out = open_output();
     archive::read_indexed_object(store, key, record.end - record.start, record.sha256,
-                                 [&](Bytes b) { out.write(b); });
-    out.pad_to(s.segment_size);
-    out.commit();
+                                 [&](Bytes b) { out->write(b); });
+    out->pad_to(s.segment_size);
+    out->commit();
     return true;
   }
   if (!archive.spool()) return false;
   auto open = archive.spool_path(archive::layout::open_wal(s.id, name));
   if (!fs::exists(open)) return false;
   archive::MappedFile tail(open);
-  DestinationFile out(dest);
-  out.write(tail.bytes().first(std::min<std::size_t>(tail.bytes().size(), s.segment_size)));
-  out.pad_to(s.segment_size);
-  out.commit();
+  auto out = open_output();
+  out->write(tail.bytes().first(std::min<std::size_t>(tail.bytes().size(), s.segment_size)));
+  out->pad_to(s.segment_size);
+  out->commit();
   return true;
+}
+
+OpenOutput to_file(const fs::path& dest) {
+  return [dest] { return std::make_unique<DestinationFile>(dest); };
 }
 
 }  // namespace
@@ -134,7 +162,12 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
 }
 
 bool copy_wal(const WalFetchRequest& r) {
-  return serve(r.archive, find_source(r), r.name, r.destination);
+  return serve(r.archive, find_source(r), r.name, to_file(r.destination));
+}
+
+bool write_wal(const WalFetchRequest& r, const std::function<void(Bytes)>& sink) {
+  return serve(r.archive, find_source(r), r.name,
+               [&sink] { return std::make_unique<SinkOutput>(sink); });
 }
 
 std::vector<std::string> segments_to_prefetch(const WalFetchRequest& r, unsigned count) {
@@ -160,7 +193,7 @@ void prefetch_segments(const WalFetchRequest& r, const std::vector<std::string>&
     if (n.size() >= 24 && n.substr(0, 24) < r.name) fs::remove(e.path());
   }
   for (const auto& name : names)
-    if (!fs::exists(spool / name)) serve(r.archive, s, name, spool / name);
+    if (!fs::exists(spool / name)) serve(r.archive, s, name, to_file(spool / name));
 }
 
 }  // namespace pitr::replay

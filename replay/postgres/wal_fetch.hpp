@@ -3,10 +3,12 @@
 // history file from the archive to the path recovery asks for, and prefetches the segments
 // that follow into a spool directory so recovery never waits on decompression.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "archive/archive.hpp"
+#include "formats/byte_cursor.hpp"
 
 namespace pitr::replay {
 
@@ -24,8 +26,10 @@ enum class FetchOutcome { kServed, kServedFromSpool, kNotInArchive };
 // Serves from the prefetch spool when the file is there, else from the archive. Throws
 // archive::IoError when the archive holds the file but it is damaged.
 FetchOutcome fetch_wal(const WalFetchRequest& request);
-// From the archive only (what `pitr get` writes); false when the archive lacks the file.
+// From the archive only (what `pitr get -o` writes); false when the archive lacks the file.
 bool copy_wal(const WalFetchRequest& request);
+// The same to a stream (`pitr get` to stdout); `destination` is not used.
+bool write_wal(const WalFetchRequest& request, const std::function<void(Bytes)>& sink);
 
 // The spool directory next to the destination (inside pg_wal, on the same file system).
 fs::path prefetch_spool(const fs::path& destination);

@@ -352,8 +352,8 @@ class StoreErrorsTest(S3ArchiveTestCase):
         self.assertIn(f"127.0.0.1:{port}", err)
         self.assertLess(took, 60)
 
-        code, err, _ = self.run_capture("s3://Bad_Bucket/x")
-        self.assertEqual(code, 1, err)
+        code, err, _ = self.run_capture("s3://Bad_Bucket/x")  # a bad command line
+        self.assertEqual(code, 2, err)
         self.assertIn("not a valid bucket name", err)
         self.assertEqual(self.keys(""), [], "a failed command left objects behind")
 

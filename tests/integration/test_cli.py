@@ -61,6 +61,28 @@ class CliTest(unittest.TestCase):
     def test_usage_errors_exit_2(self):
         self.assertEqual(pitr("capture", check=False).returncode, 2)
         self.assertEqual(pitr("nonsense", check=False).returncode, 2)
+        # Found after parsing: still 2, naming the option and the form it wants.
+        with tempfile.TemporaryDirectory() as tmp:
+            for args, says in [
+                    (("restore", "--archive", tmp, "--to-position", "binlog.000001"),
+                     b"--to-position wants FILE:POS"),
+                    (("restore", "--archive", tmp, "--to-position", "binlog.000001:x12"),
+                     b"--to-position wants FILE:POS"),
+                    (("restore", "--archive", tmp, "--to-time", "yesterday"),
+                     b"--to-time wants an ISO 8601 time"),
+                    (("restore", "--archive", tmp, "--pgdata", tmp + "/d", "--to-lsn", "12"),
+                     b"--to-lsn wants an LSN"),
+                    (("find", "--archive", tmp, "--since", "noon"), b"--since wants"),
+                    (("capture", "--archive", tmp, "--source", "mysql://u@127.0.0.1:1",
+                      "--segment-size", "12Q"), b"--segment-size wants a size"),
+                    (("capture", "--archive", tmp, "--source", "mysql://u@127.0.0.1:1",
+                      "--ssl-mode", "maybe"), b"--ssl-mode wants"),
+                    (("status", "--archive", "s3://x"), b"not a valid bucket name"),
+                    (("status", "--archive", "ftp://host/x"), b"unknown scheme")]:
+                out = pitr(*args, check=False, password="x")
+                self.assertEqual(out.returncode, 2, (args, out.stderr))
+                self.assertIn(says, out.stderr, args)
+                self.assertNotIn(b"stoull", out.stderr, args)
 
     def test_password_in_uri_is_refused(self):
         with tempfile.TemporaryDirectory() as tmp:

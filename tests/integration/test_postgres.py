@@ -123,7 +123,11 @@ class PostgresTestCase(ServerTestCase):
             got = os.path.join(self.tmp, "got-" + name)
             pitr("get", "--archive", self.archive, name, "-o", got)
             with open(got, "rb") as a, open(server_file, "rb") as b:
-                self.assertTrue(a.read() == b.read(), f"{name} differs from the server's file")
+                server_bytes = b.read()
+                self.assertTrue(a.read() == server_bytes, f"{name} differs from the server's file")
+            if compared == 0:  # to stdout as well, as a binlog is
+                self.assertTrue(pitr("get", "--archive", self.archive, name).stdout == server_bytes,
+                                f"{name} on stdout differs from the server's file")
             compared += 1
         self.assertGreaterEqual(compared, 2, f"sealed {sealed}, current {current}")
         waldir = shared_with_postgres(os.path.join(self.tmp, "waldump"))
