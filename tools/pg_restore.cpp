@@ -67,7 +67,7 @@ std::string restore_command(const ArchiveArgs& archive, const std::string& sourc
   auto url = storage::parse_archive_url(archive.url);
   if (url.kind == storage::ArchiveUrl::Kind::kLocal)
     return fmt::format(
-        "{} wal-fetch --archive {} --source {} %f %p", replay::shell_quote(self.string()),
+        "{} wal-fetch --archive {} --source-id {} %f %p", replay::shell_quote(self.string()),
         replay::shell_quote(fs::absolute(url.path).string()), replay::shell_quote(source));
   // The server's environment has none of the AWS_* settings this restore may have used.
   auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false, {}});
@@ -78,7 +78,7 @@ std::string restore_command(const ArchiveArgs& archive, const std::string& sourc
   if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
   return fmt::format(
       "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default {} wal-fetch --archive "
-      "{} --source {} %f %p",
+      "{} --source-id {} %f %p",
       replay::shell_quote(credentials_file(pgdata).string()), replay::shell_quote(self.string()),
       where, replay::shell_quote(source));
 }

@@ -81,8 +81,11 @@ CommandRunner add_wal_fetch_command(CLI::App& app) {
       "(recovery stops). Prefetches the next segments in the background.\n"
       "  restore_command = 'pitr wal-fetch --archive /backups/db1 %f %p'");
   add_archive_options(cmd, a->archive, SpoolUse::kOptional);
-  cmd->add_option("--source", a->request.source,
-                  "pg-<system identifier>, when the archive holds several PostgreSQL systems");
+  // --source: what restore_command said before the archived source's id was --source-id
+  // everywhere; servers restored then still call it so.
+  cmd->add_option("--source-id,--source", a->request.source,
+                  "The archived source, pg-<system identifier>, when the archive holds several "
+                  "PostgreSQL systems");
   cmd->add_option("--prefetch", a->prefetch, "Segments to prefetch after this one (default 8)");
   cmd->add_option("name", a->request.name, "WAL file name (%f)")->required();
   cmd->add_option("path", a->destination, "Where to write it (%p)")->required();
