@@ -31,7 +31,7 @@ fs::path Archive::spool_path(const std::string& key) const {
 
 std::optional<std::string> Archive::read_text(const std::string& key) const {
   try {
-    auto bytes = store_->get_bytes(key);
+    auto bytes = store().get_bytes(key);
     return std::string(bytes.begin(), bytes.end());
   } catch (const storage::StorageError& e) {
     if (e.kind() == storage::StorageErrorKind::kNotFound) return std::nullopt;
@@ -41,7 +41,17 @@ std::optional<std::string> Archive::read_text(const std::string& key) const {
 
 void Archive::write_text(const std::string& key, const std::string& text,
                          storage::PutMode mode) const {
-  store_->put_bytes(key, as_bytes(text), mode);
+  store().put_bytes(key, as_bytes(text), mode);
+}
+
+bool Archive::create_text(const std::string& key, const std::string& text) const {
+  try {
+    write_text(key, text, storage::PutMode::kIfAbsent);
+    return true;
+  } catch (const storage::StorageError& e) {
+    if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
+    return false;
+  }
 }
 
 void Archive::check_exists() const {
@@ -72,12 +82,7 @@ void Archive::create_or_check() const {
   }
   if (store().exists(layout::kMarker)) return check_exists();
   nlohmann::json meta = {{"format", "pitr-archive"}, {"version", kArchiveFormatVersion}};
-  try {
-    write_text(layout::kMarker, meta.dump(2) + "\n", storage::PutMode::kIfAbsent);
-  } catch (const storage::StorageError& e) {
-    if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
-  }
-  check_exists();
+  if (!create_text(layout::kMarker, meta.dump(2) + "\n")) check_exists();  // a race: check it
 }
 
 }  // namespace pitr::archive

@@ -40,6 +40,8 @@ class Archive {
   std::optional<std::string> read_text(const std::string& key) const;
   void write_text(const std::string& key, const std::string& text,
                   storage::PutMode mode = storage::PutMode::kOverwrite) const;
+  // Stores `text` under `key` only if nothing is there; false when the key is taken.
+  bool create_text(const std::string& key, const std::string& text) const;
 
  private:
   std::shared_ptr<storage::ObjectStore> store_;

@@ -152,13 +152,7 @@ std::string CaptureLease::record_json(bool released) const {
 
 bool CaptureLease::try_create(std::uint64_t generation) {
   auto started = Steady::now();
-  try {
-    archive_.write_text(layout::capture_lease(generation), record_json(false),
-                        storage::PutMode::kIfAbsent);
-  } catch (const storage::StorageError& e) {
-    if (e.kind() == storage::StorageErrorKind::kAlreadyExists) return false;
-    throw;
-  }
+  if (!archive_.create_text(layout::capture_lease(generation), record_json(false))) return false;
   // A store that ignored the precondition would let two captures both "create" it.
   auto mine = read_record(archive_, generation);
   if (!mine || mine->token != token_) return false;

@@ -34,16 +34,16 @@ std::vector<std::uint8_t> record_frame(const nlohmann::json& record) {
   return frame;
 }
 
-std::string sha256_of(const File& source, std::uint64_t offset, std::uint64_t length) {
-  Sha256 sha;
+// Calls `sink` with source[offset, offset + length), a chunk at a time.
+void read_range(const File& source, std::uint64_t offset, std::uint64_t length,
+                const std::function<void(Bytes)>& sink) {
   std::vector<std::uint8_t> chunk(kChunk);
   for (std::uint64_t done = 0; done < length;) {
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - done));
     source.pread_exact({chunk.data(), n}, offset + done);
-    sha.update(Bytes(chunk.data(), n));
+    sink(Bytes(chunk.data(), n));
     done += n;
   }
-  return sha.hex();
 }
 
 bool is_already_exists(const storage::StorageError& e) {
@@ -58,13 +58,7 @@ bool write_indexed_object(storage::ObjectStore& store, const std::string& key, c
   std::string sha;
   try {
     CompressedObjectWriter out(store, key, {.level = compression_level});
-    std::vector<std::uint8_t> chunk(kChunk);
-    for (std::uint64_t done = 0; done < length;) {
-      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - done));
-      source.pread_exact({chunk.data(), n}, offset + done);
-      out.write(Bytes(chunk.data(), n));
-      done += n;
-    }
+    read_range(source, offset, length, [&](Bytes b) { out.write(b); });
     sha = out.end_frame().sha256;
     out.append_raw(record_frame(make_record(sha)));
     out.commit();
@@ -72,7 +66,11 @@ bool write_indexed_object(storage::ObjectStore& store, const std::string& key, c
   } catch (const storage::StorageError& e) {
     if (!is_already_exists(e)) throw;
   }
-  if (sha.empty()) sha = sha256_of(source, offset, length);  // refused before the end
+  if (sha.empty()) {  // refused before the last byte was written
+    Sha256 hash;
+    read_range(source, offset, length, [&](Bytes b) { hash.update(b); });
+    sha = hash.hex();
+  }
   auto existing = read_index_record(store, key).value("sha256", "");
   if (existing == sha) return false;
   throw IoError(fmt::format(

@@ -29,14 +29,9 @@ PendingBackup::PendingBackup(Archive archive, std::time_t started) : archive_(st
   nlohmann::json claim{{"holder", to_json(this_process())}, {"started_at", started}};
   for (int n = 1;; ++n) {
     id_ = n == 1 ? base : fmt::format("{}-{}", base, n);
-    if (!store().list(layout::backup_prefix(id_)).empty()) continue;
-    try {
-      archive_.write_text(layout::backup_file(id_, kClaimName), claim.dump() + "\n",
-                          storage::PutMode::kIfAbsent);
+    if (store().list(layout::backup_prefix(id_)).empty() &&
+        archive_.create_text(layout::backup_file(id_, kClaimName), claim.dump() + "\n"))
       return;
-    } catch (const storage::StorageError& e) {
-      if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
-    }
   }
 }
 

@@ -92,16 +92,8 @@ void remember_wal_source(const Archive& archive, const WalSource& source) {
   auto key = layout::wal_source_record(source.source_id);
   nlohmann::json j{{"system_identifier", std::to_string(source.system_identifier)},
                    {"segment_size", source.segment_size}};
+  if (archive.create_text(key, j.dump(2) + "\n")) return;
   auto text = archive.read_text(key);
-  if (!text) {
-    try {
-      archive.write_text(key, j.dump(2) + "\n", storage::PutMode::kIfAbsent);
-      return;
-    } catch (const storage::StorageError& e) {
-      if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
-      text = archive.read_text(key);
-    }
-  }
   auto known = nlohmann::json::parse(text.value_or("{}")).value("segment_size", std::uint64_t{0});
   if (known != source.segment_size)
     throw IoError(fmt::format("{} says wal_segment_size {}, the server says {}", key, known,

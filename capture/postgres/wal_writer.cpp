@@ -151,12 +151,7 @@ bool WalWriter::has_history(postgres::TimelineId timeline) const {
 
 void WalWriter::store_history(postgres::TimelineId timeline, const std::string& content) {
   auto key = archive::layout::wal_history(source_.source_id, timeline);
-  try {
-    archive_.write_text(key, content, storage::PutMode::kIfAbsent);
-    return;
-  } catch (const storage::StorageError& e) {
-    if (e.kind() != storage::StorageErrorKind::kAlreadyExists) throw;
-  }
+  if (archive_.create_text(key, content)) return;
   if (archive_.read_text(key) != content)
     throw archive::IoError(
         fmt::format("{} exists with other content; the server's timeline {} is "
