@@ -88,6 +88,22 @@ std::string capture_lease(std::uint64_t generation) {
   return fmt::format("{}{:016d}.json", capture_leases_prefix(), generation);
 }
 
+std::optional<KeyUnder> split_under(const std::string& prefix, const std::string& key) {
+  if (!key.starts_with(prefix)) return std::nullopt;
+  auto slash = key.find('/', prefix.size());
+  if (slash == std::string::npos || slash == prefix.size() || slash + 1 == key.size())
+    return std::nullopt;
+  return KeyUnder{key.substr(prefix.size(), slash - prefix.size()), key.substr(slash + 1)};
+}
+
+std::optional<LogKey> parse_log_key(const std::string& key) {
+  auto source = split_under(binlog_prefix(), key);
+  if (!source) return std::nullopt;
+  auto file = split_under("", source->rest);
+  if (!file || file->rest.find('/') != std::string::npos) return std::nullopt;
+  return LogKey{source->first, file->first, file->rest};
+}
+
 std::string base_name(const std::string& key) {
   auto slash = key.rfind('/');
   return slash == std::string::npos ? key : key.substr(slash + 1);

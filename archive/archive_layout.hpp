@@ -62,6 +62,18 @@ std::string capture_lease(std::uint64_t generation);
 // The last component of a key.
 std::string base_name(const std::string& key);
 
+// Keys read back from a listing, split where the layout above builds them:
+// "<prefix><first>/<rest>" into first and rest (rest may hold further '/'), if it has that form.
+struct KeyUnder {
+  std::string first, rest;
+};
+std::optional<KeyUnder> split_under(const std::string& prefix, const std::string& key);
+// binlog/<source>/<file>/<name>
+struct LogKey {
+  std::string source_id, file, name;
+};
+std::optional<LogKey> parse_log_key(const std::string& key);
+
 }  // namespace layout
 
 // A name that is safe as one key component (binlog names, source ids).

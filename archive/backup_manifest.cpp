@@ -63,13 +63,10 @@ BackupManifest read_manifest(const Archive& archive, const std::string& id) {
 
 std::vector<std::string> complete_backup_ids(const Archive& archive) {
   std::vector<std::string> ids;
-  auto prefix = layout::backups_prefix();
-  for (const auto& object : archive.store().list(prefix)) {
-    auto rest = object.key.substr(prefix.size());
-    auto slash = rest.find('/');
-    if (slash != std::string::npos && rest.substr(slash + 1) == layout::kManifestName &&
-        !rest.substr(0, slash).ends_with(".partial"))
-      ids.push_back(rest.substr(0, slash));
+  for (const auto& object : archive.store().list(layout::backups_prefix())) {
+    auto key = layout::split_under(layout::backups_prefix(), object.key);
+    if (key && key->rest == layout::kManifestName && !key->first.ends_with(".partial"))
+      ids.push_back(key->first);
   }
   return ids;
 }

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 
 #include "archive/binlog_name.hpp"
 #include "archive/file_io.hpp"
@@ -55,23 +54,6 @@ void describe_log(ArchivedLog& log) {
 
 }  // namespace
 
-namespace {
-
-// "binlog/<source>/<file>/<name>" split into its three parts, if it has that form.
-std::optional<std::array<std::string, 3>> split_log_key(const std::string& key) {
-  std::array<std::string, 3> parts;
-  std::size_t at = layout::binlog_prefix().size();
-  for (int i = 0; i < 3; ++i) {
-    auto slash = key.find('/', at);
-    if ((slash == std::string::npos) != (i == 2)) return std::nullopt;
-    parts[i] = key.substr(at, slash == std::string::npos ? slash : slash - at);
-    at = slash + 1;
-  }
-  return parts;
-}
-
-}  // namespace
-
 void BinlogArchive::scan_spool(
     std::map<std::pair<std::string, std::string>, ArchivedLog>& logs) const {
   if (!archive_.spool()) return;
@@ -102,14 +84,14 @@ void BinlogArchive::scan() {
   std::vector<storage::ObjectInfo> segments;
   std::vector<ArchivedLog*> owners;  // the log of each segment (map nodes do not move)
   for (const auto& object : archive_.store().list(layout::binlog_prefix())) {
-    auto parts = split_log_key(object.key);
-    if (!parts) continue;
-    auto& [source_id, file, name] = *parts;
-    if (layout::is_segment_name(name)) {
+    auto key = layout::parse_log_key(object.key);
+    if (!key) continue;
+    auto& log = logs[{key->source_id, key->file}];
+    if (layout::is_segment_name(key->name)) {
       segments.push_back(object);
-      owners.push_back(&logs[{source_id, file}]);
-    } else if (name == layout::kFormatDescriptionName) {
-      logs[{source_id, file}].fde_hex = to_hex(archive_.store().get_bytes(object.key));
+      owners.push_back(&log);
+    } else if (key->name == layout::kFormatDescriptionName) {
+      log.fde_hex = to_hex(archive_.store().get_bytes(object.key));
     }
   }
   auto records = read_index_records(archive_.store(), segments);

@@ -64,13 +64,11 @@ int remove_abandoned_backups(const Archive& archive) {
   // Per backup id: whether it has a manifest, and its claim's key.
   std::map<std::string, std::pair<bool, std::string>> backups;
   for (const auto& object : archive.store().list(layout::backups_prefix())) {
-    auto rest = object.key.substr(layout::backups_prefix().size());
-    auto slash = rest.find('/');
-    if (slash == std::string::npos) continue;
-    auto name = rest.substr(slash + 1);
-    auto& entry = backups[rest.substr(0, slash)];
-    if (name == layout::kManifestName) entry.first = true;
-    if (name == kClaimName) entry.second = object.key;
+    auto key = layout::split_under(layout::backups_prefix(), object.key);
+    if (!key) continue;
+    auto& entry = backups[key->first];
+    if (key->rest == layout::kManifestName) entry.first = true;
+    if (key->rest == kClaimName) entry.second = object.key;
   }
   int removed = 0;
   for (const auto& [id, entry] : backups) {

@@ -102,15 +102,6 @@ void remember_wal_source(const Archive& archive, const WalSource& source) {
 
 namespace {
 
-// The source of a key under wal/ and the name within it, if it has that form.
-std::optional<std::pair<std::string, std::string>> split_wal_key(const std::string& key) {
-  auto at = layout::wal_prefix().size();
-  auto slash = key.find('/', at);
-  if (slash == std::string::npos || key.find('/', slash + 1) != std::string::npos)
-    return std::nullopt;
-  return std::pair(key.substr(at, slash - at), key.substr(slash + 1));
-}
-
 std::string as_text(const std::vector<std::uint8_t>& bytes) {
   return {bytes.begin(), bytes.end()};
 }
@@ -204,12 +195,14 @@ std::vector<WalSourceListing> list_wal_sources(const Archive& archive) {
     }
   std::map<std::string, std::vector<std::pair<storage::ObjectInfo, std::string>>> by_source;
   for (auto& object : archive.store().list(layout::wal_prefix()))
-    if (auto parts = split_wal_key(object.key))
-      by_source[parts->first].emplace_back(object, parts->second);
+    if (auto key = layout::split_under(layout::wal_prefix(), object.key);
+        key && key->rest.find('/') == std::string::npos)
+      by_source[key->first].emplace_back(object, key->rest);
   std::vector<WalSourceListing> out;
   for (const auto& [source_id, objects] : by_source) {
+    auto record = layout::wal_source_record(source_id);
     bool known = std::any_of(objects.begin(), objects.end(),
-                             [](const auto& o) { return o.second == "source.json"; });
+                             [&record](const auto& o) { return o.first.key == record; });
     if (!known) continue;
     auto& l = listings[source_id];
     if (l.source.source_id.empty()) l.source = read_source_record(archive, source_id);

@@ -21,14 +21,13 @@ struct WalSourceRef {
 // The only source under wal/ (a listing of every WAL key: restore_command names its source).
 std::string only_source(const archive::Archive& archive) {
   std::string found;
-  auto prefix = archive::layout::wal_prefix();
-  for (const auto& object : archive.store().list(prefix)) {
-    auto rest = object.key.substr(prefix.size());
-    if (rest.find('/') == std::string::npos || !rest.ends_with("/source.json")) continue;
+  for (const auto& object : archive.store().list(archive::layout::wal_prefix())) {
+    auto key = archive::layout::split_under(archive::layout::wal_prefix(), object.key);
+    if (!key || object.key != archive::layout::wal_source_record(key->first)) continue;
     if (!found.empty())
       throw archive::IoError(
-          "the archive holds WAL of several PostgreSQL systems; name one with --source");
-    found = rest.substr(0, rest.find('/'));
+          "the archive holds WAL of several PostgreSQL systems; name one with --source-id");
+    found = key->first;
   }
   return found;
 }

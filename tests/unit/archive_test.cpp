@@ -246,3 +246,28 @@ TEST_F(PartialScan, EveryCutPointYieldsACompleteTransactionPrefix) {
 
 }  // namespace
 }  // namespace pitr
+
+namespace pitr {
+namespace {
+
+TEST(ArchiveLayout, KeysReadBackSplitWhereTheyWereBuilt) {
+  namespace layout = archive::layout;
+  auto seg = layout::parse_log_key(layout::segment("mariadb-1-0", "binlog.000007", 4));
+  ASSERT_TRUE(seg);
+  EXPECT_EQ(seg->source_id, "mariadb-1-0");
+  EXPECT_EQ(seg->file, "binlog.000007");
+  EXPECT_TRUE(layout::is_segment_name(seg->name));
+  EXPECT_FALSE(layout::parse_log_key("binlog/src/file"));           // no name
+  EXPECT_FALSE(layout::parse_log_key("binlog/src/file/sub/name"));  // one level too deep
+  EXPECT_FALSE(layout::parse_log_key("gaps/1.json"));
+  auto backup = layout::split_under(layout::backups_prefix(),
+                                    layout::backup_file("20261130T000000Z", "data/a.sql.zst"));
+  ASSERT_TRUE(backup);
+  EXPECT_EQ(backup->first, "20261130T000000Z");
+  EXPECT_EQ(backup->rest, "data/a.sql.zst");
+  EXPECT_FALSE(layout::split_under(layout::backups_prefix(), "backups/only-an-id"));
+  EXPECT_FALSE(layout::split_under(layout::wal_prefix(), "backups/x/y"));
+}
+
+}  // namespace
+}  // namespace pitr
