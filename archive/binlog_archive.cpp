@@ -12,6 +12,13 @@
 
 namespace pitr::archive {
 
+namespace {
+
+// An open segment listed a moment ago was sealed and removed since.
+struct ListingChanged {};
+
+}  // namespace
+
 std::uint64_t ArchivedLog::start() const {
   if (!segments.empty()) return segments.front().record.start;
   return partials.empty() ? 0 : partials.front().start;
@@ -23,7 +30,16 @@ std::uint64_t ArchivedLog::sealed_end() const {
 
 BinlogArchive::BinlogArchive(Archive archive) : archive_(std::move(archive)) {
   archive_.check_exists();
-  scan();
+  // A live capture may seal and remove an open segment while it is being described: the
+  // listing is then out of date, and is taken again.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      scan();
+      return;
+    } catch (const ListingChanged&) {
+      if (attempt == 5) throw IoError("the archive kept changing while it was listed; try again");
+    }
+  }
 }
 
 namespace {
@@ -114,7 +130,13 @@ void BinlogArchive::scan() {
       return sealed;
     });
     if (log.segments.empty() && log.partials.empty()) continue;
-    describe_log(log);
+    try {
+      describe_log(log);
+    } catch (const IoError&) {
+      for (const auto& p : log.partials)
+        if (!fs::exists(p.path)) throw ListingChanged{};
+      throw;
+    }
     found.push_back(std::move(log));
   }
   // Grouped by source (the map's order), in binlog order within a source.
