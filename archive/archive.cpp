@@ -6,11 +6,15 @@
 
 #include "archive/file_io.hpp"
 #include "archive/storage/local_directory_store.hpp"
+#include "archive/storage/object_cipher.hpp"
 
 namespace pitr::archive {
 
-Archive::Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool)
-    : store_(std::move(store)), spool_(std::move(spool)) {}
+Archive::Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool,
+                 std::optional<std::string> encryption_key_id)
+    : store_(std::move(store)),
+      spool_(std::move(spool)),
+      encryption_key_id_(std::move(encryption_key_id)) {}
 
 Archive Archive::local(const fs::path& root) {
   return Archive(std::make_shared<storage::LocalDirectoryStore>(root), root);
@@ -60,10 +64,19 @@ void Archive::check_exists() const {
     throw IoError(fmt::format(
         "{} is not a pitr archive (no {}); start `pitr capture --archive {}` to create one",
         describe(), layout::kMarker, describe()));
+  check_marker(*marker);
+}
+
+void Archive::check_if_exists() const {
+  if (auto marker = read_text(layout::kMarker)) check_marker(*marker);
+}
+
+void Archive::check_marker(const std::string& marker) const {
+  nlohmann::json meta;
   int version = 0;
   std::string format;
   try {
-    auto meta = nlohmann::json::parse(*marker);
+    meta = nlohmann::json::parse(marker);
     version = meta.value("version", 0);
     format = meta.value("format", "");
   } catch (const nlohmann::json::exception& e) {
@@ -73,6 +86,27 @@ void Archive::check_exists() const {
     throw IoError(
         fmt::format("{} has archive format version {}, this pitr reads 1 to {}; use a newer pitr",
                     describe(), version, kArchiveFormatVersion));
+  check_encryption(meta);
+}
+
+void Archive::check_encryption(const nlohmann::json& marker) const {
+  std::optional<std::string> archive_key;
+  if (marker.contains("encryption")) archive_key = marker["encryption"].value("key_id", "");
+  if (archive_key == encryption_key_id_) return;
+  if (!encryption_key_id_)
+    throw IoError(
+        fmt::format("{} is encrypted (key id {}); give its key with --encryption-key-file FILE or "
+                    "PITR_ENCRYPTION_KEY_FILE",
+                    describe(), *archive_key));
+  if (!archive_key)
+    throw IoError(fmt::format(
+        "{} is not encrypted, but an encryption key was given (key id {}); an archive is "
+        "encrypted from its creation on: drop the key, or start a new archive with it",
+        describe(), *encryption_key_id_));
+  throw IoError(fmt::format(
+      "the encryption key given (key id {}) is not the key of {} (key id {}); give the key it "
+      "was created with",
+      *encryption_key_id_, describe(), *archive_key));
 }
 
 void Archive::create_or_check() const {
@@ -81,7 +115,13 @@ void Archive::create_or_check() const {
     fsync_directory(spool_->parent_path());
   }
   if (store().exists(layout::kMarker)) return check_exists();
-  nlohmann::json meta = {{"format", "pitr-archive"}, {"version", kArchiveFormatVersion}};
+  // An unencrypted archive stays version 1, which every pitr reads; an encrypted one is
+  // version 2, so a pitr that cannot decrypt refuses it by its version.
+  nlohmann::json meta = {{"format", "pitr-archive"}, {"version", encryption_key_id_ ? 2 : 1}};
+  if (encryption_key_id_)
+    meta["encryption"] = {{"cipher", "AES-256-GCM"},
+                          {"chunk_bytes", storage::ObjectCipher::kChunk},
+                          {"key_id", *encryption_key_id_}};
   if (!create_text(layout::kMarker, meta.dump(2) + "\n")) check_exists();  // a race: check it
 }
 

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "archive/archive_layout.hpp"
 #include "archive/storage/object_store.hpp"
 
@@ -16,11 +18,19 @@ namespace pitr::archive {
 
 class Archive {
  public:
-  Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool);
+  // `encryption_key_id`: the id of the key `store` encrypts with (storage::EncryptedStore),
+  // none for a store that does not encrypt.
+  Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool,
+          std::optional<std::string> encryption_key_id = std::nullopt);
   // No archive yet (an option not filled in); using it is a logic error.
   Archive() = default;
   // The archive in a local directory, which is also its spool.
   static Archive local(const fs::path& root);
+
+  // The same archive (spool, encryption) through `store`, a wrapper of this one's store.
+  Archive over(std::shared_ptr<storage::ObjectStore> store) const {
+    return Archive(std::move(store), spool_, encryption_key_id_);
+  }
 
   storage::ObjectStore& store() const;
   const std::shared_ptr<storage::ObjectStore>& shared_store() const { return store_; }
@@ -33,8 +43,11 @@ class Archive {
   // Writes the marker object when the archive is new; checks its format version otherwise.
   // Creates the spool directory when there is one.
   void create_or_check() const;
-  // Throws when there is no pitr archive of a format this pitr reads.
+  // Throws when there is no pitr archive of a format this pitr reads, or when it is
+  // encrypted and this archive was opened without its key (or with a key it does not need).
   void check_exists() const;
+  // The same checks for an archive that exists; nothing for one not created yet.
+  void check_if_exists() const;
 
   // Small objects (markers, records) read and written whole.
   std::optional<std::string> read_text(const std::string& key) const;
@@ -44,8 +57,12 @@ class Archive {
   bool create_text(const std::string& key, const std::string& text) const;
 
  private:
+  void check_marker(const std::string& marker) const;
+  void check_encryption(const nlohmann::json& marker) const;
+
   std::shared_ptr<storage::ObjectStore> store_;
   std::optional<fs::path> spool_;
+  std::optional<std::string> encryption_key_id_;
 };
 
 }  // namespace pitr::archive

@@ -13,7 +13,8 @@ namespace pitr::archive {
 
 namespace fs = std::filesystem;
 
-inline constexpr int kArchiveFormatVersion = 1;
+// 2: the archive is encrypted (its marker says with which key); otherwise as 1.
+inline constexpr int kArchiveFormatVersion = 2;
 
 namespace layout {
 

@@ -248,7 +248,7 @@ class FencedStore : public storage::ObjectStore {
 }  // namespace
 
 Archive fenced_by(const Archive& archive, const CaptureLease& lease) {
-  return Archive(std::make_shared<FencedStore>(archive.shared_store(), lease), archive.spool());
+  return archive.over(std::make_shared<FencedStore>(archive.shared_store(), lease));
 }
 
 }  // namespace pitr::archive

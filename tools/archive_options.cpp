@@ -1,6 +1,7 @@
 #include "tools/archive_options.hpp"
 
 #include "archive/storage/archive_url.hpp"
+#include "archive/storage/encrypted_store.hpp"
 #include "tools/usage_error.hpp"
 
 namespace pitr::tools {
@@ -29,6 +30,11 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
                   "fails (default 120)")
       ->check(CLI::Range(1u, 86400u))
       ->group(group);
+  cmd->add_option("--encryption-key-file", args.encryption_key_file,
+                  "File holding the archive's AES-256 key (32 bytes, or 64 hex digits as "
+                  "`openssl rand -hex 32` prints them); a new archive is encrypted with it, an "
+                  "encrypted one needs it")
+      ->envname("PITR_ENCRYPTION_KEY_FILE");
   if (spool == SpoolUse::kNone) return;
   cmd->add_option("--spool", args.spool,
                   spool == SpoolUse::kWrites
@@ -50,13 +56,23 @@ archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
   storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host, std::nullopt};
   if (args.s3_timeout) s3.deadline = std::chrono::seconds(*args.s3_timeout);
   std::shared_ptr<storage::ObjectStore> store = storage::open_archive_store(url, s3);
-  if (url.kind == storage::ArchiveUrl::Kind::kLocal) return archive::Archive(store, url.path);
+  std::optional<std::string> key_id;
+  if (args.encryption_key_file) {
+    auto key = storage::EncryptionKey::from_file(*args.encryption_key_file);
+    key_id = key.id();
+    store = std::make_shared<storage::EncryptedStore>(
+        store, std::move(key), std::set<std::string>{archive::layout::kMarker});
+  }
   std::optional<archive::fs::path> spool_dir;
-  if (args.spool)
+  if (url.kind == storage::ArchiveUrl::Kind::kLocal)
+    spool_dir = url.path;
+  else if (args.spool)
     spool_dir = *args.spool;
   else if (spool == SpoolUse::kWrites)
     spool_dir = archive::fs::path(kDefaultSpoolRoot) / url.bucket / url.prefix;
-  return archive::Archive(store, spool_dir);
+  archive::Archive archive(store, spool_dir, key_id);
+  archive.check_if_exists();
+  return archive;
 }
 
 }  // namespace pitr::tools

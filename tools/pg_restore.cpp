@@ -1,13 +1,16 @@
 #include "tools/pg_restore.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 
 #include "archive/storage/archive_url.hpp"
+#include "archive/storage/encryption_key.hpp"
 #include "archive/storage/s3_store.hpp"
+#include "formats/hex.hpp"
 #include "formats/iso_time.hpp"
 #include "replay/postgres/pg_data_restore.hpp"
 #include "tools/commands.hpp"
@@ -42,12 +45,21 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
   return t;
 }
 
-// Where `pitr wal-fetch` finds the credentials of an archive in object storage: beside the
-// data directory, not inside it (backups of the restored server would copy them).
-fs::path credentials_file(const fs::path& pgdata) {
+// Beside the data directory, not inside it (backups of the restored server would copy
+// them): what `pitr wal-fetch` needs that must not go into postgresql.auto.conf, the
+// credentials of an archive in object storage and the key of an encrypted one.
+fs::path private_file(const fs::path& pgdata, const std::string& suffix) {
   auto dir = pgdata.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "/srv/pg/" names /srv/pg
-  return dir.parent_path() / (dir.filename().string() + ".pitr-credentials");
+  return dir.parent_path() / (dir.filename().string() + suffix);
+}
+
+fs::path credentials_file(const fs::path& pgdata) {
+  return private_file(pgdata, ".pitr-credentials");
+}
+
+fs::path key_file(const fs::path& pgdata) {
+  return private_file(pgdata, ".pitr-key");
 }
 
 // Writes them, readable by the server's OS user alone.
@@ -59,28 +71,37 @@ void share_credentials(const fs::path& file, const std::string& run_as) {
   replay::write_private_file(file, text, run_as);
 }
 
+void share_key(const std::string& from, const fs::path& file, const std::string& run_as) {
+  auto key = storage::EncryptionKey::from_file(from);
+  auto text = to_hex(Bytes(key.bytes().data(), key.bytes().size())) + "\n";
+  replay::write_private_file(file, text, run_as);
+  OPENSSL_cleanse(text.data(), text.size());
+}
+
 // `pitr wal-fetch` for the archive the restore reads. The archive's location and options
-// go into postgresql.auto.conf; credentials never do, only the file that holds them.
+// go into postgresql.auto.conf; credentials and keys never do, only the files that hold them.
 std::string restore_command(const ArchiveArgs& archive, const std::string& source,
                             const fs::path& pgdata) {
   auto self = fs::read_symlink("/proc/self/exe");
   auto url = storage::parse_archive_url(archive.url);
-  if (url.kind == storage::ArchiveUrl::Kind::kLocal)
-    return fmt::format(
-        "{} wal-fetch --archive {} --source-id {} %f %p", replay::shell_quote(self.string()),
-        replay::shell_quote(fs::absolute(url.path).string()), replay::shell_quote(source));
-  // The server's environment has none of the AWS_* settings this restore may have used.
-  auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false, {}});
-  auto where = replay::shell_quote(archive.url);
-  if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
-  where += " --s3-region " + replay::shell_quote(*s3.region);
-  if (archive.s3_virtual_host) where += " --s3-virtual-host";
-  if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
-  return fmt::format(
-      "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default {} wal-fetch --archive "
-      "{} --source-id {} %f %p",
-      replay::shell_quote(credentials_file(pgdata).string()), replay::shell_quote(self.string()),
-      where, replay::shell_quote(source));
+  std::string where, environment;
+  if (url.kind == storage::ArchiveUrl::Kind::kLocal) {
+    where = replay::shell_quote(fs::absolute(url.path).string());
+  } else {
+    // The server's environment has none of the AWS_* settings this restore may have used.
+    auto s3 = storage::with_environment({archive.s3_endpoint, archive.s3_region, false, {}});
+    where = replay::shell_quote(archive.url);
+    if (s3.endpoint) where += " --s3-endpoint " + replay::shell_quote(*s3.endpoint);
+    where += " --s3-region " + replay::shell_quote(*s3.region);
+    if (archive.s3_virtual_host) where += " --s3-virtual-host";
+    if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
+    environment = fmt::format("AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default ",
+                              replay::shell_quote(credentials_file(pgdata).string()));
+  }
+  if (archive.encryption_key_file)
+    where += " --encryption-key-file " + replay::shell_quote(key_file(pgdata).string());
+  return fmt::format("{}{} wal-fetch --archive {} --source-id {} %f %p", environment,
+                     replay::shell_quote(self.string()), where, replay::shell_quote(source));
 }
 
 }  // namespace
@@ -107,6 +128,8 @@ int run_pg_restore(const PgRestoreArgs& a) {
   auto written = replay::write_restored_pgdata(archive, plan, o);
   if (storage::parse_archive_url(a.archive.url).kind == storage::ArchiveUrl::Kind::kS3)
     share_credentials(credentials_file(o.pgdata), o.run_as);
+  if (a.archive.encryption_key_file)
+    share_key(*a.archive.encryption_key_file, key_file(o.pgdata), o.run_as);
   fmt::print(stderr, "wrote base backup {} ({} files) into {} with recovery settings\n",
              plan.backup.id, written.files, o.pgdata.string());
   if (!a.start) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "archive/storage/encrypted_store.hpp"
 #include "archive/storage/local_directory_store.hpp"
 #include "archive/storage/s3_store.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -44,11 +45,22 @@ std::optional<Backend> s3_backend() {
                  }};
 }
 
+// The same backend with every object encrypted (archive/storage/encrypted_store.hpp).
+Backend encrypted(const Backend& plain) {
+  return {"Encrypted" + plain.name, [plain](const std::filesystem::path& scratch) {
+            std::array<std::uint8_t, EncryptionKey::kSize> key{};
+            key.fill(0x5a);
+            return std::make_unique<EncryptedStore>(plain.open(scratch), EncryptionKey(key),
+                                                    std::set<std::string>{});
+          }};
+}
+
 std::vector<Backend> backends() {
   std::vector<Backend> out{{"LocalDirectory", [](const std::filesystem::path& scratch) {
                               return std::make_unique<LocalDirectoryStore>(scratch / "store");
                             }}};
   if (auto s3 = s3_backend()) out.push_back(*s3);
+  for (std::size_t i = 0, plain = out.size(); i < plain; ++i) out.push_back(encrypted(out[i]));
   return out;
 }
 
