@@ -11,10 +11,10 @@
 namespace pitr::archive {
 
 Archive::Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool,
-                 std::optional<std::string> encryption_key_id)
+                 std::shared_ptr<const storage::EncryptionKey> encryption_key)
     : store_(std::move(store)),
       spool_(std::move(spool)),
-      encryption_key_id_(std::move(encryption_key_id)) {}
+      encryption_key_(std::move(encryption_key)) {}
 
 Archive Archive::local(const fs::path& root) {
   return Archive(std::make_shared<storage::LocalDirectoryStore>(root), root);
@@ -89,11 +89,29 @@ void Archive::check_marker(const std::string& marker) const {
   check_encryption(meta);
 }
 
+// The key id the marker names (none: not encrypted); throws for an encryption this pitr
+// does not know.
+std::optional<std::string> Archive::marker_key_id(const nlohmann::json& marker) const {
+  if (!marker.contains("encryption")) return std::nullopt;
+  const auto& e = marker["encryption"];
+  if (!e.is_object() || !e.contains("key_id") || !e["key_id"].is_string())
+    throw IoError(fmt::format("{}/{} is damaged: its \"encryption\" names no key id", describe(),
+                              layout::kMarker));
+  if (e.value("cipher", "") != "AES-256-GCM" ||
+      e.value("chunk_bytes", std::uint64_t{0}) != storage::ObjectCipher::kChunk)
+    throw IoError(
+        fmt::format("{} is encrypted in a way this pitr does not know ({}); use a "
+                    "newer pitr",
+                    describe(), e.dump()));
+  return e["key_id"].get<std::string>();
+}
+
 void Archive::check_encryption(const nlohmann::json& marker) const {
-  std::optional<std::string> archive_key;
-  if (marker.contains("encryption")) archive_key = marker["encryption"].value("key_id", "");
-  if (archive_key == encryption_key_id_) return;
-  if (!encryption_key_id_)
+  auto archive_key = marker_key_id(marker);
+  std::optional<std::string> given;
+  if (encryption_key_) given = encryption_key_->id();
+  if (archive_key == given) return;
+  if (!given)
     throw IoError(
         fmt::format("{} is encrypted (key id {}); give its key with --encryption-key-file FILE or "
                     "PITR_ENCRYPTION_KEY_FILE",
@@ -102,11 +120,11 @@ void Archive::check_encryption(const nlohmann::json& marker) const {
     throw IoError(fmt::format(
         "{} is not encrypted, but an encryption key was given (key id {}); an archive is "
         "encrypted from its creation on: drop the key, or start a new archive with it",
-        describe(), *encryption_key_id_));
+        describe(), *given));
   throw IoError(fmt::format(
       "the encryption key given (key id {}) is not the key of {} (key id {}); give the key it "
       "was created with",
-      *encryption_key_id_, describe(), *archive_key));
+      *given, describe(), *archive_key));
 }
 
 void Archive::create_or_check() const {
@@ -117,11 +135,11 @@ void Archive::create_or_check() const {
   if (store().exists(layout::kMarker)) return check_exists();
   // An unencrypted archive stays version 1, which every pitr reads; an encrypted one is
   // version 2, so a pitr that cannot decrypt refuses it by its version.
-  nlohmann::json meta = {{"format", "pitr-archive"}, {"version", encryption_key_id_ ? 2 : 1}};
-  if (encryption_key_id_)
+  nlohmann::json meta = {{"format", "pitr-archive"}, {"version", encryption_key_ ? 2 : 1}};
+  if (encryption_key_)
     meta["encryption"] = {{"cipher", "AES-256-GCM"},
                           {"chunk_bytes", storage::ObjectCipher::kChunk},
-                          {"key_id", *encryption_key_id_}};
+                          {"key_id", encryption_key_->id()}};
   if (!create_text(layout::kMarker, meta.dump(2) + "\n")) check_exists();  // a race: check it
 }
 

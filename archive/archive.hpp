@@ -12,16 +12,17 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "archive/archive_layout.hpp"
+#include "archive/storage/encryption_key.hpp"
 #include "archive/storage/object_store.hpp"
 
 namespace pitr::archive {
 
 class Archive {
  public:
-  // `encryption_key_id`: the id of the key `store` encrypts with (storage::EncryptedStore),
-  // none for a store that does not encrypt.
+  // `encryption_key`: the key `store` encrypts with (storage::EncryptedStore), none for a
+  // store that does not encrypt.
   Archive(std::shared_ptr<storage::ObjectStore> store, std::optional<fs::path> spool,
-          std::optional<std::string> encryption_key_id = std::nullopt);
+          std::shared_ptr<const storage::EncryptionKey> encryption_key = nullptr);
   // No archive yet (an option not filled in); using it is a logic error.
   Archive() = default;
   // The archive in a local directory, which is also its spool.
@@ -29,7 +30,7 @@ class Archive {
 
   // The same archive (spool, encryption) through `store`, a wrapper of this one's store.
   Archive over(std::shared_ptr<storage::ObjectStore> store) const {
-    return Archive(std::move(store), spool_, encryption_key_id_);
+    return Archive(std::move(store), spool_, encryption_key_);
   }
 
   storage::ObjectStore& store() const;
@@ -37,6 +38,10 @@ class Archive {
   // For messages: "/backup/db1", "s3://bucket/prefix".
   std::string describe() const { return store().describe(); }
   const std::optional<fs::path>& spool() const { return spool_; }
+  // The key its objects are encrypted with; null when they are not.
+  const std::shared_ptr<const storage::EncryptionKey>& encryption_key() const {
+    return encryption_key_;
+  }
   // Where the spool holds `key`; throws when this archive was opened without a spool.
   fs::path spool_path(const std::string& key) const;
 
@@ -59,10 +64,11 @@ class Archive {
  private:
   void check_marker(const std::string& marker) const;
   void check_encryption(const nlohmann::json& marker) const;
+  std::optional<std::string> marker_key_id(const nlohmann::json& marker) const;
 
   std::shared_ptr<storage::ObjectStore> store_;
   std::optional<fs::path> spool_;
-  std::optional<std::string> encryption_key_id_;
+  std::shared_ptr<const storage::EncryptionKey> encryption_key_;
 };
 
 }  // namespace pitr::archive

@@ -179,6 +179,13 @@ void BinlogArchive::write_log(const ArchivedLog& log, const ByteSink& sink) cons
   read_log(log, sink);
 }
 
+void BinlogArchive::will_read(const std::vector<const ArchivedLog*>& logs) const {
+  std::vector<std::string> keys;
+  for (const auto* log : logs)
+    for (const auto& s : log->segments) keys.push_back(s.key);
+  archive_.store().will_read(keys);
+}
+
 void BinlogArchive::read_log(const ArchivedLog& log, const ByteSink& sink) const {
   std::uint64_t expected = log.start();
   for (const auto& s : log.segments) {

@@ -72,6 +72,10 @@ class BinlogArchive {
   // The same from wherever the archive's copy of the file starts (log.start()).
   void read_log(const ArchivedLog& log, const ByteSink& sink) const;
 
+  // Tells the store these logs' sealed segments will be read next, in this order (a store in
+  // object storage then fetches them ahead).
+  void will_read(const std::vector<const ArchivedLog*>& logs) const;
+
   // Every problem found: damaged segments, holes, overlaps, recorded gaps.
   std::vector<std::string> verify() const;
 

@@ -71,6 +71,9 @@ ReplayStats replay_binlog(const archive::BinlogArchive& archive, const RestorePl
     }
   });
   const LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
+  std::vector<const archive::ArchivedLog*> logs;
+  for (const auto& name : plan.files) logs.push_back(&archive.find(name, plan.source_id));
+  archive.will_read(logs);
   for (const auto& name : plan.files) {
     const auto& log = archive.find(name, plan.source_id);
     bool first = name == from.file, last = name == plan.stop.file;

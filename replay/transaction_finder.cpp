@@ -147,9 +147,13 @@ struct Stop {};
 void for_each_transaction(const archive::BinlogArchive& archive,
                           const std::function<bool(const TransactionRecord&)>& visit,
                           const std::function<bool(const archive::ArchivedLog&)>& wanted) {
+  std::vector<const archive::ArchivedLog*> logs;
+  for (const auto& log : archive.logs())
+    if (!wanted || wanted(log)) logs.push_back(&log);
+  archive.will_read(logs);
   try {
-    for (const auto& log : archive.logs()) {
-      if (wanted && !wanted(log)) continue;
+    for (const auto* each : logs) {
+      const auto& log = *each;
       LogWalker walker(log, visit);
       binlog::EventSplitter splitter(log.start());
       archive.read_log(log, [&](Bytes chunk) {

@@ -2,6 +2,7 @@
 
 #include "archive/storage/archive_url.hpp"
 #include "archive/storage/encrypted_store.hpp"
+#include "archive/storage/read_ahead_store.hpp"
 #include "tools/usage_error.hpp"
 
 namespace pitr::tools {
@@ -46,7 +47,7 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
       ->group(group);
 }
 
-archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
+archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool, bool read_ahead) {
   storage::ArchiveUrl url;
   try {
     url = storage::parse_archive_url(args.url);
@@ -56,12 +57,14 @@ archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
   storage::S3Options s3{args.s3_endpoint, args.s3_region, args.s3_virtual_host, std::nullopt};
   if (args.s3_timeout) s3.deadline = std::chrono::seconds(*args.s3_timeout);
   std::shared_ptr<storage::ObjectStore> store = storage::open_archive_store(url, s3);
-  std::optional<std::string> key_id;
+  if (read_ahead && !store->capabilities().local_files)
+    store = std::make_shared<storage::ReadAheadStore>(store);
+  std::shared_ptr<const storage::EncryptionKey> key;
   if (args.encryption_key_file) {
-    auto key = storage::EncryptionKey::from_file(*args.encryption_key_file);
-    key_id = key.id();
+    key = std::make_shared<const storage::EncryptionKey>(
+        storage::EncryptionKey::from_file(*args.encryption_key_file));
     store = std::make_shared<storage::EncryptedStore>(
-        store, std::move(key), std::set<std::string>{archive::layout::kMarker});
+        store, *key, std::set<std::string>{archive::layout::kMarker});
   }
   std::optional<archive::fs::path> spool_dir;
   if (url.kind == storage::ArchiveUrl::Kind::kLocal)
@@ -70,7 +73,7 @@ archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool) {
     spool_dir = *args.spool;
   else if (spool == SpoolUse::kWrites)
     spool_dir = archive::fs::path(kDefaultSpoolRoot) / url.bucket / url.prefix;
-  archive::Archive archive(store, spool_dir, key_id);
+  archive::Archive archive(store, spool_dir, key);
   archive.check_if_exists();
   return archive;
 }

@@ -32,6 +32,8 @@ void add_archive_options(CLI::App* cmd, ArchiveArgs& args, SpoolUse spool,
                              "s3://BUCKET/PREFIX");
 // Opens the archive the options name; a local archive is its own spool. Checks an archive
 // that exists against the encryption key given (or not given) before anything is read.
-archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool);
+// `read_ahead`: the command reads many objects in an order it announces (a restore): from
+// object storage they are fetched ahead, in parallel, and each once (ReadAheadStore).
+archive::Archive open_archive(const ArchiveArgs& args, SpoolUse spool, bool read_ahead = false);
 
 }  // namespace pitr::tools

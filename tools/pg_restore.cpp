@@ -71,9 +71,8 @@ void share_credentials(const fs::path& file, const std::string& run_as) {
   replay::write_private_file(file, text, run_as);
 }
 
-void share_key(const std::string& from, const fs::path& file, const std::string& run_as) {
-  auto key = storage::EncryptionKey::from_file(from);
-  auto text = to_hex(Bytes(key.bytes().data(), key.bytes().size())) + "\n";
+void share_key(const storage::EncryptionKey& key, const fs::path& file, const std::string& run_as) {
+  auto text = to_hex(Bytes(key.bytes().data(), key.bytes().size()));
   replay::write_private_file(file, text, run_as);
   OPENSSL_cleanse(text.data(), text.size());
 }
@@ -128,14 +127,19 @@ int run_pg_restore(const PgRestoreArgs& a) {
   auto written = replay::write_restored_pgdata(archive, plan, o);
   if (storage::parse_archive_url(a.archive.url).kind == storage::ArchiveUrl::Kind::kS3)
     share_credentials(credentials_file(o.pgdata), o.run_as);
-  if (a.archive.encryption_key_file)
-    share_key(*a.archive.encryption_key_file, key_file(o.pgdata), o.run_as);
+  if (archive.encryption_key()) share_key(*archive.encryption_key(), key_file(o.pgdata), o.run_as);
   fmt::print(stderr, "wrote base backup {} ({} files) into {} with recovery settings\n",
              plan.backup.id, written.files, o.pgdata.string());
+  std::vector<fs::path> secrets;
+  for (const auto& f : {credentials_file(o.pgdata), key_file(o.pgdata)})
+    if (fs::exists(f)) secrets.push_back(f);
   if (!a.start) {
     fmt::print(stderr,
                "start the server on it to recover (recovery.signal is set), or run pitr "
                "restore with --start\n");
+    for (const auto& f : secrets)
+      fmt::print(stderr, "once it is promoted, remove {}: the server needs it only to recover\n",
+                 f.string());
     return kExitOk;
   }
   replay::PgServerStart s;
@@ -145,6 +149,9 @@ int run_pg_restore(const PgRestoreArgs& a) {
   s.run_as = o.run_as;
   s.progress = o.progress;
   auto stopped = replay::start_restored_server(s);
+  // Promoted: the server needs no archive any more, and its OS user (a superuser's
+  // pg_read_binary_file too) should not keep the keys to it.
+  for (const auto& f : secrets) fs::remove(f);
   fmt::print(stderr, "recovered and promoted in {:.1f} s; the server listens on 127.0.0.1:{}\n{}\n",
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
              a.port, stopped.empty() ? "" : "server log: " + stopped);

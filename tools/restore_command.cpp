@@ -96,7 +96,7 @@ int run_restore(const RestoreArgs& a) {
         "--to-lsn, --to-xid, --to-name, --immediate and --start restore "
         "PostgreSQL and need --pgdata DIR");
   auto target = make_target(a);  // a bad command line is told before the archive is read
-  auto archive = open_archive(a.archive, SpoolUse::kOptional);
+  auto archive = open_archive(a.archive, SpoolUse::kOptional, /*read_ahead=*/true);
   archive::BinlogArchive catalog(archive);
   auto plan = replay::plan_restore(catalog, target, a.source_id);
   fmt::print(stderr, "{}", replay::describe_plan(plan));

@@ -146,7 +146,8 @@ void EncryptedStore::get(const std::string& key, const ByteSink& sink,
   auto first = range.offset / C::kChunk;
   ByteRange sealed{C::kHeaderSize + first * C::kSealedChunk, std::nullopt};
   if (range.length) {
-    auto last = (range.offset + *range.length - 1) / C::kChunk;
+    auto end = range.offset + std::min(*range.length, UINT64_MAX - range.offset);  // saturated
+    auto last = (end - 1) / C::kChunk;
     sealed.length = (last - first + 1) * C::kSealedChunk;
   }
   OpeningSink opening(key_, key, first, range, sink);

@@ -28,6 +28,7 @@ class EncryptedStore : public ObjectStore {
                      std::size_t max_objects) const override;
   std::optional<ObjectInfo> stat(const std::string& key) const override;
   void remove(const std::string& key) override { inner_->remove(key); }
+  void will_read(const std::vector<std::string>& keys) const override { inner_->will_read(keys); }
 
   const EncryptionKey& key() const { return key_; }
 

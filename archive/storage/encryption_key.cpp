@@ -23,6 +23,13 @@ bool is_hex_text(const std::string& text) {
   return true;
 }
 
+// 32 random bytes are all printable ASCII with a probability of about 1e-14.
+bool looks_like_text(const std::string& raw) {
+  for (unsigned char c : raw)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
 // Hex text may end in a newline (echo, openssl rand -hex 32 > FILE); raw bytes never lose one.
 std::string without_line_end(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -41,7 +48,13 @@ EncryptionKey EncryptionKey::from_file(const std::filesystem::path& file) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::array<std::uint8_t, kSize> bytes{};
   auto hex = without_line_end(text);
-  if (text.size() == kSize) {
+  if (text.size() == kSize && looks_like_text(text)) {
+    OPENSSL_cleanse(text.data(), text.size());
+    throw std::runtime_error(fmt::format(
+        "the encryption key file {} holds 32 printable characters: a passphrase, not a key; "
+        "give 32 random bytes or 64 hexadecimal digits (`openssl rand -hex 32 > FILE`)",
+        file.string()));
+  } else if (text.size() == kSize) {
     std::copy(text.begin(), text.end(), bytes.begin());
   } else if (is_hex_text(hex)) {
     auto decoded = from_hex(hex);
@@ -56,7 +69,9 @@ EncryptionKey EncryptionKey::from_file(const std::filesystem::path& file) {
   }
   OPENSSL_cleanse(text.data(), text.size());
   OPENSSL_cleanse(hex.data(), hex.size());
-  return EncryptionKey(bytes);
+  EncryptionKey key(bytes);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  return key;
 }
 
 EncryptionKey::~EncryptionKey() {

@@ -86,6 +86,9 @@ class ObjectStore {
   virtual std::optional<ObjectInfo> stat(const std::string& key) const = 0;
   // Removing a missing object is not an error.
   virtual void remove(const std::string& key) = 0;
+  // A hint: these objects will be read whole, in this order, soon. A store that fetches
+  // ahead (ReadAheadStore) starts on them; the others ignore it.
+  virtual void will_read(const std::vector<std::string>& keys) const { (void)keys; }
 
   // Every page of list_page.
   std::vector<ObjectInfo> list(const std::string& prefix) const;

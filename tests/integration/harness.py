@@ -3,8 +3,10 @@
 Every test starts its own servers on free loopback ports under a temporary directory
 (scripts/mariadb-instance) and removes them afterwards.
 """
+import atexit
 import functools
 import os
+import secrets
 import random
 import shutil
 import signal
@@ -20,6 +22,18 @@ PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
 INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
 PG_INSTANCE = os.path.join(REPO, "scripts", "postgres-instance")
 CEPH_INSTANCE = os.path.join(REPO, "scripts", "ceph-instance")
+
+# PITR_TEST_ENCRYPTED=1 runs a suite against encrypted archives (ctest's *_encrypted
+# entries): every pitr command this process starts, and so every restored server's
+# restore_command, gets a key through PITR_ENCRYPTION_KEY_FILE. Checks that read stored
+# objects with the standard tools (zstd) apply to unencrypted archives only.
+ENCRYPTED = os.environ.get("PITR_TEST_ENCRYPTED") in ("1", "true")
+if ENCRYPTED and not os.environ.get("PITR_ENCRYPTION_KEY_FILE"):
+    _key_dir = tempfile.mkdtemp(prefix="pitr-test-key-")
+    atexit.register(shutil.rmtree, _key_dir, True)
+    with open(os.path.join(_key_dir, "archive.key"), "w") as _f:
+        _f.write(secrets.token_hex(32))
+    os.environ["PITR_ENCRYPTION_KEY_FILE"] = os.path.join(_key_dir, "archive.key")
 
 # The real binlogs other projects wrote are test fixtures kept outside the repository. One
 # setting finds them, as for the unit tests (tests/unit/fixture_path.hpp): PITR_FIXTURES, by

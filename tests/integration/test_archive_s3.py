@@ -5,6 +5,7 @@ AWS_* variables only, and a restored PostgreSQL server's restore_command through
 only its OS user reads."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -93,10 +94,21 @@ class MariaDBOnS3Test(S3ArchiveTestCase):
         self.assertTrue(any(k.endswith("/manifest.json") for k in self.keys("db1/backups/")))
 
         target = self.mariadb(server_id=2)
+        log_start = len(self.gateway.log())
         out = pitr("restore", "--archive", url, "--target", target.uri, password=target.password,
                    check=False)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         self.assertEqual(target.sql("CHECKSUM TABLE work.orders, work.after EXTENDED"), expected)
+
+        # The restore reads its segments twice (to plan, to apply) but downloads each once:
+        # whole-object GETs (200, not a ranged 206 for an index record) in the gateway's log.
+        downloads = {}
+        for line in self.gateway.log()[log_start:].splitlines():
+            m = re.search(r'"GET /[^ ]+/(binlog/[^ ]+\.seg\.zst) HTTP/1\.1" 200 ', line)
+            if m:
+                downloads[m.group(1)] = downloads.get(m.group(1), 0) + 1
+        self.assertGreater(len(downloads), 3, downloads)
+        self.assertEqual(max(downloads.values()), 1, downloads)
 
 
 class PostgresOnS3Test(S3ArchiveTestCase):

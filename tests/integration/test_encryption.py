@@ -236,6 +236,7 @@ class PostgresEncryptedTest(EncryptedKeyTestCase):
                    *self.with_key, check=False, timeout=600)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         key_copy = pgdata + ".pitr-key"
+        self.assertIn(f"once it is promoted, remove {key_copy}", out.stderr.decode())
         self.assertEqual(os.stat(key_copy).st_mode & 0o777, 0o600)
         with open(os.path.join(pgdata, "postgresql.auto.conf")) as f:
             conf = f.read()

@@ -85,6 +85,8 @@ TEST_F(EncryptedStoreTest, RangesAcrossChunksReadOnlyWhatTheyAsk) {
   auto tail = store.get_bytes("r", {data.size() - 1000, std::nullopt});
   EXPECT_EQ(tail, std::vector<std::uint8_t>(data.end() - 1000, data.end()));
   EXPECT_TRUE(store.get_bytes("r", {data.size(), std::nullopt}).empty());
+  auto huge = store.get_bytes("r", {C::kChunk + 1, UINT64_MAX});  // saturates at the end
+  EXPECT_EQ(huge, std::vector<std::uint8_t>(data.begin() + C::kChunk + 1, data.end()));
 }
 
 TEST_F(EncryptedStoreTest, NoPlaintextReachesTheStoreButTheMarker) {
@@ -172,6 +174,7 @@ TEST(EncryptionKeyFile, TakesRawBytesOrHexAndRefusesAnythingElse) {
   auto from_hex_file = EncryptionKey::from_file(write("hex", hex + "\n"));
   EXPECT_EQ(from_hex_file.bytes()[0], 0xaa);
   auto from_raw = EncryptionKey::from_file(write("raw", std::string(32, '\xaa')));
+  EXPECT_EQ(from_raw.bytes(), from_hex_file.bytes());
   EXPECT_EQ(from_raw.id(), from_hex_file.id());
   EXPECT_EQ(from_raw.id().size(), 16u);
   EXPECT_EQ(from_raw.id().find("aaaa"), std::string::npos);
@@ -182,6 +185,12 @@ TEST(EncryptionKeyFile, TakesRawBytesOrHexAndRefusesAnythingElse) {
     EXPECT_NE(std::string(e.what()).find("openssl rand -hex 32"), std::string::npos);
   }
   EXPECT_THROW(EncryptionKey::from_file(dir.path() / "missing"), std::runtime_error);
+  try {
+    EncryptionKey::from_file(write("passphrase", "correct horse battery staple 123"));
+    ADD_FAILURE() << "a 32-character passphrase was taken as a key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("passphrase"), std::string::npos);
+  }
 }
 
 }  // namespace

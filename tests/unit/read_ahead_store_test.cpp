@@ -1,0 +1,129 @@
+// ReadAheadStore (archive/storage/read_ahead_store.hpp): objects named ahead are fetched
+// once each, by several workers, no further than the window ahead of the reader, and every
+// read of them (whole or ranged, in a second pass too) comes from the kept copy.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "archive/storage/local_directory_store.hpp"
+#include "archive/storage/read_ahead_store.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+namespace pitr::storage {
+namespace {
+
+// A local store that counts the GETs each key gets.
+class CountingStore : public LocalDirectoryStore {
+ public:
+  using LocalDirectoryStore::LocalDirectoryStore;
+  void get(const std::string& key, const ByteSink& sink, const ByteRange& range) const override {
+    {
+      std::lock_guard lock(mutex);
+      ++gets[key];
+    }
+    LocalDirectoryStore::get(key, sink, range);
+  }
+  int gets_of(const std::string& key) const {
+    std::lock_guard lock(mutex);
+    auto it = gets.find(key);
+    return it == gets.end() ? 0 : it->second;
+  }
+  std::size_t keys_fetched() const {
+    std::lock_guard lock(mutex);
+    return gets.size();
+  }
+  mutable std::mutex mutex;
+  mutable std::map<std::string, int> gets;
+};
+
+std::vector<std::uint8_t> content(int i) {
+  std::vector<std::uint8_t> out(1000 + 37 * i);
+  for (std::size_t k = 0; k < out.size(); ++k) out[k] = static_cast<std::uint8_t>(k * i + 3);
+  return out;
+}
+
+class ReadAheadStoreTest : public ::testing::Test {
+ protected:
+  ReadAheadStoreTest() : inner(std::make_shared<CountingStore>(dir.path() / "store")) {
+    for (int i = 0; i < 40; ++i) {
+      keys.push_back(fmt_key(i));
+      inner->put_bytes(keys.back(), content(i), PutMode::kIfAbsent);
+    }
+  }
+  static std::string fmt_key(int i) { return "binlog/s/f/" + std::to_string(1000 + i) + ".seg"; }
+
+  test::TempDir dir;
+  std::shared_ptr<CountingStore> inner;
+  std::vector<std::string> keys;
+};
+
+TEST_F(ReadAheadStoreTest, TwoPassesFetchEachObjectOnce) {
+  ReadAheadStore store(inner, 4, 8);
+  for (int pass = 0; pass < 2; ++pass) {
+    store.will_read(keys);
+    for (int i = 0; i < 40; ++i) EXPECT_EQ(store.get_bytes(keys[i]), content(i)) << i;
+  }
+  auto seventh = content(7);
+  EXPECT_EQ(store.get_bytes(keys[7], {900, std::nullopt}),
+            std::vector<std::uint8_t>(seventh.begin() + 900, seventh.end()));
+  EXPECT_EQ(store.get_bytes(keys[7], {10, 5}),
+            std::vector<std::uint8_t>(seventh.begin() + 10, seventh.begin() + 15));
+  for (const auto& key : keys) EXPECT_EQ(inner->gets_of(key), 1) << key;
+  EXPECT_EQ(store.fetched(), 40u);
+}
+
+TEST_F(ReadAheadStoreTest, FetchesNoFurtherThanTheWindowAheadOfTheReader) {
+  ReadAheadStore store(inner, 4, 8);
+  store.will_read(keys);
+  EXPECT_EQ(store.get_bytes(keys[0]), content(0));
+  // Give the workers time to run as far as they may: the window past key 0.
+  for (int i = 0; i < 200 && store.fetched() < 9; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(store.fetched(), 9u);
+  EXPECT_EQ(inner->keys_fetched(), 9u);
+}
+
+TEST_F(ReadAheadStoreTest, KeysNotAnnouncedAndFailedFetchesGoToTheStore) {
+  ReadAheadStore store(inner, 2, 4);
+  store.will_read({"binlog/s/f/missing.seg", keys[0]});
+  try {
+    store.get_bytes("binlog/s/f/missing.seg");
+    ADD_FAILURE() << "a missing object was read";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.kind(), StorageErrorKind::kNotFound);  // the store's own error
+  }
+  EXPECT_EQ(store.get_bytes(keys[5]), content(5));
+  EXPECT_EQ(inner->gets_of(keys[5]), 1);
+}
+
+TEST_F(ReadAheadStoreTest, AnOverwrittenOrRemovedObjectIsNotServedFromItsOldCopy) {
+  ReadAheadStore store(inner, 2, 4);
+  store.will_read({keys[0], keys[1]});
+  EXPECT_EQ(store.get_bytes(keys[0]), content(0));
+  store.put_bytes(keys[0], content(9), PutMode::kOverwrite);
+  EXPECT_EQ(store.get_bytes(keys[0]), content(9));
+  EXPECT_EQ(store.get_bytes(keys[1]), content(1));
+  store.remove(keys[1]);
+  EXPECT_FALSE(store.exists(keys[1]));
+  EXPECT_THROW(store.get_bytes(keys[1]), StorageError);
+}
+
+TEST_F(ReadAheadStoreTest, KeptCopiesAreRemovedWithTheStore) {
+  std::filesystem::path tmp = dir.path() / "tmp";
+  std::filesystem::create_directories(tmp);
+  setenv("TMPDIR", tmp.c_str(), 1);
+  {
+    ReadAheadStore store(inner, 2, 4);
+    store.will_read(keys);
+    EXPECT_EQ(store.get_bytes(keys[3]), content(3));
+    EXPECT_FALSE(std::filesystem::is_empty(tmp));
+  }
+  unsetenv("TMPDIR");
+  EXPECT_TRUE(std::filesystem::is_empty(tmp));
+}
+
+}  // namespace
+}  // namespace pitr::storage
