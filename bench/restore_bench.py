@@ -5,11 +5,14 @@
    same archived sysbench binlog (>= --megabytes MB written after a base backup) onto a
    target that holds that base backup;
 2. base backup + load: `pitr backup` + the load step of `pitr restore` against
-   `mariadb-dump --single-transaction` + `mariadb < dump`, on the same data.
+   `mariadb-dump --single-transaction` + `mariadb < dump`, on the same data;
+3. with --s3: the same `pitr restore` (load + apply) from an archive in a private Ceph
+   gateway (scripts/ceph-instance) against the restore from the local archive.
 
 Prints each time and the ratios (> 1 means pitr is faster).
 
     bench/restore_bench.py [--megabytes 100] [--table-size 200000] [--pitr build/tools/pitr]
+                           [--s3]
 """
 import argparse
 import os
@@ -21,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from harness import INSTANCE, PITR, MariaDB  # noqa: E402
+from harness import INSTANCE, PITR, CephGateway, MariaDB  # noqa: E402
 
 
 def timed(cmd, **kwargs):
@@ -35,12 +38,18 @@ def main():
     ap.add_argument("--megabytes", type=int, default=100)
     ap.add_argument("--table-size", type=int, default=200000)
     ap.add_argument("--pitr", default=PITR)
+    ap.add_argument("--s3", action="store_true",
+                    help="also restore from an archive in a private Ceph gateway")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="pitr-restore-bench-")
     servers = []
     try:
         source = MariaDB(tmp, 1)
         servers.append(source)
+        if args.s3:
+            servers.append(CephGateway(tmp, bucket="bench"))
+            os.environ.update(servers[-1].env())
+        s3_archive = ["--archive", "s3://bench/restore", "--spool", os.path.join(tmp, "spool")]
         env = dict(os.environ, PITR_PASSWORD=source.password, MYSQL_PWD=source.password)
         sock = os.path.join(source.dir, "mysqld.sock")
         common = ["--db-driver=mysql", f"--mysql-socket={sock}", "--mysql-user=root", "--tables=4",
@@ -53,6 +62,9 @@ def main():
         # Base backup and load: pitr vs mariadb-dump | mariadb.
         t_backup, _ = timed([args.pitr, "backup", "--archive", archive, "--source", source.uri,
                              "--jobs", "4"], env=env)
+        if args.s3:  # the same backup position: nothing is written in between
+            subprocess.run([args.pitr, "backup", *s3_archive[:2], "--source", source.uri,
+                            "--jobs", "4"], check=True, capture_output=True, env=env)
         dump = os.path.join(tmp, "dump.sql")
         with open(dump, "wb") as f:
             start = time.monotonic()
@@ -76,6 +88,9 @@ def main():
         replay_mb = binlog_bytes() / 2**20
         subprocess.run([args.pitr, "capture", "--archive", archive, "--source", source.uri,
                         "--stop-at-end"], check=True, capture_output=True, env=env)
+        if args.s3:
+            subprocess.run([args.pitr, "capture", *s3_archive, "--source", source.uri,
+                            "--stop-at-end"], check=True, capture_output=True, env=env)
         expected = source.sql("CHECKSUM TABLE sbtest.sbtest1, sbtest.sbtest2, sbtest.sbtest3, "
                               "sbtest.sbtest4 EXTENDED")
         source.stop()
@@ -96,6 +111,17 @@ def main():
         assert got == expected, "pitr restore did not reproduce the source"
         target.stop()
         servers.remove(target)
+
+        if args.s3:  # the same restore, from the gateway
+            target = MariaDB(tmp, 4)
+            servers.append(target)
+            t_s3_total, _ = timed([args.pitr, "restore", *s3_archive[:2], "--target", target.uri,
+                                   "--jobs", "4"], env=dict(os.environ, PITR_PASSWORD=target.password))
+            got = target.sql("CHECKSUM TABLE sbtest.sbtest1, sbtest.sbtest2, sbtest.sbtest3, "
+                             "sbtest.sbtest4 EXTENDED")
+            assert got == expected, "pitr restore from the gateway did not reproduce the source"
+            target.stop()
+            servers.remove(target)
 
         # mariadb < dump, then mariadb-binlog | mariadb from the same position.
         target = MariaDB(tmp, 3)
@@ -125,6 +151,9 @@ def main():
         print(f"load   pitr restore {t_pitr_load:7.2f} s   mariadb < dump           {t_load:7.2f} s")
         print(f"backup + load ratio {(t_dump + t_load) / (t_backup + t_pitr_load):.2f}")
         print(f"pitr restore total (load + apply) {t_pitr_total:.2f} s")
+        if args.s3:
+            print(f"restore from the gateway {t_s3_total:.2f} s, from a local directory "
+                  f"{t_pitr_total:.2f} s: ratio {t_pitr_total / t_s3_total:.2f} (target >= 0.8)")
     finally:
         for s in servers:
             s.stop()
