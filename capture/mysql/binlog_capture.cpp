@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <functional>
+#include <utility>
 
 #include "archive/gap_record.hpp"
+#include "capture/capture_supervisor.hpp"
 #include "capture/mysql/binlog_stream.hpp"
 #include "capture/mysql/server_identity.hpp"
-#include "capture/sole_writer.hpp"
-#include "capture/stop_signal.hpp"
 #include "formats/binlog/checksum.hpp"
 #include "formats/binlog/event_bodies.hpp"
 #include "formats/binlog/event_types.hpp"
@@ -20,7 +21,9 @@ using binlog::EventType;
 
 namespace {
 
+constexpr std::uint16_t kErrDbAccessDenied = 1044;
 constexpr std::uint16_t kErrAccessDenied = 1045;
+constexpr std::uint16_t kErrSpecificAccessDenied = 1227;
 constexpr std::uint16_t kErrMasterFatalReadingBinlog = 1236;
 constexpr std::size_t kKeptPrefix = 4096;  // bytes of a huge event kept for the tracker
 
@@ -69,8 +72,9 @@ class StreamingChecksum {
 class Session {
  public:
   Session(const ServerIdentity& server, SegmentWriter& writer, const LogPosition& start,
-          bool gtid_start)
-      : writer_(writer),
+          bool gtid_start, std::function<void()> on_first_event)
+      : on_first_event_(std::move(on_first_event)),
+        writer_(writer),
         wait_for_gtid_(gtid_start),
         pending_file_(start.file),
         pending_position_(start.offset) {
@@ -84,6 +88,7 @@ class Session {
       auto ev = stream.next_event();
       if (!ev && non_blocking) return;
       if (!ev) throw ConnectionError("the server ended the binlog stream (shutting down?)");
+      if (on_first_event_) std::exchange(on_first_event_, nullptr)();
       handle(stream, *ev);
       if (auto sealed = writer_.take_sealed())
         log(fmt::format("sealed {} [{}, {}): {} events, {} transactions", sealed->file,
@@ -188,6 +193,7 @@ class Session {
       }
   }
 
+  std::function<void()> on_first_event_;
   SegmentWriter& writer_;
   bool wait_for_gtid_;
   std::string pending_file_;
@@ -197,48 +203,37 @@ class Session {
   std::vector<std::uint8_t> fde_raw_;  // the last FORMAT_DESCRIPTION_EVENT received
 };
 
-}  // namespace
+// The MySQL/MariaDB side of the capture supervisor: one replication session at a time.
+class BinlogEngine : public CaptureEngine {
+ public:
+  explicit BinlogEngine(const CaptureOptions& o) : o_(o) {}
 
-void BinlogCapture::run() {
-  asio::io_context io;
-  StopSignal stop(io);
-  options_.archive.create_or_check();
-  SoleWriter sole_writer(options_.archive, options_.lease_time, log);
-  const auto& archive = sole_writer.archive();
-
-  std::optional<std::string> source_id;
-  bool ever_connected = false, past_gap = false;  // past_gap: a gap accepted with --accept-gap
-  auto backoff = std::chrono::milliseconds(500);
-  while (!stop.requested()) {
+  bool run_session(SessionContext& ctx) override {
     std::optional<SegmentWriter> writer;
-    LogPosition position;
+    archived_ = {};
+    wanted_ = {};
     try {
-      MysqlConnection connection(io, options_.endpoint, &stop);
+      MysqlConnection connection(ctx.io, o_.endpoint, &ctx.stop);
       auto server = identify_server(connection);
-      if (source_id && *source_id != server.source_id())
-        throw CaptureFatal(fmt::format("the server at {}:{} is now {} (archive source {}), not "
-                                       "the server this capture started with ({}); start a new "
-                                       "capture for it",
-                                       options_.endpoint.host, options_.endpoint.port,
-                                       server.describe(), server.source_id(), *source_id),
-                           1);
-      source_id = server.source_id();
-      writer.emplace(archive, *source_id, options_.policy);
+      ctx.identified(server.source_id(), fmt::format("{}:{} ({})", o_.endpoint.host,
+                                                     o_.endpoint.port, server.describe()));
+      source_id_ = server.source_id();
+      writer.emplace(ctx.archive, source_id_, o_.policy);
       auto resume = writer->recover();
-      DumpRequest request{options_.replica_server_id, "", 4, std::nullopt, options_.stop_at_end,
-                          options_.heartbeat};
-      if (resume && !past_gap) {
+      DumpRequest request{o_.replica_server_id, "", 4, std::nullopt, o_.stop_at_end, o_.heartbeat};
+      LogPosition position;
+      if (resume && !ctx.after_gap) {
         position = *resume;
-      } else if (options_.start_position) {
-        position = *options_.start_position;
-      } else if (options_.start_gtid) {
-        request.gtid = options_.start_gtid;
+      } else if (o_.start_position) {
+        position = *o_.start_position;
+      } else if (o_.start_gtid) {
+        request.gtid = o_.start_gtid;
       } else {
         auto logs = list_binlogs(connection);
         if (logs.empty()) throw CaptureFatal("the server lists no binary logs", 1);
         position = {logs.front(), 4};
       }
-      past_gap = false;  // from here on, the archive's end is where to resume
+      wanted_ = position;
       request.file = position.file;
       request.position = position.offset;
       log(fmt::format("connected to {}{}; {}", server.describe(),
@@ -246,58 +241,67 @@ void BinlogCapture::run() {
                       request.gtid ? "starting at GTID " + *request.gtid
                                    : fmt::format("{} at {}:{}", resume ? "resuming" : "starting",
                                                  position.file, position.offset)));
-      ever_connected = true;
       BinlogStream stream(connection, server, request);
-      Session session(server, *writer, position, request.gtid.has_value());
-      backoff = std::chrono::milliseconds(500);
-      session.run(stream, stop, request.non_blocking);
+      Session session(server, *writer, position, request.gtid.has_value(),
+                      [&] { ctx.streaming(); });
+      session.run(stream, ctx.stop, request.non_blocking);
       writer->finish();
-      if (stop.requested()) break;
+      if (ctx.stop.requested()) return false;
       log("caught up with the server; stopping (--stop-at-end)");
-      return;
-    } catch (const Interrupted&) {
-      if (writer) writer->finish();
-      break;
-    } catch (const ServerError& e) {
-      if (writer) writer->finish();
-      if (e.code() == kErrMasterFatalReadingBinlog) {
-        archive::record_gap_once(
-            archive,
-            {source_id.value_or(""), writer ? writer->file() : "", writer ? writer->end() : 0,
-             position.file, static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
-        if (!options_.accept_gap)
-          throw CaptureFatal(
-              fmt::format("{}\nThe server no longer has the binlog capture needs ({}:{}); it "
-                          "was probably purged while capture was stopped. The archive now has a "
-                          "gap (recorded in {}). To go on archiving past it, restart capture "
-                          "with --accept-gap (from the server's oldest binlog, or --start-file), "
-                          "then take a new base backup.",
-                          e.what(), position.file, position.offset,
-                          archive.describe() + "/" + archive::layout::gaps_prefix()),
-              kExitGap);
-        log(
-            fmt::format("--accept-gap: going on past the gap after {}:{}; restores cannot cross "
-                        "it, so take a new base backup",
-                        position.file, position.offset));
-        past_gap = true;
-        continue;
+      return true;
+    } catch (...) {
+      if (writer) {
+        archived_ = {writer->file(), writer->end()};
+        writer->finish();
       }
-      if (e.code() == kErrAccessDenied && !ever_connected)
-        throw CaptureFatal(std::string(e.what()) +
-                               "\nCheck the user and the password (PITR_PASSWORD or "
-                               "--password-file); the user needs REPLICATION SLAVE and "
-                               "REPLICATION CLIENT (BINLOG MONITOR on MariaDB).",
-                           1);
-      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
-    } catch (const ConnectionError& e) {
-      if (writer) writer->finish();
-      if (!ever_connected && options_.stop_at_end) throw CaptureFatal(e.what(), 1);
-      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
+      throw;
     }
-    sleep_interruptible(io, stop, backoff);
-    backoff = std::min(backoff * 2, options_.max_backoff);
   }
-  log(fmt::format("stopped by signal {}; archive is consistent", stop.signal_number()));
+
+  Verdict classify(const std::exception& failure, bool ever_streamed) const override {
+    if (const auto* e = dynamic_cast<const ServerError*>(&failure)) {
+      if (e->code() == kErrMasterFatalReadingBinlog) return Verdict::gap();
+      bool refused = e->code() == kErrAccessDenied || e->code() == kErrSpecificAccessDenied ||
+                     e->code() == kErrDbAccessDenied;
+      if (refused && !ever_streamed)
+        return Verdict::fatal(
+            "Check the user and the password (PITR_PASSWORD or --password-file); the user "
+            "needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB).");
+      return Verdict::retry();
+    }
+    if (dynamic_cast<const ConnectionError*>(&failure))
+      return !ever_streamed && o_.stop_at_end ? Verdict::fatal() : Verdict::retry();
+    return Verdict::fatal();  // the archive itself failed: nothing to retry against
+  }
+
+  archive::GapRecord gap(const std::exception& failure) const override {
+    return {source_id_,
+            archived_.file,
+            archived_.offset,
+            wanted_.file,
+            static_cast<std::uint64_t>(std::time(nullptr)),
+            failure.what()};
+  }
+
+  std::string gap_help(const archive::GapRecord& gap) const override {
+    return fmt::format(
+        "The server no longer has the binlog capture needs ({}:{}); it was "
+        "probably purged while capture was stopped.",
+        gap.wanted_file, wanted_.offset);
+  }
+
+ private:
+  const CaptureOptions& o_;
+  std::string source_id_;
+  LogPosition archived_, wanted_;  // the last session's archive end, and where it asked for
+};
+
+}  // namespace
+
+void BinlogCapture::run() {
+  BinlogEngine engine(options_);
+  supervise(engine, {options_.archive, options_.lease_time, options_.max_backoff,
+                     options_.accept_gap, log});
 }
 
 }  // namespace pitr::capture

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
+#include <regex>
 #include <vector>
 
 namespace pitr::capture {
@@ -21,7 +26,83 @@ void print_notice(void*, const char* message) {
   fmt::print(stderr, "pitr: server says: {}\n", m);
 }
 
+// The SQLSTATE in a message libpq wrote with PQERRORS_VERBOSE ("FATAL:  28P01: password
+// authentication failed ..."), and the message without it and without its LOCATION line.
+std::pair<std::string, std::string> split_sqlstate(const std::string& verbose) {
+  static const std::regex code(":  ([0-9A-Z]{5}): ");
+  std::smatch m;
+  if (!std::regex_search(verbose, m, code)) return {"", verbose};
+  auto message = verbose.substr(0, m.position(0)) + ":  " + m.suffix().str();
+  auto location = message.find("\nLOCATION:");
+  if (location != std::string::npos) message.erase(location);
+  return {m[1].str(), message};
+}
+
+// What to check for the server's refusal `sqlstate`.
+std::string hint_for(const std::string& sqlstate, bool replication) {
+  if (sqlstate == "28P01")
+    return " (check PITR_PASSWORD or --password-file, and the role's password)";
+  if (sqlstate == "28000")
+    return replication ? " (add a 'host replication USER ADDRESS scram-sha-256' line to "
+                         "pg_hba.conf and reload)"
+                       : " (add a matching line to pg_hba.conf and reload)";
+  if (sqlstate == "42501")
+    return " (the role needs the REPLICATION attribute, and max_wal_senders must be > 0)";
+  return "";
+}
+
+constexpr auto kConnectTimeout = std::chrono::seconds(30);
+
+// Waits for the socket as PQconnectPoll asks; false at the deadline.
+bool wait_socket(PGconn* conn, PostgresPollingStatusType status,
+                 std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{PQsocket(conn), static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+             0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
 }  // namespace
+
+// Connects with libpq's non-blocking calls so that the error verbosity is set before the
+// server answers: a refusal then carries its SQLSTATE, which says what it is in any
+// lc_messages language the server speaks.
+PGconn* PgConnection::connect(const char* const* keys, const char* const* values,
+                              bool replication) {
+  PGconn* conn = PQconnectStartParams(keys, values, 0);
+  if (!conn) throw PgError("out of memory connecting to " + where_);
+  PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+  auto deadline = std::chrono::steady_clock::now() + kConnectTimeout;
+  auto status = PGRES_POLLING_WRITING;
+  bool timed_out = false;
+  while (PQstatus(conn) != CONNECTION_BAD && status != PGRES_POLLING_OK &&
+         status != PGRES_POLLING_FAILED) {
+    if (!wait_socket(conn, status, deadline)) {
+      timed_out = true;
+      break;
+    }
+    status = PQconnectPoll(conn);
+  }
+  if (!timed_out && PQstatus(conn) == CONNECTION_OK) {
+    PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
+    return conn;
+  }
+  auto [sqlstate, message] = split_sqlstate(trimmed(PQerrorMessage(conn)));
+  // libpq's own refusal when the server wants a password and none was given.
+  if (sqlstate.empty() && PQconnectionNeedsPassword(conn)) sqlstate = "28P01";
+  PQfinish(conn);
+  if (timed_out) message = fmt::format("no answer within {} s", kConnectTimeout.count());
+  throw PgError(fmt::format("cannot connect to PostgreSQL {}: {}{}", where_, message,
+                            hint_for(sqlstate, replication)),
+                sqlstate);
+}
 
 PgConnection::PgConnection(const PostgresEndpoint& e, bool replication)
     : where_(fmt::format("{}@{}:{}", e.user, e.host, e.port)) {
@@ -49,23 +130,7 @@ PgConnection::PgConnection(const PostgresEndpoint& e, bool replication)
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  conn_ = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (!conn_) throw PgError("out of memory connecting to " + where_);
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    auto message = trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);
-    conn_ = nullptr;
-    std::string hint;
-    if (message.find("password") != std::string::npos)
-      hint = " (check PITR_PASSWORD or --password-file, and the role's password)";
-    else if (message.find("pg_hba.conf") != std::string::npos)
-      hint = replication ? " (add a 'host replication USER ADDRESS scram-sha-256' line to "
-                           "pg_hba.conf and reload)"
-                         : " (add a matching line to pg_hba.conf and reload)";
-    else if (message.find("replication") != std::string::npos)
-      hint = " (the role needs the REPLICATION attribute, and max_wal_senders must be > 0)";
-    throw PgError(fmt::format("cannot connect to PostgreSQL {}: {}{}", where_, message, hint));
-  }
+  conn_ = connect(keys.data(), values.data(), replication);
   PQsetNoticeProcessor(conn_, print_notice, nullptr);
 }
 

@@ -20,6 +20,7 @@ struct PostgresEndpoint {
 
 class PgError : public std::runtime_error {
  public:
+  // `sqlstate`: the server's error code, when it sent one.
   PgError(const std::string& message, std::string sqlstate = {})
       : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
   const std::string& sqlstate() const { return sqlstate_; }
@@ -56,6 +57,8 @@ class PgConnection {
   std::string quote_literal(const std::string& value) const;
 
  private:
+  PGconn* connect(const char* const* keys, const char* const* values, bool replication);
+
   PGconn* conn_ = nullptr;
   std::string where_;
 };

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <functional>
+#include <utility>
 
 #include "archive/gap_record.hpp"
 #include "capture/capture_fatal.hpp"
+#include "capture/capture_supervisor.hpp"
 #include "capture/postgres/replication_stream.hpp"
 #include "capture/postgres/wal_writer.hpp"
-#include "capture/sole_writer.hpp"
 #include "capture/stop_signal.hpp"
 #include "formats/postgres/timeline_history.hpp"
 
@@ -107,13 +109,17 @@ class Session {
   }
   ~Session() { stop_.on_stop(nullptr); }
 
-  // Returns true when an end condition (--stop-at-end, --end-lsn) was reached.
-  bool run(WalPosition position) {
+  // Returns true when an end condition (--stop-at-end, --end-lsn) was reached. Calls
+  // `on_streaming` once the server sends WAL or a keepalive: it accepted the start point.
+  bool run(WalPosition position, std::function<void()> on_streaming) {
     timeline_ = position.timeline;
     start(position.lsn);
     while (!stop_.requested()) {
       auto item = stream_.next(deadline());
       if (!std::holds_alternative<NothingYet>(item)) last_received_ = Clock::now();
+      bool accepted = std::holds_alternative<postgres::XLogData>(item) ||
+                      std::holds_alternative<postgres::Keepalive>(item);
+      if (accepted && on_streaming) std::exchange(on_streaming, nullptr)();
       if (auto* d = std::get_if<postgres::XLogData>(&item)) {
         writer_.write(timeline_, d->start, d->data);
         if (reached_end(d->wal_end)) return true;
@@ -190,10 +196,6 @@ class Session {
   Clock::time_point last_sync_, last_status_, last_received_;
 };
 
-bool is_missing_wal(const PgError& e) {
-  return std::string(e.what()).find("has already been removed") != std::string::npos;
-}
-
 // The server is on a newer timeline than the archive (it was promoted, or restored from
 // this archive): where the archive's timeline ended in the server's history decides where
 // to go on. When the archive already holds the old timeline past that point, that WAL stays
@@ -216,118 +218,121 @@ WalPosition follow_branch(PgConnection& conn, const ServerState& server, WalWrit
                      1);
 }
 
-// Credentials or permissions: retrying will not help.
+// SQLSTATEs that say what a failure is, in whatever language the server speaks.
+constexpr const char* kUndefinedFile = "58P01";  // "requested WAL segment ... removed"
+constexpr const char* kInsufficientPrivilege = "42501";
+constexpr const char* kInvalidCatalogName = "3D000";
+
+// Credentials, pg_hba.conf, the REPLICATION attribute, a database that does not exist:
+// retrying will not help.
 bool is_refusal(const PgError& e) {
-  std::string m = e.what();
-  for (const char* s : {"password authentication failed", "pg_hba.conf", "permission denied",
-                        "must be superuser or replication", "no password supplied"})
-    if (m.find(s) != std::string::npos) return true;
-  return false;
+  const auto& code = e.sqlstate();
+  return code.starts_with("28") || code == kInsufficientPrivilege || code == kInvalidCatalogName;
 }
 
-}  // namespace
+// The PostgreSQL side of the capture supervisor: one replication session at a time.
+class WalEngine : public CaptureEngine {
+ public:
+  explicit WalEngine(const WalCaptureOptions& o) : o_(o) {}
 
-void WalCapture::run() {
-  auto log = [&](const std::string& m) { log_line(options_, m); };
-  asio::io_context io;
-  StopSignal stop(io);
-  options_.archive.create_or_check();
-  SoleWriter sole_writer(options_.archive, options_.lease_time, log);
-  const auto& archive = sole_writer.archive();
-  std::optional<std::string> source_id;
-  bool ever_connected = false;
-  postgres::Lsn past_gap = 0;  // where a gap accepted with --accept-gap begins (0: none)
-  auto backoff = std::chrono::milliseconds(500);
-  while (!stop.requested()) {
+  bool run_session(SessionContext& ctx) override {
     std::optional<WalWriter> writer;
-    WalPosition position;
+    archived_ = 0;
     try {
-      PgConnection conn(options_.endpoint, true);
+      PgConnection conn(o_.endpoint, true);
       auto server = identify(conn);
       archive::WalSource source{archive::wal_source_id(server.system_identifier),
                                 server.system_identifier, server.segment_size};
-      if (source_id && *source_id != source.source_id)
-        throw CaptureFatal(fmt::format("the server at {} is now {} (not {}, which this capture "
-                                       "started with); start a new capture for it",
-                                       conn.describe(), source.source_id, *source_id),
-                           1);
-      source_id = source.source_id;
-      archive::remember_wal_source(archive, source);
-      writer.emplace(archive, source, options_.compression_level);
+      ctx.identified(source.source_id, conn.describe());
+      source_id_ = source.source_id;
+      archive::remember_wal_source(ctx.archive, source);
+      writer.emplace(ctx.archive, source, o_.compression_level);
       auto resume = writer->recover();
       if (server.timeline > 1 && !writer->has_history(server.timeline))
         writer->store_history(server.timeline, fetch_history(conn, server.timeline));
       std::string slot_note = "without a replication slot";
       std::optional<SlotState> slot;
-      if (!options_.slot.empty()) {
+      if (!o_.slot.empty()) {
         bool created = false;
-        slot = ensure_slot(conn, options_.slot, past_gap != 0, created);
+        slot = ensure_slot(conn, o_.slot, ctx.after_gap, created);
         slot_note = fmt::format(
-            "{} slot {} ({})", created ? "created" : "using", options_.slot,
+            "{} slot {} ({})", created ? "created" : "using", o_.slot,
             slot->restart_lsn
                 ? fmt::format("retains {} MiB of WAL",
                               (server.xlogpos - std::min(server.xlogpos, slot->restart_lsn)) >> 20)
                 : std::string("invalidated by the server: it keeps no WAL"));
       }
-      if (resume && !past_gap) {
-        position = follow_branch(conn, server, *writer, *resume);
+      if (resume && !ctx.after_gap) {
+        position_ = follow_branch(conn, server, *writer, *resume);
       } else {
-        if (past_gap) writer->end_timeline();  // the archive's last segment stops at the gap
+        if (ctx.after_gap) writer->end_timeline();  // the archive's last segment stops at the gap
         auto from = slot && slot->restart_lsn ? slot->restart_lsn : server.xlogpos;
-        position = {slot && slot->restart_timeline ? slot->restart_timeline : server.timeline,
-                    postgres::segment_start(from, server.segment_size)};
+        position_ = {slot && slot->restart_timeline ? slot->restart_timeline : server.timeline,
+                     postgres::segment_start(from, server.segment_size)};
       }
-      if (past_gap)
-        log(
-            fmt::format("--accept-gap: the archive goes on at {} after the gap from {}; restores "
-                        "cannot cross it, so take a new base backup",
-                        postgres::format_lsn(position.lsn), postgres::format_lsn(past_gap)));
-      past_gap = 0;
-      log(
-          fmt::format("connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
-                      "timeline {}{}",
-                      conn.describe(), server.system_identifier, server.timeline, slot_note,
-                      resume ? "resuming" : "starting", postgres::format_lsn(position.lsn),
-                      position.timeline, options_.sync ? " (synchronous)" : ""));
-      ever_connected = true;
-      Session session(options_, conn, io, stop, *writer, server.segment_size);
-      backoff = std::chrono::milliseconds(500);
-      bool ended = session.run(position);
+      log(fmt::format(
+          "connected to PostgreSQL {} (system {}, timeline {}), {}; {} at {} on "
+          "timeline {}{}",
+          conn.describe(), server.system_identifier, server.timeline, slot_note,
+          resume && !ctx.after_gap ? "resuming" : "starting", postgres::format_lsn(position_.lsn),
+          position_.timeline, o_.sync ? " (synchronous)" : ""));
+      Session session(o_, conn, ctx.io, ctx.stop, *writer, server.segment_size);
+      bool ended = session.run(position_, [&] { ctx.streaming(); });
       writer->finish();
-      if (ended) {
+      if (ended)
         log(fmt::format("archived through {}; stopping", postgres::format_lsn(writer->written())));
-        return;
+      return ended;
+    } catch (...) {
+      if (writer) {
+        archived_ = writer->written();
+        writer->finish();
       }
-      break;
-    } catch (const PgError& e) {
-      if (writer) writer->finish();
-      if (is_missing_wal(e)) {
-        // Where the archive stops (the server may also drop WAL mid-stream without a slot).
-        auto gap_at = writer && writer->written() ? writer->written() : position.lsn;
-        archive::record_gap_once(archive,
-                                 {source_id.value_or(""), "", gap_at, postgres::format_lsn(gap_at),
-                                  static_cast<std::uint64_t>(std::time(nullptr)), e.what()});
-        if (!options_.accept_gap)
-          throw CaptureFatal(
-              fmt::format("{}\nThe server no longer has the WAL capture needs (from {}); it was "
-                          "removed while capture was stopped, or the slot was invalidated "
-                          "(max_slot_wal_keep_size). The archive now has a gap (recorded in "
-                          "{}). To go on archiving past it, restart capture with --accept-gap, "
-                          "then take a new base backup.",
-                          e.what(), postgres::format_lsn(gap_at),
-                          archive.describe() + "/" + archive::layout::gaps_prefix()),
-              kExitGap);
-        past_gap = gap_at;
-        continue;
-      }
-      if (!ever_connected && (options_.stop_at_end || options_.end_lsn || is_refusal(e)))
-        throw CaptureFatal(e.what(), 1);
-      log(fmt::format("{}; reconnecting in {} ms", e.what(), backoff.count()));
+      throw;
     }
-    sleep_interruptible(io, stop, backoff);
-    backoff = std::min(backoff * 2, options_.max_backoff);
   }
-  log(fmt::format("stopped by signal {}; archive is consistent", stop.signal_number()));
+
+  Verdict classify(const std::exception& failure, bool ever_streamed) const override {
+    const auto* e = dynamic_cast<const PgError*>(&failure);
+    if (!e) return Verdict::fatal();  // the archive itself failed: nothing to retry against
+    if (e->sqlstate() == kUndefinedFile) return Verdict::gap();
+    if (!ever_streamed && (o_.stop_at_end || o_.end_lsn || is_refusal(*e))) return Verdict::fatal();
+    return Verdict::retry();
+  }
+
+  archive::GapRecord gap(const std::exception& failure) const override {
+    // Where the archive stops (the server may also drop WAL mid-stream without a slot).
+    auto at = archived_ ? archived_ : position_.lsn;
+    return {source_id_,
+            "",
+            at,
+            postgres::format_lsn(at),
+            static_cast<std::uint64_t>(std::time(nullptr)),
+            failure.what()};
+  }
+
+  std::string gap_help(const archive::GapRecord& gap) const override {
+    return fmt::format(
+        "The server no longer has the WAL capture needs (from {}); it was "
+        "removed while capture was stopped, or the slot was invalidated "
+        "(max_slot_wal_keep_size).",
+        gap.wanted_file);
+  }
+
+ private:
+  void log(const std::string& m) const { log_line(o_, m); }
+
+  const WalCaptureOptions& o_;
+  std::string source_id_;
+  WalPosition position_;
+  postgres::Lsn archived_ = 0;  // how far the last session archived
+};
+
+}  // namespace
+
+void WalCapture::run() {
+  WalEngine engine(options_);
+  supervise(engine, {options_.archive, options_.lease_time, options_.max_backoff,
+                     options_.accept_gap, [&](const std::string& m) { log_line(options_, m); }});
 }
 
 }  // namespace pitr::capture
