@@ -139,9 +139,9 @@ fs::path server_bin(const std::string& version) {
 }
 
 // recovery.signal goes early in promotion; the control file says "in production" once the
-// server accepts writes.
+// server accepts writes (in English whatever language the caller's locale asks for).
 bool in_production(const fs::path& bin, const fs::path& pgdata) {
-  auto command = shell_quote((bin / "pg_controldata").string()) + " -D " +
+  auto command = "LC_ALL=C " + shell_quote((bin / "pg_controldata").string()) + " -D " +
                  shell_quote(pgdata.string()) + " 2>/dev/null";
   std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
   if (!pipe) return false;
