@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "capture/capture_fatal.hpp"
+
 namespace pitr::tools {
 
 using CommandRunner = std::function<int()>;
@@ -12,7 +14,10 @@ using CommandRunner = std::function<int()>;
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // an error: the message says what and what to do
 inline constexpr int kExitUsage = 2;    // bad command line
-inline constexpr int kExitGap = 3;      // the server no longer has binlogs capture needs
+inline constexpr int kExitGap = capture::kExitGap;  // the server no longer has what capture needs
+// wal-fetch: the archive has the file but cannot give it (damaged, unreadable store, wrong
+// key). Above 125, so PostgreSQL stops recovery instead of taking it for the archive's end.
+inline constexpr int kExitWalUnreadable = 128;
 
 CommandRunner add_capture_command(CLI::App& app);
 CommandRunner add_status_command(CLI::App& app);

@@ -14,8 +14,6 @@
 namespace pitr::tools {
 namespace {
 
-constexpr int kExitDamaged = 128;
-
 struct WalFetchArgs {
   replay::WalFetchRequest request;
   ArchiveArgs archive;
@@ -64,7 +62,7 @@ int run_wal_fetch(WalFetchArgs& a) {
     if (outcome == replay::FetchOutcome::kNotInArchive) return kExitFailure;
   } catch (const std::exception& e) {
     fmt::print(stderr, "pitr wal-fetch: {}: {}\n", a.request.name, e.what());
-    return kExitDamaged;
+    return kExitWalUnreadable;
   }
   start_prefetch(a.request, a.prefetch);
   return kExitOk;
