@@ -15,6 +15,7 @@ void SessionContext::identified(const std::string& source_id, const std::string&
                                    where, source_id, *source_id_),
                        1);
   source_id_ = source_id;
+  connected_ = true;
 }
 
 namespace {
@@ -30,7 +31,7 @@ void supervise(CaptureEngine& engine, const SupervisorOptions& o) {
   SoleWriter sole_writer(o.archive, o.lease_time, o.log);
   const auto& archive = sole_writer.archive();
   std::optional<std::string> source_id;
-  bool ever_streamed = false, after_gap = false;
+  bool ever_connected = false, after_gap = false;
   auto backoff = kFirstBackoff;
   while (!stop.requested()) {
     SessionContext ctx(io, stop, archive, source_id, after_gap);
@@ -41,9 +42,9 @@ void supervise(CaptureEngine& engine, const SupervisorOptions& o) {
       throw;
     } catch (const std::exception& e) {
       if (stop.requested()) break;
-      ever_streamed = ever_streamed || ctx.is_streaming();
+      ever_connected = ever_connected || ctx.is_connected();
       if (ctx.is_streaming()) backoff = kFirstBackoff;
-      auto verdict = engine.classify(e, ever_streamed);
+      auto verdict = engine.classify(e, ever_connected);
       if (verdict.kind == Verdict::Kind::kFatal)
         throw CaptureFatal(
             verdict.advice.empty() ? e.what() : fmt::format("{}\n{}", e.what(), verdict.advice),

@@ -47,16 +47,18 @@ class SessionContext {
   // oldest point, not from the archive's end.
   const bool after_gap;
 
-  // The server answered as `source_id`; throws CaptureFatal when earlier sessions of this
-  // capture reached another server (`where` names the endpoint).
+  // The server answered as `source_id`: a later failure is not a failure to connect. Throws
+  // CaptureFatal when earlier sessions of this capture reached another server (`where` names
+  // the endpoint).
   void identified(const std::string& source_id, const std::string& where);
-  // The session streams: a later failure is not a failure to connect, and backoff restarts.
+  bool is_connected() const { return connected_; }
+  // The session archived its first bytes: it is past its start point, and backoff restarts.
   void streaming() { streaming_ = true; }
   bool is_streaming() const { return streaming_; }
 
  private:
   std::optional<std::string>& source_id_;
-  bool streaming_ = false;
+  bool connected_ = false, streaming_ = false;
 };
 
 class CaptureEngine {
@@ -66,9 +68,9 @@ class CaptureEngine {
   // (returns false) or an end condition such as --stop-at-end (returns true). Leaves the
   // archive consistent (open segments fsynced) however it ends.
   virtual bool run_session(SessionContext& ctx) = 0;
-  // What `failure`, thrown by the last run_session, means; `ever_streamed`: some session of
-  // this capture got as far as streaming.
-  virtual Verdict classify(const std::exception& failure, bool ever_streamed) const = 0;
+  // What `failure`, thrown by the last run_session, means; `ever_connected`: some session of
+  // this capture reached and identified the server.
+  virtual Verdict classify(const std::exception& failure, bool ever_connected) const = 0;
   // For a gap: where the archive stops, and a sentence on where it goes on.
   virtual archive::GapRecord gap(const std::exception& failure) const = 0;
   virtual std::string gap_help(const archive::GapRecord& gap) const = 0;

@@ -1,54 +1,79 @@
 #include "archive/storage/read_ahead_store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 namespace pitr::storage {
+
+struct ReadAheadStore::KeptCopy {
+  int fd = -1;
+  std::uint64_t size = 0;
+  ~KeptCopy() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 namespace {
 
-namespace fs = std::filesystem;
+using KeptCopy = ReadAheadStore::KeptCopy;
 
-fs::path private_temporary_directory() {
+StorageError copy_error(const std::string& what, const std::string& key) {
+  return StorageError(StorageErrorKind::kPermanent,
+                      fmt::format("{} a local copy of {}: {}", what, key, std::strerror(errno)));
+}
+
+// An unlinked file in $TMPDIR holding the object `key`, as `inner` gives it.
+std::shared_ptr<const KeptCopy> fetch(const ObjectStore& inner, const std::string& key) {
   const char* base = std::getenv("TMPDIR");
-  auto pattern = (fs::path(base && *base ? base : "/tmp") / "pitr-read-ahead-XXXXXX").string();
-  if (!::mkdtemp(pattern.data()))
-    throw StorageError(StorageErrorKind::kPermanent,
-                       fmt::format("cannot create a directory like {} to read ahead into; set "
-                                   "TMPDIR to a writable directory",
-                                   pattern));
-  return pattern;
+  auto pattern =
+      (std::filesystem::path(base && *base ? base : "/tmp") / "pitr-read-ahead-XXXXXX").string();
+  auto copy = std::make_shared<KeptCopy>();
+  copy->fd = ::mkstemp(pattern.data());
+  if (copy->fd < 0) throw copy_error("cannot create", key);
+  ::unlink(pattern.c_str());  // gone with the last descriptor, whatever ends the process
+  inner.get(key, [&](Bytes b) {
+    for (std::size_t done = 0; done < b.size();) {
+      auto n = ::write(copy->fd, b.data() + done, b.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw copy_error("cannot write", key);
+      done += static_cast<std::size_t>(n);
+    }
+    copy->size += b.size();
+  });
+  return copy;
 }
 
 // Streams [range.offset, range.offset + range.length) of a kept copy to `sink`.
-void read_kept(const fs::path& file, const std::string& key, const ByteSink& sink,
+void read_kept(const KeptCopy& copy, const std::string& key, const ByteSink& sink,
                const ByteRange& range) {
-  std::ifstream in(file, std::ios::binary);
-  auto size = fs::file_size(file);
-  if (!in || range.offset > size)
+  if (range.offset > copy.size)
     throw StorageError(StorageErrorKind::kPermanent,
                        fmt::format("{}: the byte range starts past the object's end", key));
-  auto left = std::min(size - range.offset, range.length.value_or(size));
-  in.seekg(static_cast<std::streamoff>(range.offset));
+  auto left = std::min(copy.size - range.offset, range.length.value_or(copy.size));
   std::vector<std::uint8_t> chunk(std::min<std::uint64_t>(left, 1 << 20));
-  while (left > 0) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
-    if (!in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(n)))
-      throw StorageError(StorageErrorKind::kPermanent,
-                         fmt::format("cannot read back {}, fetched into {}", key, file.string()));
-    sink(Bytes(chunk.data(), n));
-    left -= n;
+  for (auto at = range.offset; left > 0;) {
+    auto n = ::pread(copy.fd, chunk.data(), std::min<std::uint64_t>(left, chunk.size()),
+                     static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw copy_error("cannot read back", key);
+    sink(Bytes(chunk.data(), static_cast<std::size_t>(n)));
+    at += static_cast<std::uint64_t>(n);
+    left -= static_cast<std::uint64_t>(n);
   }
 }
 
 }  // namespace
 
-ReadAheadStore::ReadAheadStore(std::shared_ptr<ObjectStore> inner, std::size_t workers,
-                               std::size_t window)
-    : inner_(std::move(inner)), window_(window), dir_(private_temporary_directory()) {
+ReadAheadStore::ReadAheadStore(std::shared_ptr<ObjectStore> inner, ReadAheadLimits limits)
+    : inner_(std::move(inner)), limits_(limits) {
   try {
-    for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < limits_.workers; ++i) workers_.emplace_back([this] { work(); });
   } catch (...) {
     stop();
     throw;
@@ -68,15 +93,13 @@ void ReadAheadStore::stop() {
   for (auto& w : workers_)
     if (w.joinable()) w.join();
   workers_.clear();
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
 }
 
 void ReadAheadStore::will_read(const std::vector<std::string>& keys) const {
   std::lock_guard lock(mutex_);
   for (const auto& key : keys) {
     if (entries_.contains(key)) continue;
-    entries_[key] = {queue_.size(), State::kQueued, dir_ / std::to_string(queue_.size())};
+    entries_[key] = {queue_.size(), State::kQueued, nullptr, 0};
     queue_.push_back(key);
   }
   changed_.notify_all();
@@ -85,64 +108,76 @@ void ReadAheadStore::will_read(const std::vector<std::string>& keys) const {
 void ReadAheadStore::work() const {
   std::unique_lock lock(mutex_);
   for (;;) {
-    changed_.wait(
-        lock, [&] { return stopping_ || (next_ < queue_.size() && next_ < reached_ + window_); });
+    changed_.wait(lock, [&] {
+      return stopping_ || (next_ < queue_.size() && next_ < reached_ + limits_.window);
+    });
     if (stopping_) return;
-    auto key = queue_[next_++];
+    auto position = next_++;
+    auto key = queue_[position];
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.state != State::kQueued) continue;
+    if (it == entries_.end() || it->second.position != position ||
+        it->second.state != State::kQueued)
+      continue;
     it->second.state = State::kFetching;
-    auto file = it->second.file;
     lock.unlock();
-    bool kept = true;
+    std::shared_ptr<const KeptCopy> copy;
     try {
-      fetch(key, file);
+      copy = fetch(*inner_, key);
     } catch (...) {
-      kept = false;  // the reader asks the store itself and gets the error there
+      // The reader asks the store itself and gets the error there.
     }
     lock.lock();
     ++fetched_;
     it = entries_.find(key);
-    if (it == entries_.end() || it->second.file != file) {
-      std::error_code ignored;
-      fs::remove(file, ignored);  // forgotten while it was being fetched
-    } else {
-      it->second.state = kept ? State::kKept : State::kFailed;
+    if (it != entries_.end() && it->second.position == position) {  // not forgotten meanwhile
+      it->second.state = copy ? State::kKept : State::kFailed;
+      it->second.copy = copy;
+      if (copy) kept_bytes_ += copy->size, ++kept_files_;
+      drop_read_copies_beyond_limits();
     }
     changed_.notify_all();
   }
 }
 
-void ReadAheadStore::fetch(const std::string& key, const fs::path& file) const {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  inner_->get(key, [&](Bytes b) {
-    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  });
-  out.close();
-  if (!out)
-    throw StorageError(StorageErrorKind::kPermanent,
-                       fmt::format("cannot write {} into {}", key, file.string()));
+// The most recently read copy goes first: reads come as two scans in the same order (plan,
+// then apply from a later point), and dropping the latest keeps the run the second scan
+// finds first, where dropping the oldest would make every later read of it miss.
+void ReadAheadStore::drop_read_copies_beyond_limits() const {
+  while (kept_bytes_ > limits_.max_kept_bytes || kept_files_ > limits_.max_kept_files) {
+    auto latest = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->second.copy && it->second.last_read > 0 &&
+          (latest == entries_.end() || it->second.last_read > latest->second.last_read))
+        latest = it;
+    if (latest == entries_.end()) return;  // only copies not read yet: the window bounds them
+    kept_bytes_ -= latest->second.copy->size;
+    --kept_files_;
+    entries_.erase(latest);  // read again, it is announced and fetched again
+  }
 }
 
-std::optional<fs::path> ReadAheadStore::kept_copy(const std::string& key) const {
+std::shared_ptr<const KeptCopy> ReadAheadStore::kept_copy(const std::string& key) const {
   std::unique_lock lock(mutex_);
   auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end()) return nullptr;
   reached_ = std::max(reached_, it->second.position + 1);
   changed_.notify_all();
   changed_.wait(lock, [&] {
     auto at = entries_.find(key);
-    return at == entries_.end() || at->second.state == State::kKept ||
+    return stopping_ || at == entries_.end() || at->second.state == State::kKept ||
            at->second.state == State::kFailed;
   });
   it = entries_.find(key);
-  if (it == entries_.end() || it->second.state != State::kKept) return std::nullopt;
-  return it->second.file;
+  if (it == entries_.end() || it->second.state != State::kKept) return nullptr;
+  it->second.last_read = ++read_ticks_;
+  auto copy = it->second.copy;
+  drop_read_copies_beyond_limits();
+  return copy;
 }
 
 void ReadAheadStore::get(const std::string& key, const ByteSink& sink,
                          const ByteRange& range) const {
-  if (auto file = kept_copy(key)) return read_kept(*file, key, sink, range);
+  if (auto copy = kept_copy(key)) return read_kept(*copy, key, sink, range);
   inner_->get(key, sink, range);
 }
 
@@ -150,10 +185,7 @@ void ReadAheadStore::forget(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  if (it->second.state == State::kKept) {
-    std::error_code ignored;
-    fs::remove(it->second.file, ignored);
-  }
+  if (it->second.copy) kept_bytes_ -= it->second.copy->size, --kept_files_;
   entries_.erase(it);
   changed_.notify_all();
 }

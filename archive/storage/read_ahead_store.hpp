@@ -1,13 +1,14 @@
 #pragma once
-// Fetches objects before they are read, several at a time, and keeps them until it goes.
+// Fetches objects before they are read, several at a time, and keeps them for a second read.
 // A restore reads its binlog segments twice (once to plan, once to apply), one after the
 // other; from object storage each would be a round trip per segment, twice. Over this
 // store, the keys named by will_read() are downloaded in that order by a few workers, at
-// most `window` keys ahead of the last one read, into a private temporary directory; each
-// is fetched once and every later read of it is local. It sits under EncryptedStore, so what
-// it keeps on disk is what the bucket holds.
+// most `window` keys ahead of the last one read, into unlinked temporary files in $TMPDIR
+// (nothing is left behind, even after kill -9). Copies already read are dropped, most
+// recently read first, beyond `max_kept_bytes`, so disk use is bounded; a dropped key is
+// downloaded again if it is read again. It sits under EncryptedStore, so what it keeps is
+// what the bucket holds. A copy that cannot be made (a full disk) is read from the store.
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,10 +18,16 @@
 
 namespace pitr::storage {
 
+struct ReadAheadLimits {
+  std::size_t workers = 8;
+  std::size_t window = 32;                    // keys fetched ahead of the furthest read
+  std::uint64_t max_kept_bytes = 2ull << 30;  // copies already read, kept for another read
+  std::size_t max_kept_files = 256;
+};
+
 class ReadAheadStore : public ObjectStore {
  public:
-  explicit ReadAheadStore(std::shared_ptr<ObjectStore> inner, std::size_t workers = 8,
-                          std::size_t window = 32);
+  explicit ReadAheadStore(std::shared_ptr<ObjectStore> inner, ReadAheadLimits limits = {});
   ~ReadAheadStore() override;
   ReadAheadStore(const ReadAheadStore&) = delete;
   ReadAheadStore& operator=(const ReadAheadStore&) = delete;
@@ -43,24 +50,27 @@ class ReadAheadStore : public ObjectStore {
   // How many objects were downloaded ahead (for tests: each key at most once).
   std::size_t fetched() const;
 
+  // An unlinked temporary file holding one object.
+  struct KeptCopy;
+
  private:
   enum class State { kQueued, kFetching, kKept, kFailed };
   struct Entry {
     std::size_t position = 0;  // in queue_
     State state = State::kQueued;
-    std::filesystem::path file;
+    std::shared_ptr<const KeptCopy> copy;
+    std::uint64_t last_read = 0;  // read_ticks_ at the last read; 0: not read yet
   };
 
   void work() const;
-  void stop();  // the workers, then the kept copies
-  void fetch(const std::string& key, const std::filesystem::path& file) const;
+  void stop();
   // Waits for `key` when it is queued; its kept copy, or none to read from the store.
-  std::optional<std::filesystem::path> kept_copy(const std::string& key) const;
+  std::shared_ptr<const KeptCopy> kept_copy(const std::string& key) const;
+  void drop_read_copies_beyond_limits() const;  // with mutex_ held
   void forget(const std::string& key);
 
   std::shared_ptr<ObjectStore> inner_;
-  std::size_t window_;
-  std::filesystem::path dir_;
+  ReadAheadLimits limits_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   mutable std::vector<std::string> queue_;
@@ -68,6 +78,9 @@ class ReadAheadStore : public ObjectStore {
   mutable std::size_t next_ = 0;     // the next queue_ position a worker takes
   mutable std::size_t reached_ = 0;  // one past the furthest position read
   mutable std::size_t fetched_ = 0;
+  mutable std::uint64_t read_ticks_ = 0;
+  mutable std::uint64_t kept_bytes_ = 0;
+  mutable std::size_t kept_files_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -21,10 +21,16 @@ using binlog::EventType;
 
 namespace {
 
-constexpr std::uint16_t kErrDbAccessDenied = 1044;
-constexpr std::uint16_t kErrAccessDenied = 1045;
-constexpr std::uint16_t kErrSpecificAccessDenied = 1227;
 constexpr std::uint16_t kErrMasterFatalReadingBinlog = 1236;
+
+// Errors about the account that retrying cannot fix: access denied (1044, 1045, 1227, 1698),
+// host not allowed (1130), authentication plugin not supported (1251), password expired
+// (1862), account locked (3118, MariaDB 4151).
+bool is_refusal(std::uint16_t code) {
+  for (std::uint16_t refusal : {1044, 1045, 1130, 1227, 1251, 1698, 1862, 3118, 4151})
+    if (code == refusal) return true;
+  return false;
+}
 constexpr std::size_t kKeptPrefix = 4096;  // bytes of a huge event kept for the tracker
 
 void log(const std::string& message) {
@@ -88,7 +94,6 @@ class Session {
       auto ev = stream.next_event();
       if (!ev && non_blocking) return;
       if (!ev) throw ConnectionError("the server ended the binlog stream (shutting down?)");
-      if (on_first_event_) std::exchange(on_first_event_, nullptr)();
       handle(stream, *ev);
       if (auto sealed = writer_.take_sealed())
         log(fmt::format("sealed {} [{}, {}): {} events, {} transactions", sealed->file,
@@ -146,6 +151,7 @@ class Session {
 
   void write_event(BinlogStream& stream, const EventStart& ev) {
     const auto& h = ev.header;
+    if (on_first_event_) std::exchange(on_first_event_, nullptr)();
     if (wait_for_gtid_) {
       // A dump positioned by GTID first repeats the file's header events, then jumps to
       // the first transaction to send: the archive starts at that transaction.
@@ -258,19 +264,17 @@ class BinlogEngine : public CaptureEngine {
     }
   }
 
-  Verdict classify(const std::exception& failure, bool ever_streamed) const override {
+  Verdict classify(const std::exception& failure, bool ever_connected) const override {
     if (const auto* e = dynamic_cast<const ServerError*>(&failure)) {
       if (e->code() == kErrMasterFatalReadingBinlog) return Verdict::gap();
-      bool refused = e->code() == kErrAccessDenied || e->code() == kErrSpecificAccessDenied ||
-                     e->code() == kErrDbAccessDenied;
-      if (refused && !ever_streamed)
+      if (is_refusal(e->code()) && !ever_connected)
         return Verdict::fatal(
             "Check the user and the password (PITR_PASSWORD or --password-file); the user "
             "needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB).");
       return Verdict::retry();
     }
     if (dynamic_cast<const ConnectionError*>(&failure))
-      return !ever_streamed && o_.stop_at_end ? Verdict::fatal() : Verdict::retry();
+      return !ever_connected && o_.stop_at_end ? Verdict::fatal() : Verdict::retry();
     return Verdict::fatal();  // the archive itself failed: nothing to retry against
   }
 

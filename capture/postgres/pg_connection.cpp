@@ -33,9 +33,8 @@ std::pair<std::string, std::string> split_sqlstate(const std::string& verbose) {
   std::smatch m;
   if (!std::regex_search(verbose, m, code)) return {"", verbose};
   auto message = verbose.substr(0, m.position(0)) + ":  " + m.suffix().str();
-  auto location = message.find("\nLOCATION:");
-  if (location != std::string::npos) message.erase(location);
-  return {m[1].str(), message};
+  static const std::regex location("\nLOCATION:  [^\n]*");
+  return {m[1].str(), std::regex_replace(message, location, "")};
 }
 
 // What to check for the server's refusal `sqlstate`.
@@ -94,11 +93,20 @@ PGconn* PgConnection::connect(const char* const* keys, const char* const* values
     PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
     return conn;
   }
+  if (timed_out) {
+    // An address that does not answer: libpq's blocking connect moves on to the host's next
+    // address after connect_timeout, which the polling loop cannot ask it to do. A network
+    // failure, so its message decides nothing.
+    PQfinish(conn);
+    conn = PQconnectdbParams(keys, values, 0);
+    if (!conn) throw PgError("out of memory connecting to " + where_);
+    if (PQstatus(conn) == CONNECTION_OK) return conn;
+  }
   auto [sqlstate, message] = split_sqlstate(trimmed(PQerrorMessage(conn)));
   // libpq's own refusal when the server wants a password and none was given.
   if (sqlstate.empty() && PQconnectionNeedsPassword(conn)) sqlstate = "28P01";
+  if (timed_out) sqlstate.clear();
   PQfinish(conn);
-  if (timed_out) message = fmt::format("no answer within {} s", kConnectTimeout.count());
   throw PgError(fmt::format("cannot connect to PostgreSQL {}: {}{}", where_, message,
                             hint_for(sqlstate, replication)),
                 sqlstate);

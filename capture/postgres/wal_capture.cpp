@@ -110,16 +110,15 @@ class Session {
   ~Session() { stop_.on_stop(nullptr); }
 
   // Returns true when an end condition (--stop-at-end, --end-lsn) was reached. Calls
-  // `on_streaming` once the server sends WAL or a keepalive: it accepted the start point.
+  // `on_streaming` once the server sends WAL: it had the start point.
   bool run(WalPosition position, std::function<void()> on_streaming) {
     timeline_ = position.timeline;
     start(position.lsn);
     while (!stop_.requested()) {
       auto item = stream_.next(deadline());
       if (!std::holds_alternative<NothingYet>(item)) last_received_ = Clock::now();
-      bool accepted = std::holds_alternative<postgres::XLogData>(item) ||
-                      std::holds_alternative<postgres::Keepalive>(item);
-      if (accepted && on_streaming) std::exchange(on_streaming, nullptr)();
+      bool archiving = std::holds_alternative<postgres::XLogData>(item);
+      if (archiving && on_streaming) std::exchange(on_streaming, nullptr)();
       if (auto* d = std::get_if<postgres::XLogData>(&item)) {
         writer_.write(timeline_, d->start, d->data);
         if (reached_end(d->wal_end)) return true;
@@ -238,6 +237,8 @@ class WalEngine : public CaptureEngine {
   bool run_session(SessionContext& ctx) override {
     std::optional<WalWriter> writer;
     archived_ = 0;
+    position_ = {};
+    replicating_ = false;
     try {
       PgConnection conn(o_.endpoint, true);
       auto server = identify(conn);
@@ -277,6 +278,7 @@ class WalEngine : public CaptureEngine {
           resume && !ctx.after_gap ? "resuming" : "starting", postgres::format_lsn(position_.lsn),
           position_.timeline, o_.sync ? " (synchronous)" : ""));
       Session session(o_, conn, ctx.io, ctx.stop, *writer, server.segment_size);
+      replicating_ = true;
       bool ended = session.run(position_, [&] { ctx.streaming(); });
       writer->finish();
       if (ended)
@@ -291,11 +293,14 @@ class WalEngine : public CaptureEngine {
     }
   }
 
-  Verdict classify(const std::exception& failure, bool ever_streamed) const override {
+  Verdict classify(const std::exception& failure, bool ever_connected) const override {
     const auto* e = dynamic_cast<const PgError*>(&failure);
     if (!e) return Verdict::fatal();  // the archive itself failed: nothing to retry against
-    if (e->sqlstate() == kUndefinedFile) return Verdict::gap();
-    if (!ever_streamed && (o_.stop_at_end || o_.end_lsn || is_refusal(*e))) return Verdict::fatal();
+    // A file missing for START_REPLICATION or the stream is WAL; before, it is something else
+    // (a timeline history), worth another try.
+    if (e->sqlstate() == kUndefinedFile && replicating_) return Verdict::gap();
+    if (!ever_connected && (o_.stop_at_end || o_.end_lsn || is_refusal(*e)))
+      return Verdict::fatal();
     return Verdict::retry();
   }
 
@@ -325,6 +330,7 @@ class WalEngine : public CaptureEngine {
   std::string source_id_;
   WalPosition position_;
   postgres::Lsn archived_ = 0;  // how far the last session archived
+  bool replicating_ = false;    // the last session got as far as START_REPLICATION
 };
 
 }  // namespace

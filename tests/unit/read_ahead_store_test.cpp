@@ -60,7 +60,7 @@ class ReadAheadStoreTest : public ::testing::Test {
 };
 
 TEST_F(ReadAheadStoreTest, TwoPassesFetchEachObjectOnce) {
-  ReadAheadStore store(inner, 4, 8);
+  ReadAheadStore store(inner, {.workers = 4, .window = 8});
   for (int pass = 0; pass < 2; ++pass) {
     store.will_read(keys);
     for (int i = 0; i < 40; ++i) EXPECT_EQ(store.get_bytes(keys[i]), content(i)) << i;
@@ -75,7 +75,7 @@ TEST_F(ReadAheadStoreTest, TwoPassesFetchEachObjectOnce) {
 }
 
 TEST_F(ReadAheadStoreTest, FetchesNoFurtherThanTheWindowAheadOfTheReader) {
-  ReadAheadStore store(inner, 4, 8);
+  ReadAheadStore store(inner, {.workers = 4, .window = 8});
   store.will_read(keys);
   EXPECT_EQ(store.get_bytes(keys[0]), content(0));
   // Give the workers time to run as far as they may: the window past key 0.
@@ -87,7 +87,7 @@ TEST_F(ReadAheadStoreTest, FetchesNoFurtherThanTheWindowAheadOfTheReader) {
 }
 
 TEST_F(ReadAheadStoreTest, KeysNotAnnouncedAndFailedFetchesGoToTheStore) {
-  ReadAheadStore store(inner, 2, 4);
+  ReadAheadStore store(inner, {.workers = 2, .window = 4});
   store.will_read({"binlog/s/f/missing.seg", keys[0]});
   try {
     store.get_bytes("binlog/s/f/missing.seg");
@@ -100,7 +100,7 @@ TEST_F(ReadAheadStoreTest, KeysNotAnnouncedAndFailedFetchesGoToTheStore) {
 }
 
 TEST_F(ReadAheadStoreTest, AnOverwrittenOrRemovedObjectIsNotServedFromItsOldCopy) {
-  ReadAheadStore store(inner, 2, 4);
+  ReadAheadStore store(inner, {.workers = 2, .window = 4});
   store.will_read({keys[0], keys[1]});
   EXPECT_EQ(store.get_bytes(keys[0]), content(0));
   store.put_bytes(keys[0], content(9), PutMode::kOverwrite);
@@ -111,18 +111,39 @@ TEST_F(ReadAheadStoreTest, AnOverwrittenOrRemovedObjectIsNotServedFromItsOldCopy
   EXPECT_THROW(store.get_bytes(keys[1]), StorageError);
 }
 
-TEST_F(ReadAheadStoreTest, KeptCopiesAreRemovedWithTheStore) {
+TEST_F(ReadAheadStoreTest, CopiesLeaveNoFileBehindAndAFullDiskFallsBackToTheStore) {
   std::filesystem::path tmp = dir.path() / "tmp";
   std::filesystem::create_directories(tmp);
   setenv("TMPDIR", tmp.c_str(), 1);
   {
-    ReadAheadStore store(inner, 2, 4);
+    ReadAheadStore store(inner, {.workers = 2, .window = 4});
     store.will_read(keys);
     EXPECT_EQ(store.get_bytes(keys[3]), content(3));
-    EXPECT_FALSE(std::filesystem::is_empty(tmp));
+    for (int i = 0; i < 200 && store.fetched() < 8; ++i)  // the window past key 3, all kept
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(store.fetched(), 8u);
+    EXPECT_TRUE(std::filesystem::is_empty(tmp));  // unlinked at once: kill -9 leaves nothing
+  }
+  setenv("TMPDIR", (dir.path() / "no-such-directory").c_str(), 1);
+  {
+    ReadAheadStore store(inner, {.workers = 2, .window = 4});
+    store.will_read(keys);
+    EXPECT_EQ(store.get_bytes(keys[20]), content(20));  // no copy could be made: read directly
   }
   unsetenv("TMPDIR");
-  EXPECT_TRUE(std::filesystem::is_empty(tmp));
+}
+
+TEST_F(ReadAheadStoreTest, CopiesAlreadyReadAreDroppedBeyondTheLimit) {
+  ReadAheadStore store(inner, {.workers = 2, .window = 4, .max_kept_bytes = 30000});
+  for (int pass = 0; pass < 2; ++pass) {
+    store.will_read(keys);
+    for (int i = 0; i < 40; ++i) EXPECT_EQ(store.get_bytes(keys[i]), content(i)) << i;
+  }
+  // The first copies stayed for the second pass; later ones made way, and were fetched again.
+  EXPECT_EQ(inner->gets_of(keys[0]), 1);
+  int gets = 0;
+  for (const auto& key : keys) gets += inner->gets_of(key);
+  EXPECT_GT(gets, 50);  // the copies (69 KB in all) never all fit in 30 KB
 }
 
 }  // namespace
