@@ -93,9 +93,12 @@ class FaultProxy:
         for name, value in headers:
             if name.lower() not in ("expect", "connection"):
                 upstream.putheader(name, value)
-        upstream.endheaders(body)
-        response = upstream.getresponse()
-        data = response.read()
+        try:
+            upstream.endheaders(body)
+            response = upstream.getresponse()
+            data = response.read()
+        finally:
+            upstream.close()
         if fault == "lost_answer":  # the gateway did it; the client never hears
             self._reset(connection)
             return
