@@ -14,30 +14,17 @@ MiB/s, CPU seconds per MiB and the ratio (> 1 means pitr is faster).
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from measure import run_measured  # noqa: E402
 from harness import PITR, CephGateway, PostgreSQL  # noqa: E402
 
 BUCKET = "bench"
-
-
-def run_measured(cmd, env=None):
-    """Wall seconds and CPU seconds (user + system) of one command run to completion."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    out = subprocess.run(cmd, env=env, capture_output=True)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if out.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed:\n{out.stderr.decode(errors='replace')}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def fill(pg, megabytes):

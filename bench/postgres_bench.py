@@ -17,7 +17,6 @@ Prints each measurement and the ratios (> 1 means pitr is faster).
 """
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -26,20 +25,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from measure import run_measured  # noqa: E402
 from harness import PITR, PostgreSQL, free_port, shared_with_postgres  # noqa: E402
-
-
-def run_measured(cmd, env=None):
-    """Wall seconds and CPU seconds (user + system) of one command run to completion."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, env=env)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if out.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed: {out.stderr.decode()}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def owner(cmd):
@@ -67,6 +54,8 @@ def main():
     ap.add_argument("--scale", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--backup-runs", type=int, default=5, help="backups by each tool (median)")
+    ap.add_argument("--stream-rounds", type=int, default=1,
+                    help="catch-ups by each tool, alternating, each through its own slot (median)")
     ap.add_argument("--pitr", default=PITR)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="pitr-pg-bench-")
@@ -81,8 +70,9 @@ def main():
         subprocess.run([args.pitr, "backup", "--archive", archive, "--source", pg.uri], env=env,
                        check=True, capture_output=True)
         backup_dir = sorted(os.listdir(os.path.join(archive, "backups")))[0]
-        pg.sql("SELECT pg_create_physical_replication_slot('receivewal', true);"
-               "SELECT pg_create_physical_replication_slot('pitr', true);")
+        for r in range(args.stream_rounds):
+            pg.sql(f"SELECT pg_create_physical_replication_slot('receivewal_{r}', true);"
+                   f"SELECT pg_create_physical_replication_slot('pitr_{r}', true);")
         start_lsn = pg.sql("SELECT pg_current_wal_lsn()").strip()
         subprocess.run(bench + ["-n", "-c", "4", "-j", "2", "-T", str(args.seconds), "postgres"],
                        check=True, capture_output=True)
@@ -90,18 +80,40 @@ def main():
         mib = (lsn_value(end_lsn) - lsn_value(start_lsn)) / 1048576
         print(f"pgbench wrote {mib:.0f} MiB of WAL ({start_lsn} .. {end_lsn})")
 
-        received = os.path.join(tmp, "receivewal")
-        os.makedirs(received)
-        pg_wall, pg_cpu = run_measured(
-            [pg.bin("pg_receivewal"), "-D", received, "-d",
-             f"host=127.0.0.1 port={pg.port} user=pitr", "--slot", "receivewal", "--endpos",
-             end_lsn, "--no-loop"], env=env)
-        pitr_wall, pitr_cpu = run_measured(
-            [args.pitr, "capture", "--archive", archive, "--source", pg.uri, "--slot", "pitr",
-             "--end-lsn", end_lsn], env=env)
+        # Each round: pg_receivewal, then pitr capture (until the last, open segment reads back
+        # through `pitr get`), each catching up through a slot of its own.
+        last_segment = pg.sql(f"SELECT pg_walfile_name('{end_lsn}')").strip()
+        rounds = []
+        for r in range(args.stream_rounds):
+            received = os.path.join(tmp, f"receivewal-{r}")
+            os.makedirs(received)
+            pg_run = run_measured(
+                [pg.bin("pg_receivewal"), "-D", received, "-d",
+                 f"host=127.0.0.1 port={pg.port} user=pitr", "--slot", f"receivewal_{r}",
+                 "--endpos", end_lsn, "--no-loop"], env=env)
+            into = archive if r == 0 else shared_with_postgres(os.path.join(tmp, f"archive-{r}"))
+            capture = run_measured(
+                [args.pitr, "capture", "--archive", into, "--source", pg.uri, "--slot",
+                 f"pitr_{r}", "--end-lsn", end_lsn], env=env)
+            got = run_measured([args.pitr, "get", "--archive", into, last_segment, "-o",
+                                os.devnull], env=env)
+            rounds.append((pg_run, (capture[0] + got[0], capture[1] + got[1])))
+            if r > 0:
+                shutil.rmtree(received)
+        received = os.path.join(tmp, "receivewal-0")
+        pg_wall = statistics.median(p[0] for p, _ in rounds)
+        pg_cpu = statistics.median(p[1] for p, _ in rounds)
+        pitr_wall = statistics.median(q[0] for _, q in rounds)
+        pitr_cpu = statistics.median(q[1] for _, q in rounds)
+        for r, (p, q) in enumerate(rounds):
+            print(f"  round {r}: pg_receivewal {p[0]:6.2f} s cpu {p[1]:5.2f} s | pitr capture + get "
+                  f"{q[0]:6.2f} s cpu {q[1]:5.2f} s | ratio {p[0] / q[0]:.2f}")
         print(f"streaming  pg_receivewal {pg_wall:6.2f} s {mib / pg_wall:7.1f} MiB/s cpu {pg_cpu:5.2f} s"
+              f" ({pg_cpu / mib * 1000:.1f} ms/MiB)"
               f" | pitr capture {pitr_wall:6.2f} s {mib / pitr_wall:7.1f} MiB/s cpu {pitr_cpu:5.2f} s"
-              f" | speed ratio {pg_wall / pitr_wall:.2f}x, cpu ratio {pg_cpu / max(pitr_cpu, 1e-3):.2f}x")
+              f" ({pitr_cpu / mib * 1000:.1f} ms/MiB)"
+              f" | speed ratio {pg_wall / pitr_wall:.2f}x (median of {args.stream_rounds}), "
+              f"cpu ratio {pg_cpu / max(pitr_cpu, 1e-3):.2f}x")
 
         # Backups are short: alternate the two tools and compare medians.
         bb_walls, pb_walls = [], []

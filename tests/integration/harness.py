@@ -175,6 +175,17 @@ class PostgreSQL:
         return f"postgres://pitr@127.0.0.1:{self.port}/postgres"
 
 
+    def lose_slot_wal(self, table="marker"):
+        """With capture down, lets the server drop the WAL its slot kept: the slot may keep only
+        1 MB, six segment switches (rows into `table`) and a checkpoint invalidate it."""
+        self.sql("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'; SELECT pg_reload_conf()")
+        for k in range(100, 106):
+            self.sql(f"INSERT INTO {table} VALUES ({k}); SELECT pg_switch_wal()")
+        self.sql("CHECKPOINT")
+        wait_until(lambda: self.sql("SELECT wal_status FROM pg_replication_slots").strip() ==
+                   "lost", what="the server to invalidate the slot")
+
+
 class CephGateway:
     """A private S3 endpoint: Ceph's RADOS Gateway on 127.0.0.1 over a throw-away single-node
     cluster (scripts/ceph-instance), with an S3 user and, if given, a bucket."""

@@ -95,12 +95,7 @@ class PostgresInGermanTest(ServerTestCase):
         pg.sql("CREATE TABLE marker (id int PRIMARY KEY); INSERT INTO marker VALUES (1)")
         time.sleep(1)
         self.assertEqual(capture.stop(), 0, capture.output())
-        pg.sql("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'; SELECT pg_reload_conf()")
-        for k in range(100, 106):
-            pg.sql(f"INSERT INTO marker VALUES ({k}); SELECT pg_switch_wal()")
-        pg.sql("CHECKPOINT")
-        wait_until(lambda: pg.sql("SELECT wal_status FROM pg_replication_slots").strip() == "lost",
-                   what="the server to invalidate the slot")
+        pg.lose_slot_wal()
         out = pitr("capture", "--archive", self.archive, "--source", pg.uri, "--stop-at-end",
                    password=pg.password, check=False, timeout=60)
         self.assertEqual(out.returncode, 3, out.stderr)
