@@ -1,7 +1,9 @@
 // pitr get / pitr verify: reading the archive back.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
@@ -27,20 +29,47 @@ bool is_wal_name(const std::string& name) {
          (name.size() == 24 && postgres::parse_wal_file_name(name, 1u << 20));
 }
 
+// Where `pitr get` writes: stdout, or the file -o names, created at the first byte and
+// written in place, never renamed over: `-o /dev/null`, a FIFO or a symlink stays what it is.
+class GetOutput {
+ public:
+  explicit GetOutput(std::string path) : path_(std::move(path)) {}
+  ~GetOutput() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+  GetOutput(const GetOutput&) = delete;
+  GetOutput& operator=(const GetOutput&) = delete;
+
+  void write(Bytes bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file()) != bytes.size())
+      throw std::runtime_error("write to " + name() + " failed");
+  }
+  void finish() {
+    if (std::fflush(file()) != 0) throw std::runtime_error("write to " + name() + " failed");
+  }
+
+ private:
+  bool to_stdout() const { return path_.empty() || path_ == "-"; }
+  std::string name() const { return to_stdout() ? "stdout" : path_; }
+  std::FILE* file() {
+    if (file_) return file_;
+    file_ = to_stdout() ? stdout : std::fopen(path_.c_str(), "wb");
+    if (!file_)
+      throw std::runtime_error(fmt::format("cannot create {}: {}", path_, std::strerror(errno)));
+    return file_;
+  }
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
 int get_wal(const GetArgs& a) {
   replay::WalFetchRequest r{open_archive(a.archive, SpoolUse::kOptional), a.source_id.value_or(""),
                             a.name, a.output};
-  bool found;
-  if (a.output.empty() || a.output == "-") {
-    found = replay::write_wal(r, [](Bytes b) {
-      if (std::fwrite(b.data(), 1, b.size(), stdout) != b.size())
-        throw std::runtime_error("write to output failed");
-    });
-    if (std::fflush(stdout) != 0) throw std::runtime_error("write to output failed");
-  } else {
-    found = replay::copy_wal(r);
-  }
-  if (!found) throw std::runtime_error("the archive has no " + a.name);
+  GetOutput out(a.output);
+  if (!replay::write_wal(r, [&](Bytes b) { out.write(b); }))
+    throw std::runtime_error("the archive has no " + a.name);
+  out.finish();
   return kExitOk;
 }
 
@@ -48,15 +77,9 @@ int run_get(const GetArgs& a) {
   if (is_wal_name(a.name)) return get_wal(a);
   archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional));
   const auto& log = catalog.find(a.name, a.source_id);
-  std::FILE* out =
-      a.output.empty() || a.output == "-" ? stdout : std::fopen(a.output.c_str(), "wb");
-  if (!out) throw std::runtime_error("cannot create " + a.output);
-  catalog.write_log(log, [&](Bytes chunk) {
-    if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size())
-      throw std::runtime_error("write to output failed");
-  });
-  if (std::fflush(out) != 0) throw std::runtime_error("write to output failed");
-  if (out != stdout) std::fclose(out);
+  GetOutput out(a.output);
+  catalog.write_log(log, [&](Bytes chunk) { out.write(chunk); });
+  out.finish();
   return kExitOk;
 }
 

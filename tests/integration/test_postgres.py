@@ -128,6 +128,13 @@ class PostgresTestCase(ServerTestCase):
             if compared == 0:  # to stdout as well, as a binlog is
                 self.assertTrue(pitr("get", "--archive", self.archive, name).stdout == server_bytes,
                                 f"{name} on stdout differs from the server's file")
+                # -o writes through what it names (/dev/null, a FIFO, a symlink), never over it.
+                target, link = got + ".target", got + ".link"
+                os.symlink(target, link)
+                pitr("get", "--archive", self.archive, name, "-o", link)
+                self.assertTrue(os.path.islink(link), "pitr get -o replaced a symlink")
+                with open(target, "rb") as t:
+                    self.assertTrue(t.read() == server_bytes, f"{name} through a symlink differs")
             compared += 1
         self.assertGreaterEqual(compared, 2, f"sealed {sealed}, current {current}")
         waldir = shared_with_postgres(os.path.join(self.tmp, "waldump"))
