@@ -22,6 +22,7 @@ using binlog::EventType;
 namespace {
 
 constexpr std::uint16_t kErrMasterFatalReadingBinlog = 1236;
+constexpr std::size_t kKeptPrefix = 4096;  // bytes of a huge event kept for the tracker
 
 // Errors about the account that retrying cannot fix: access denied (1044, 1045, 1227, 1698),
 // host not allowed (1130), authentication plugin not supported (1251), password expired
@@ -31,7 +32,6 @@ bool is_refusal(std::uint16_t code) {
     if (code == refusal) return true;
   return false;
 }
-constexpr std::size_t kKeptPrefix = 4096;  // bytes of a huge event kept for the tracker
 
 void log(const std::string& message) {
   fmt::print(stderr, "pitr capture: {}\n", message);
