@@ -47,8 +47,7 @@ void supervise(CaptureEngine& engine, const SupervisorOptions& o) {
       auto verdict = engine.classify(e, ever_connected);
       if (verdict.kind == Verdict::Kind::kFatal)
         throw CaptureFatal(
-            verdict.advice.empty() ? e.what() : fmt::format("{}\n{}", e.what(), verdict.advice),
-            verdict.exit_code);
+            verdict.advice.empty() ? e.what() : fmt::format("{}\n{}", e.what(), verdict.advice), 1);
       if (verdict.kind == Verdict::Kind::kGap) {
         auto gap = engine.gap(e);
         archive::record_gap_once(archive, gap);

@@ -25,12 +25,11 @@ struct Verdict {
     kFatal,  // retrying cannot help: credentials, privileges, a configuration
   };
   Kind kind = Kind::kRetry;
-  int exit_code = 1;   // kFatal
-  std::string advice;  // kFatal: what to do, said after the error
+  std::string advice;  // kFatal: what to do, said after the error (the exit code is 1)
 
-  static Verdict retry() { return {Kind::kRetry, 0, {}}; }
-  static Verdict gap() { return {Kind::kGap, 0, {}}; }
-  static Verdict fatal(std::string advice = {}) { return {Kind::kFatal, 1, std::move(advice)}; }
+  static Verdict retry() { return {Kind::kRetry, {}}; }
+  static Verdict gap() { return {Kind::kGap, {}}; }
+  static Verdict fatal(std::string advice = {}) { return {Kind::kFatal, std::move(advice)}; }
 };
 
 // What one session sees of the loop.

@@ -30,8 +30,6 @@ class EncryptedStore : public ObjectStore {
   void remove(const std::string& key) override { inner_->remove(key); }
   void will_read(const std::vector<std::string>& keys) const override { inner_->will_read(keys); }
 
-  const EncryptionKey& key() const { return key_; }
-
  private:
   bool encrypted(const std::string& key) const { return !plain_keys_.contains(key); }
   ObjectInfo as_plain(ObjectInfo info) const;

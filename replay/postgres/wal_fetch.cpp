@@ -157,11 +157,9 @@ FetchOutcome fetch_wal(const WalFetchRequest& r) {
     fs::rename(spooled, r.destination, ec);
     if (!ec) return FetchOutcome::kServedFromSpool;
   }
-  return copy_wal(r) ? FetchOutcome::kServed : FetchOutcome::kNotInArchive;
-}
-
-bool copy_wal(const WalFetchRequest& r) {
-  return serve(r.archive, find_source(r), r.name, to_file(r.destination));
+  return serve(r.archive, find_source(r), r.name, to_file(r.destination))
+             ? FetchOutcome::kServed
+             : FetchOutcome::kNotInArchive;
 }
 
 bool write_wal(const WalFetchRequest& r, const std::function<void(Bytes)>& sink) {

@@ -26,9 +26,8 @@ enum class FetchOutcome { kServed, kServedFromSpool, kNotInArchive };
 // Serves from the prefetch spool when the file is there, else from the archive. Throws
 // archive::IoError when the archive holds the file but it is damaged.
 FetchOutcome fetch_wal(const WalFetchRequest& request);
-// From the archive only (what `pitr get -o` writes); false when the archive lacks the file.
-bool copy_wal(const WalFetchRequest& request);
-// The same to a stream (`pitr get` to stdout); `destination` is not used.
+// From the archive only, to a stream (`pitr get`); false when the archive lacks the file.
+// `destination` is not used.
 bool write_wal(const WalFetchRequest& request, const std::function<void(Bytes)>& sink);
 
 // The spool directory next to the destination (inside pg_wal, on the same file system).

@@ -33,8 +33,8 @@ def stored_files(root):
 class Tampering:
     """Changes a stored file and puts it back afterwards."""
 
-    def __init__(self, test, check):
-        self.test, self.check = test, check
+    def __init__(self, check):
+        self.check = check
 
     def each(self, first, second):
         originals = {}
@@ -137,7 +137,7 @@ class MariaDBEncryptedTest(EncryptedKeyTestCase):
                        password=target.password, check=False)
             self.assertNotEqual(out.returncode, 0, what)
             self.assertEqual(target.sql("SHOW DATABASES LIKE 'work'").strip(), "", what)
-        Tampering(self, refused).each(segments[-1], segments[-2])
+        Tampering(refused).each(segments[-1], segments[-2])
 
         out = pitr("restore", "--archive", archive, "--target", target.uri, *self.with_key,
                    password=target.password, check=False)
@@ -223,7 +223,7 @@ class PostgresEncryptedTest(EncryptedKeyTestCase):
             self.assertIn(name, out.stderr.decode(), what)
             out = pitr("verify", "--archive", archive, *self.with_key, check=False)
             self.assertNotEqual(out.returncode, 0, what)
-        Tampering(self, refused).each(first, second)
+        Tampering(refused).each(first, second)
         out = pitr("wal-fetch", "--archive", archive, "--encryption-key-file", self.other_key,
                    name, dest, check=False)
         self.assertEqual(out.returncode, 128)
