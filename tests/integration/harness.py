@@ -121,6 +121,16 @@ class MariaDB:
     def binlogs(self):
         return [line.split("\t")[0] for line in self.sql("SHOW BINARY LOGS").splitlines()]
 
+    def purge_all_but_last_binlog(self):
+        """PURGE BINARY LOGS up to the active one, retried until they are gone: MariaDB keeps a
+        binlog (with only a warning) until its binlog checkpoint is written, which can lag a
+        FLUSH BINARY LOGS by a moment."""
+        last = self.binlogs()[-1]
+        def purged():
+            self.sql(f"PURGE BINARY LOGS TO '{last}';")
+            return self.binlogs() == [last]
+        wait_until(purged, 30, what=f"binlogs before {last} to be purged")
+
     def binlog_path(self, name):
         return os.path.join(self.dir, "data", name)
 

@@ -122,7 +122,7 @@ class FailureTest(ServerTestCase):
             time.sleep(0.5)
         server.sql("FLUSH BINARY LOGS; INSERT INTO work.orders (customer) VALUES (1);"
                    "FLUSH BINARY LOGS;")
-        server.sql(f"PURGE BINARY LOGS TO '{server.binlogs()[-1]}';")
+        server.purge_all_but_last_binlog()
         out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
                    password=server.password, check=False)
         self.assertEqual(out.returncode, 3, out.stderr)

@@ -45,7 +45,7 @@ class MariaDBInGermanTest(ServerTestCase):
                    "INSERT INTO work.t VALUES (1); FLUSH BINARY LOGS; INSERT INTO work.t VALUES (2);"
                    "FLUSH BINARY LOGS;")
         purged = server.binlogs()[-2]
-        server.sql(f"PURGE BINARY LOGS TO '{server.binlogs()[-1]}';")
+        server.purge_all_but_last_binlog()
         out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
                    password=server.password, check=False, timeout=60)
         self.assertEqual(out.returncode, 3, out.stderr)
