@@ -81,6 +81,16 @@ std::string wal_history(const std::string& source_id, postgres::TimelineId timel
   return wal_source_prefix(source_id) + postgres::history_file_name(timeline);
 }
 
+std::string binlog_catalogs_prefix() {
+  return "catalogs/binlog/";
+}
+std::string binlog_catalog_prefix(const std::string& source_id) {
+  return binlog_catalogs_prefix() + source_id + "/";
+}
+std::string wal_catalog_prefix(const std::string& source_id) {
+  return "catalogs/wal/" + source_id + "/";
+}
+
 std::string capture_leases_prefix() {
   return "leases/capture/";
 }

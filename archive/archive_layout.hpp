@@ -60,6 +60,12 @@ std::string wal_history(const std::string& source_id, postgres::TimelineId timel
 std::string capture_leases_prefix();
 std::string capture_lease(std::uint64_t generation);
 
+// catalogs/binlog/<source>/<hash>.json.zst, catalogs/wal/<source>/<hash>.json.zst: the index
+// records of many sealed objects in one (archive/record_catalog.hpp).
+std::string binlog_catalogs_prefix();
+std::string binlog_catalog_prefix(const std::string& source_id);
+std::string wal_catalog_prefix(const std::string& source_id);
+
 // The last component of a key.
 std::string base_name(const std::string& key);
 

@@ -8,6 +8,7 @@
 #include "archive/file_io.hpp"
 #include "archive/index_frame.hpp"
 #include "archive/partial_scan.hpp"
+#include "archive/record_catalog.hpp"
 #include "formats/hex.hpp"
 
 namespace pitr::archive {
@@ -110,10 +111,12 @@ void BinlogArchive::scan() {
       log.fde_hex = to_hex(archive_.store().get_bytes(object.key));
     }
   }
-  auto records = read_index_records(archive_.store(), segments);
+  auto cataloged = read_records(archive_.store(), segments, layout::binlog_catalogs_prefix());
   for (std::size_t i = 0; i < segments.size(); ++i)
-    owners[i]->segments.push_back(
-        {segments[i].key, segments[i].size, segment_record_of(records[i], segments[i].key)});
+    owners[i]->segments.push_back({segments[i].key, segments[i].size,
+                                   segment_record_of(cataloged.records[i], segments[i].key)});
+  uncatalogued_ = std::move(cataloged.uncatalogued);
+  damaged_catalogs_ = std::move(cataloged.damaged_catalogs);
   std::vector<ArchivedLog> found;
   for (auto& entry : logs) {  // no structured binding: lambdas below capture the log
     auto& log = entry.second;
@@ -221,7 +224,7 @@ bool follows(const ArchivedLog& previous, const ArchivedLog& next) {
 }  // namespace
 
 std::vector<std::string> BinlogArchive::verify() const {
-  std::vector<std::string> problems;
+  auto problems = damaged_catalogs_;
   const ArchivedLog* previous = nullptr;
   for (const auto& log : logs_) {
     if (previous && previous->source_id != log.source_id) previous = nullptr;

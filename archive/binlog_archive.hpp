@@ -8,6 +8,7 @@
 
 #include "archive/archive.hpp"
 #include "archive/gap_record.hpp"
+#include "archive/index_frame.hpp"
 #include "archive/segment_file.hpp"
 #include "archive/segment_record.hpp"
 
@@ -76,7 +77,11 @@ class BinlogArchive {
   // object storage then fetches them ahead).
   void will_read(const std::vector<const ArchivedLog*>& logs) const;
 
-  // Every problem found: damaged segments, holes, overlaps, recorded gaps.
+  // The sealed segments whose records no record catalog held (archive/record_catalog.hpp).
+  const std::vector<IndexedObject>& uncatalogued() const { return uncatalogued_; }
+
+  // Every problem found: damaged segments and record catalogs, holes, overlaps, recorded
+  // gaps.
   std::vector<std::string> verify() const;
 
  private:
@@ -87,6 +92,8 @@ class BinlogArchive {
 
   Archive archive_;
   std::vector<ArchivedLog> logs_;
+  std::vector<IndexedObject> uncatalogued_;
+  std::vector<std::string> damaged_catalogs_;
 };
 
 }  // namespace pitr::archive

@@ -38,6 +38,8 @@ class CompressedObjectWriter {
   void write(Bytes bytes);
   void write(std::string_view text) { write(as_bytes(text)); }
   std::uint64_t bytes() const { return bytes_; }
+  // Everything handed to the store so far: compressed data and raw bytes.
+  std::uint64_t stored_bytes() const { return stored_; }
   // Ends the compressed data; what it returns describes everything written so far.
   WrittenFile end_frame();
   // Bytes after the compressed data, as they are (e.g. a zstd skippable frame).

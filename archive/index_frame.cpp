@@ -2,15 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "archive/compressed_object_reader.hpp"
 #include "archive/compressed_object_writer.hpp"
+#include "archive/parallel_reads.hpp"
 #include "archive/sha256.hpp"
 
 namespace pitr::archive {
@@ -52,17 +48,20 @@ bool is_already_exists(const storage::StorageError& e) {
 
 }  // namespace
 
-bool write_indexed_object(storage::ObjectStore& store, const std::string& key, const File& source,
-                          std::uint64_t offset, std::uint64_t length, int compression_level,
-                          const std::function<nlohmann::json(const std::string&)>& make_record) {
+IndexedObject write_indexed_object(
+    storage::ObjectStore& store, const std::string& key, const File& source, std::uint64_t offset,
+    std::uint64_t length, int compression_level,
+    const std::function<nlohmann::json(const std::string&)>& make_record) {
   std::string sha;
   try {
     CompressedObjectWriter out(store, key, {.level = compression_level});
     read_range(source, offset, length, [&](Bytes b) { out.write(b); });
     sha = out.end_frame().sha256;
-    out.append_raw(record_frame(make_record(sha)));
+    auto record = make_record(sha);
+    auto frame = record_frame(record);
+    out.append_raw(frame);
     out.commit();
-    return true;
+    return {key, out.stored_bytes(), std::move(record), true};
   } catch (const storage::StorageError& e) {
     if (!is_already_exists(e)) throw;
   }
@@ -71,12 +70,14 @@ bool write_indexed_object(storage::ObjectStore& store, const std::string& key, c
     read_range(source, offset, length, [&](Bytes b) { hash.update(b); });
     sha = hash.hex();
   }
-  auto existing = read_index_record(store, key).value("sha256", "");
-  if (existing == sha) return false;
+  auto info = store.stat(key);
+  if (!info) throw IoError(fmt::format("{} vanished while it was being written", key));
+  auto existing = read_index_record(store, key, info->size);
+  if (existing.value("sha256", "") == sha) return {key, info->size, std::move(existing), false};
   throw IoError(fmt::format(
       "{} already exists with different content (sha256 {} vs {}); refusing to overwrite "
       "archived history",
-      key, existing, sha));
+      key, existing.value("sha256", ""), sha));
 }
 
 nlohmann::json read_index_record(const storage::ObjectStore& store, const std::string& key,
@@ -113,31 +114,9 @@ nlohmann::json read_index_record(const storage::ObjectStore& store, const std::s
 std::vector<nlohmann::json> read_index_records(const storage::ObjectStore& store,
                                                const std::vector<storage::ObjectInfo>& objects) {
   std::vector<nlohmann::json> records(objects.size());
-  std::atomic<std::size_t> next{0};
-  std::mutex failed;
-  std::exception_ptr failure;
-  auto work = [&] {
-    for (auto i = next++; i < objects.size(); i = next++) {
-      try {
-        records[i] = read_index_record(store, objects[i].key, objects[i].size);
-      } catch (...) {
-        std::lock_guard lock(failed);
-        if (!failure) failure = std::current_exception();
-        next = objects.size();
-      }
-    }
-  };
-  std::size_t workers =
-      store.capabilities().local_files ? 1 : std::min<std::size_t>(16, objects.size());
-  std::vector<std::thread> threads;
-  try {
-    for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
-  } catch (const std::system_error&) {
-    // No more threads: the ones started and this one do the work.
-  }
-  work();
-  for (auto& t : threads) t.join();
-  if (failure) std::rethrow_exception(failure);
+  read_in_parallel(store, objects.size(), [&](std::size_t i) {
+    records[i] = read_index_record(store, objects[i].key, objects[i].size);
+  });
   return records;
 }
 

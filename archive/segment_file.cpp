@@ -8,14 +8,15 @@
 
 namespace pitr::archive {
 
-void write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
-                   std::uint64_t source_base, SegmentRecord& record, int compression_level) {
-  write_indexed_object(store, key, source, record.start - source_base, record.size(),
-                       compression_level, [&](const std::string& sha) {
-                         record.sha256 = sha;
-                         record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
-                         return to_json(record);
-                       });
+IndexedObject write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
+                            std::uint64_t source_base, SegmentRecord& record,
+                            int compression_level) {
+  return write_indexed_object(store, key, source, record.start - source_base, record.size(),
+                              compression_level, [&](const std::string& sha) {
+                                record.sha256 = sha;
+                                record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+                                return to_json(record);
+                              });
 }
 
 SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key) {

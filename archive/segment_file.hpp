@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/file_io.hpp"
+#include "archive/index_frame.hpp"
 #include "archive/segment_record.hpp"
 #include "archive/storage/object_store.hpp"
 
@@ -17,9 +18,10 @@ using ByteSink = std::function<void(Bytes)>;
 
 // Compresses source[record.start - source_base, record.end - source_base) into the object
 // `key`, filling record.sha256. An existing segment with the same checksum is kept (no-op);
-// a different one is an error.
-void write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
-                   std::uint64_t source_base, SegmentRecord& record, int compression_level);
+// a different one is an error. Returns the stored object.
+IndexedObject write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
+                            std::uint64_t source_base, SegmentRecord& record,
+                            int compression_level);
 
 // The record read from segment `key` (read_index_records reads many at once).
 SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key);

@@ -6,6 +6,7 @@
 
 #include "archive/file_io.hpp"
 #include "archive/index_frame.hpp"
+#include "archive/record_catalog.hpp"
 
 namespace pitr::archive {
 
@@ -79,6 +80,13 @@ std::vector<WalPiece> WalSourceListing::pieces() const {
   return out;
 }
 
+void WalSourceListing::will_read() const {
+  std::vector<std::string> keys;
+  for (const auto& p : pieces())
+    if (p.record) keys.push_back(sealed_key(*p.record));
+  store->will_read(keys);
+}
+
 void WalSourceListing::read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const {
   if (piece.open) {
     sink(MappedFile(piece.open->path).bytes());
@@ -131,10 +139,12 @@ void add_stored(WalSourceListing& l, const storage::ObjectInfo& object, const st
 }
 
 void add_sealed(WalSourceListing& l, const std::vector<storage::ObjectInfo>& sealed) {
-  auto records = read_index_records(*l.store, sealed);
+  auto cataloged = read_records(*l.store, sealed, layout::wal_catalog_prefix(l.source.source_id));
+  l.uncatalogued = std::move(cataloged.uncatalogued);
+  l.damaged_catalogs = std::move(cataloged.damaged_catalogs);
   for (std::size_t i = 0; i < sealed.size(); ++i) {
     try {
-      l.segments.push_back(wal_segment_record_from_json(records[i]));
+      l.segments.push_back(wal_segment_record_from_json(cataloged.records[i]));
     } catch (const std::invalid_argument& e) {
       throw IoError(fmt::format("{} is damaged: {}", sealed[i].key, e.what()));
     } catch (const nlohmann::json::exception& e) {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.hpp"
+#include "archive/index_frame.hpp"
 #include "formats/byte_cursor.hpp"
 #include "formats/postgres/lsn.hpp"
 
@@ -79,10 +80,17 @@ struct WalSourceListing {
   // whose sealed copy is already stored (left out of `open`). Capture's recovery removes
   // them.
   std::vector<fs::path> leftovers;
+  // Sealed segments whose records no record catalog held (archive/record_catalog.hpp), and
+  // catalogs that could not be read.
+  std::vector<IndexedObject> uncatalogued;
+  std::vector<std::string> damaged_catalogs;
 
   std::string sealed_key(const WalSegmentRecord& r) const;
   // Sealed segments and open tails together, sorted by timeline, then segment.
   std::vector<WalPiece> pieces() const;
+  // Tells the store every sealed segment will be read next, in pieces() order (a store in
+  // object storage then fetches them ahead).
+  void will_read() const;
   // Streams a piece's bytes (a sealed one decompressed and checked against its checksum).
   void read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const;
 };

@@ -42,7 +42,7 @@ std::vector<WalTimelineSummary> summarize_wal(const WalSourceListing& l) {
 }
 
 std::vector<std::string> verify_wal(const WalSourceListing& l) {
-  std::vector<std::string> problems;
+  auto problems = l.damaged_catalogs;
   auto size = l.source.segment_size;
   for (const auto& [tli, pieces] : by_timeline(l)) {
     postgres::WalScanner scanner(size);

@@ -4,8 +4,12 @@
 
 namespace pitr::capture {
 
-SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level)
-    : store_(store), level_(compression_level), worker_([this] { work(); }) {}
+SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level,
+                             std::string catalog_prefix)
+    : store_(store),
+      level_(compression_level),
+      catalog_(store, std::move(catalog_prefix)),
+      worker_([this] { work(); }) {}
 
 SegmentSealer::~SegmentSealer() {
   {
@@ -16,15 +20,20 @@ SegmentSealer::~SegmentSealer() {
   worker_.join();
 }
 
-void SegmentSealer::seal_now(storage::ObjectStore& store, const archive::fs::path& partial,
-                             archive::SegmentRecord& record, const std::string& segment_key,
-                             int compression_level) {
+archive::IndexedObject SegmentSealer::seal_now(storage::ObjectStore& store,
+                                               const archive::fs::path& partial,
+                                               archive::SegmentRecord& record,
+                                               const std::string& segment_key,
+                                               int compression_level) {
+  archive::IndexedObject sealed;
   {
     archive::File source(partial, archive::File::Mode::kRead);
-    archive::write_segment(store, segment_key, source, record.start, record, compression_level);
+    sealed =
+        archive::write_segment(store, segment_key, source, record.start, record, compression_level);
   }
   archive::fs::remove(partial);
   archive::fsync_directory(partial.parent_path());
+  return sealed;
 }
 
 void SegmentSealer::rethrow_failure() {
@@ -33,12 +42,13 @@ void SegmentSealer::rethrow_failure() {
 
 void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
                            std::string segment_key) {
-  submit(
-      [this, partial = std::move(partial), record = std::move(record),
-       key = std::move(segment_key)]() mutable { seal_now(store_, partial, record, key, level_); });
+  submit([this, partial = std::move(partial), record = std::move(record),
+          key = std::move(segment_key)]() mutable {
+    return seal_now(store_, partial, record, key, level_);
+  });
 }
 
-void SegmentSealer::submit(std::function<void()> job) {
+void SegmentSealer::submit(std::function<archive::IndexedObject()> job) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
@@ -52,6 +62,11 @@ void SegmentSealer::drain() {
   rethrow_failure();
 }
 
+void SegmentSealer::finish() {
+  drain();
+  catalog_.flush();
+}
+
 void SegmentSealer::work() {
   std::unique_lock lock(mutex_);
   while (true) {
@@ -63,7 +78,7 @@ void SegmentSealer::work() {
     busy_ = true;
     lock.unlock();
     try {
-      job();
+      catalog_.add(job());
     } catch (...) {
       lock.lock();
       failure_ = std::current_exception();

@@ -25,7 +25,8 @@ SegmentWriter::SegmentWriter(archive::Archive archive, std::string source_id, Se
     : archive_(std::move(archive)),
       source_id_(std::move(source_id)),
       policy_(policy),
-      sealer_(archive_.store(), policy.compression_level) {
+      sealer_(archive_.store(), policy.compression_level,
+              archive::layout::binlog_catalog_prefix(source_id_)) {
   archive::check_path_component(source_id_, "source id");
   buffer_.reserve(kBufferSize);
 }
@@ -36,6 +37,7 @@ std::optional<LogPosition> SegmentWriter::recover() {
     archive::BinlogArchive catalog(archive_);
     auto logs = catalog.logs_of(source_id_);
     if (logs.empty()) return std::nullopt;
+    catalog_unrecorded(catalog);
     // Not only the newest log: the sealer may still have been compressing the end of the
     // previous file when the next one began.
     for (const auto* log : logs) repair_log(*log, log == logs.back());
@@ -60,6 +62,15 @@ std::optional<LogPosition> SegmentWriter::recover() {
   if (!last.next_file) return LogPosition{file_, end_};  // STOP event: the server restarted
   archive::check_path_component(*last.next_file, "binlog file name");
   return LogPosition{*last.next_file, 4};
+}
+
+void SegmentWriter::catalog_unrecorded(const archive::BinlogArchive& catalog) {
+  // What an earlier run sealed without a catalog (it was killed) gets one now.
+  std::vector<archive::IndexedObject> mine;
+  for (const auto& o : catalog.uncatalogued())
+    if (o.key.starts_with(archive::layout::source_prefix(source_id_))) mine.push_back(o);
+  archive::write_record_catalog(archive_.store(),
+                                archive::layout::binlog_catalog_prefix(source_id_), mine);
 }
 
 void SegmentWriter::repair_log(const archive::ArchivedLog& log, bool newest) {
@@ -114,9 +125,9 @@ void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   record.file = file_;
   record.start = start;
   record.format_description = fde_hex_;
-  SegmentSealer::seal_now(archive_.store(), path, record,
-                          archive::layout::segment(source_id_, file_, start),
-                          policy_.compression_level);
+  sealer_.catalog(SegmentSealer::seal_now(archive_.store(), path, record,
+                                          archive::layout::segment(source_id_, file_, start),
+                                          policy_.compression_level));
   end_ = partial_start_ = record.end;
 }
 
@@ -277,7 +288,7 @@ void SegmentWriter::finish() {
     if (stats_.at_boundary() && stats_.boundary() > partial_start_ && stats_.boundary() == end_)
       seal();
   }
-  sealer_.drain();
+  sealer_.finish();
 }
 
 }  // namespace pitr::capture

@@ -75,6 +75,8 @@ class SegmentWriter {
   void sync();
   void seal();
   bool seal_due() const;
+  // Stores a record catalog of this source's sealed segments that are in none.
+  void catalog_unrecorded(const archive::BinlogArchive& catalog);
   // Removes a crash's leftovers in one archived log and seals its handed-off open
   // segments; the newest log's tail is adopted as the open segment.
   void repair_log(const archive::ArchivedLog& log, bool newest);

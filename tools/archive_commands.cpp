@@ -84,8 +84,12 @@ int run_get(const GetArgs& a) {
 }
 
 int run_verify(const ArchiveArgs& args) {
-  auto archive = open_archive(args, SpoolUse::kOptional);
+  // Verify reads every sealed object once, in catalog order: fetched ahead from object storage.
+  auto archive = open_archive(args, SpoolUse::kOptional, /*read_ahead=*/true);
   archive::BinlogArchive catalog(archive);
+  std::vector<const archive::ArchivedLog*> logs;
+  for (const auto& log : catalog.logs()) logs.push_back(&log);
+  catalog.will_read(logs);
   auto problems = catalog.verify();
   auto backups = archive::list_backups(archive);
   for (const auto& manifest : backups)
@@ -94,6 +98,7 @@ int run_verify(const ArchiveArgs& args) {
   for (const auto& log : catalog.logs()) segments += log.segments.size();
   for (const auto& source : archive::list_wal_sources(archive)) {
     wal_segments += source.segments.size() + source.open.size();
+    source.will_read();
     for (auto& p : archive::verify_wal(source)) problems.push_back(p);
   }
   for (const auto& manifest : archive::list_pg_backups(archive)) {

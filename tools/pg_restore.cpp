@@ -96,6 +96,9 @@ std::string restore_command(const ArchiveArgs& archive, const std::string& sourc
     if (archive.s3_timeout) where += fmt::format(" --s3-timeout {}", *archive.s3_timeout);
     environment = fmt::format("AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=default ",
                               replay::shell_quote(credentials_file(pgdata).string()));
+    // The plan may end in the open tail of a capture on this host: wal-fetch reads it too.
+    if (archive.spool)
+      where += " --spool " + replay::shell_quote(fs::absolute(*archive.spool).string());
   }
   if (archive.encryption_key_file)
     where += " --encryption-key-file " + replay::shell_quote(key_file(pgdata).string());

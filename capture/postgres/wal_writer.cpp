@@ -22,21 +22,23 @@ void count_wal_event(archive::WalSegmentRecord& r, const postgres::WalEvent& e) 
   r.last_commit_time = unix_us;
 }
 
-void seal_wal_tail(storage::ObjectStore& store, const fs::path& tail,
-                   archive::WalSegmentRecord record, const std::string& key,
-                   int compression_level) {
+archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const fs::path& tail,
+                                     archive::WalSegmentRecord record, const std::string& key,
+                                     int compression_level) {
+  archive::IndexedObject sealed;
   {
     archive::File source(tail, archive::File::Mode::kRead);
-    archive::write_indexed_object(store, key, source, 0, record.end - record.start,
-                                  compression_level, [&](const std::string& sha) {
-                                    record.sha256 = sha;
-                                    record.sealed_at =
-                                        static_cast<std::uint64_t>(std::time(nullptr));
-                                    return archive::to_json(record);
-                                  });
+    sealed = archive::write_indexed_object(store, key, source, 0, record.end - record.start,
+                                           compression_level, [&](const std::string& sha) {
+                                             record.sha256 = sha;
+                                             record.sealed_at =
+                                                 static_cast<std::uint64_t>(std::time(nullptr));
+                                             return archive::to_json(record);
+                                           });
   }
   fs::remove(tail);
   archive::fsync_directory(tail.parent_path());
+  return sealed;
 }
 
 WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, int level)
@@ -44,7 +46,7 @@ WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, int le
       source_(std::move(source)),
       dir_(archive_.spool_path(archive::layout::wal_source_prefix(source_.source_id))),
       level_(level),
-      sealer_(archive_.store(), level) {
+      sealer_(archive_.store(), level, archive::layout::wal_catalog_prefix(source_.source_id)) {
   if (!fs::is_directory(dir_)) {
     fs::create_directories(dir_);
     archive::fsync_directory(dir_.parent_path());
@@ -136,7 +138,7 @@ void WalWriter::seal_tail() {
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
   sealer_.submit([&store = archive_.store(), path, record, key, level = level_] {
-    seal_wal_tail(store, path, record, key, level);
+    return seal_wal_tail(store, path, record, key, level);
   });
 }
 
@@ -161,7 +163,7 @@ void WalWriter::store_history(postgres::TimelineId timeline, const std::string& 
 
 void WalWriter::finish() {
   sync();
-  sealer_.drain();
+  sealer_.finish();
 }
 
 void WalWriter::resume_tail(const archive::OpenWalTail& open) {
@@ -197,6 +199,10 @@ std::optional<WalPosition> WalWriter::recover() {
   for (const auto& listing : archive::list_wal_sources(archive_)) {
     if (listing.source.source_id != source_.source_id) continue;
     archive::remove_files(listing.leftovers, dir_);
+    // What an earlier run sealed without a catalog (it was killed) gets one now.
+    archive::write_record_catalog(archive_.store(),
+                                  archive::layout::wal_catalog_prefix(source_.source_id),
+                                  listing.uncatalogued);
     std::optional<WalPosition> position;
     for (const auto& r : listing.segments) position = WalPosition{r.timeline, r.end};
     for (std::size_t i = 0; i < listing.open.size(); ++i) {

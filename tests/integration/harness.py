@@ -16,6 +16,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+from xml.etree import ElementTree
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
@@ -34,6 +36,14 @@ if ENCRYPTED and not os.environ.get("PITR_ENCRYPTION_KEY_FILE"):
     with open(os.path.join(_key_dir, "archive.key"), "w") as _f:
         _f.write(secrets.token_hex(32))
     os.environ["PITR_ENCRYPTION_KEY_FILE"] = os.path.join(_key_dir, "archive.key")
+
+# PITR_TEST_S3=1 runs a suite with every archive in object storage (ctest's *_s3 entries):
+# ServerTestCase.new_archive() then names s3://pitr-suite/PREFIX on one Ceph gateway the test
+# process starts and stops, pitr commands that read the open tail get the capture's --spool, and
+# checks that list or read stored objects use archive_keys() and archive_object(), which
+# see either kind of archive.
+S3 = os.environ.get("PITR_TEST_S3") in ("1", "true")
+S3_BUCKET = "pitr-suite"
 
 # The real binlogs other projects wrote are test fixtures kept outside the repository. One
 # setting finds them, as for the unit tests (tests/unit/fixture_path.hpp): PITR_FIXTURES, by
@@ -239,6 +249,107 @@ class CephGateway:
             return f.read()
 
 
+_suite_gateway = None
+_s3_local = None  # the spools and capture logs of s3:// archives
+
+
+def suite_gateway():
+    """The one gateway of a PITR_TEST_S3 run, started on first use; its credentials go into
+    this process's environment, which every pitr command inherits."""
+    global _suite_gateway, _s3_local
+    if _suite_gateway is None:
+        _s3_local = tempfile.mkdtemp(prefix="pitr-test-s3-")
+        atexit.register(shutil.rmtree, _s3_local, True)
+        _suite_gateway = CephGateway(_s3_local, "ceph", S3_BUCKET)
+        atexit.register(_suite_gateway.stop)  # before the rmtree (atexit runs in reverse)
+        os.environ.update(_suite_gateway.env())
+    return _suite_gateway
+
+
+def _s3_prefix(archive):
+    """The prefix of an archive in the suite's bucket; None for a local one. (Suites that
+    start their own gateway pass their own --spool.)"""
+    suite = f"s3://{S3_BUCKET}/"
+    return archive[len(suite):] if archive.startswith(suite) else None
+
+
+def local_view(archive):
+    """Where the newest part of an archive appears first: a local archive itself, or the
+    spool of one in object storage (the same layout)."""
+    prefix = _s3_prefix(archive)
+    return archive if prefix is None else os.path.join(_s3_local, "spool", prefix)
+
+
+def _s3_request(path, query="", method="GET", data=None):
+    """A signed request to the suite's gateway (the credentials go to curl on stdin, not
+    argv); a body comes from a file, as curl -K reads stdin."""
+    g = suite_gateway()
+    config = f'user = "{g.access_key}:{g.secret_key}"\n'
+    body = []
+    if data is not None:
+        body_file = tempfile.NamedTemporaryFile(dir=_s3_local, delete=False)
+        body_file.write(data)
+        body_file.close()
+        body = ["--data-binary", "@" + body_file.name]
+    try:
+        out = subprocess.run(
+            ["curl", "-sS", "--fail", "-K", "-", "-X", method, "--aws-sigv4",
+             f"aws:amz:{g.region}:s3", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", *body,
+             f"{g.endpoint}/{S3_BUCKET}/{path}{query}"], input=config.encode(), capture_output=True)
+    finally:
+        if body:
+            os.unlink(body_file.name)
+    if out.returncode != 0:
+        raise AssertionError(f"{method} /{S3_BUCKET}/{path}{query}: {out.stderr.decode()}")
+    return out.stdout
+
+
+def archive_keys(archive, under=""):
+    """The keys of every stored object below `under` (e.g. "gaps/"), relative to the archive's
+    root, sorted; the open tail in a spool is not stored yet and not listed."""
+    prefix = _s3_prefix(archive)
+    if prefix is None:
+        root = os.path.join(archive, under)
+        found = [os.path.relpath(os.path.join(d, f), archive)
+                 for d, _, files in os.walk(root) for f in files]
+        return sorted(found)
+    keys, token = [], None
+    while True:
+        # Parameters in sorted order: curl signs the query string exactly as given.
+        query = "?" + ("continuation-token=" + urllib.parse.quote(token, safe="") + "&"
+                       if token else "")
+        query += "list-type=2&prefix=" + urllib.parse.quote(f"{prefix}/{under}", safe="")
+        root = ElementTree.fromstring(_s3_request("", query))
+        ns = {"s3": root.tag[1:root.tag.index("}")]} if root.tag.startswith("{") else {}
+        keys += [k.text[len(prefix) + 1:] for k in root.iterfind(".//s3:Contents/s3:Key", ns)]
+        token = root.findtext("s3:NextContinuationToken", None, ns)
+        if not token:
+            return sorted(keys)
+
+
+def archive_object(archive, key):
+    """The stored bytes of one object, as they are at rest (compressed, perhaps encrypted)."""
+    prefix = _s3_prefix(archive)
+    if prefix is None:
+        with open(os.path.join(archive, key), "rb") as f:
+            return f.read()
+    return _s3_request(urllib.parse.quote(f"{prefix}/{key}"))
+
+
+def replace_archive_object(archive, key, data):
+    """Overwrites a stored object behind pitr's back (to damage it), or removes it (None)."""
+    prefix = _s3_prefix(archive)
+    if prefix is None:
+        if data is None:
+            os.remove(os.path.join(archive, key))
+        else:
+            with open(os.path.join(archive, key), "wb") as f:
+                f.write(data)
+        return
+    _s3_request(urllib.parse.quote(f"{prefix}/{key}"), method="DELETE" if data is None else "PUT",
+                data=data)
+
+
 def shared_with_postgres(path):
     """A directory the server's OS user can read: group postgres, inherited by new files."""
     os.makedirs(path, exist_ok=True)
@@ -248,7 +359,22 @@ def shared_with_postgres(path):
     return path
 
 
+# The commands that read the open tail from a capture's spool (tools/archive_options.cpp).
+_SPOOL_READERS = ("capture", "get", "status", "verify", "find", "restore", "wal-fetch")
+
+
+def with_spool(args):
+    """`args` with the capture's --spool added when they name an s3:// archive without one."""
+    args = list(args)
+    if args and args[0] in _SPOOL_READERS and "--spool" not in args and "--archive" in args:
+        archive = args[args.index("--archive") + 1]
+        if _s3_prefix(archive) is not None:
+            args += ["--spool", local_view(archive)]
+    return args
+
+
 def pitr(*args, password=None, check=True, timeout=300, **kwargs):
+    args = with_spool(args)
     env = dict(os.environ)
     env.pop("PITR_PASSWORD", None)
     if password is not None:
@@ -267,12 +393,14 @@ class Capture:
         """`log_path` defaults to a file beside a local archive (an s3:// archive needs one)."""
         env = dict(os.environ)
         env["PITR_PASSWORD"] = server.password if password is None else password
-        self.log_path = log_path or archive + ".capture.log"
+        self.log_path = log_path or local_view(archive) + ".capture.log"
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()  # this run's output starts here
         self.proc = subprocess.Popen(
-            [PITR, "capture", "--archive", archive, "--source", server.uri, "--heartbeat", "1",
-             *extra], stdout=self.log, stderr=self.log, env=env)
+            [PITR, *with_spool(["capture", "--archive", archive, "--source", server.uri,
+                                "--heartbeat", "1", *extra])],
+            stdout=self.log, stderr=self.log, env=env)
 
     def alive(self):
         return self.proc.poll() is None
@@ -285,8 +413,11 @@ class Capture:
 
     def wait_connected(self, timeout=30):
         """Until this run says it is connected and streaming; fails if it exits instead."""
-        wait_until(lambda: not self.alive() or "connected to" in self.this_run(), timeout,
-                   interval=0.02, what="capture to connect")
+        try:
+            wait_until(lambda: not self.alive() or "connected to" in self.this_run(), timeout,
+                       interval=0.02, what="capture to connect")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; it said:\n{self.this_run()}") from None
         if not self.alive():
             raise AssertionError(f"capture exited with {self.proc.returncode} on start:\n"
                                  f"{self.this_run()}")
@@ -401,6 +532,21 @@ class ServerTestCase(unittest.TestCase):
         s = MariaDB(self.tmp, server_id, extra_args)
         self.servers.append(s)
         return s
+
+    def new_archive(self, name="archive", for_postgres=False):
+        """Where a test keeps an archive: a directory in its temporary directory (readable by
+        the PostgreSQL server's OS user with for_postgres), or with PITR_TEST_S3 a fresh prefix
+        in the suite's bucket."""
+        if S3:
+            suite_gateway()
+            test = self.id().rsplit(".", 1)[-1]
+            url = f"s3://{S3_BUCKET}/{test}-{os.path.basename(self.tmp)}-{name}"
+            if for_postgres:  # a restored server's wal-fetch reads the open tail there
+                os.chmod(_s3_local, 0o755)
+                shared_with_postgres(local_view(url))
+            return url
+        path = os.path.join(self.tmp, name)
+        return shared_with_postgres(path) if for_postgres else path
 
     def ceph(self, bucket=None, name="ceph"):
         """A private S3 gateway (CephGateway), stopped by tearDown."""

@@ -44,6 +44,16 @@ class S3ArchiveTestCase(ServerTestCase):
         self.captures = getattr(self, "captures", []) + [c]
         return c.wait_connected()
 
+    def assert_planned_from_record_catalogs(self, url, catalogs, sealed):
+        """Capture stored record catalogs, and status builds its catalog from them: not one
+        index record is read from a sealed object (a ranged GET, answered 206)."""
+        self.assertTrue(self.keys(catalogs), f"no record catalog under {catalogs}")
+        log_start = len(self.gateway.log())
+        pitr("status", "--archive", url)
+        ranged = [line for line in self.gateway.log()[log_start:].splitlines()
+                  if re.search(r'"GET /[^ ]+' + sealed + r' HTTP/1\.1" 206 ', line)]
+        self.assertEqual(ranged, [])
+
     def keys(self, prefix):
         """Every key under the bucket's prefix, through the gateway's admin tool."""
         out = subprocess.run(["radosgw-admin", "--conf", os.path.join(self.gateway.dir, "ceph.conf"),
@@ -93,6 +103,7 @@ class MariaDBOnS3Test(S3ArchiveTestCase):
         self.assertEqual(status["archive"], url + "/")
         self.assertTrue(any(k.endswith(".seg.zst") for k in self.keys("db1/binlog/")))
         self.assertTrue(any(k.endswith("/manifest.json") for k in self.keys("db1/backups/")))
+        self.assert_planned_from_record_catalogs(url, "db1/catalogs/binlog/", r"\.seg\.zst")
 
         target = self.mariadb(server_id=2)
         log_start = len(self.gateway.log())
@@ -138,6 +149,7 @@ class PostgresOnS3Test(S3ArchiveTestCase):
         self.assertEqual(capture.stop(), 0, capture.output())
         self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
         self.assertTrue(any(k.endswith(".zst") for k in self.keys("pg1/wal/")))
+        self.assert_planned_from_record_catalogs(url, "pg1/catalogs/wal/", r"wal/[^ ]+\.zst")
 
         # The restore writes the credentials for wal-fetch beside the data directory, for the
         # server's OS user alone; postgresql.auto.conf names the file, never the secret.

@@ -7,7 +7,8 @@ import subprocess
 import time
 import unittest
 
-from harness import INSTANCE, Capture, ServerTestCase, Workload, pitr, wait_until
+from harness import (INSTANCE, Capture, ServerTestCase, Workload, archive_keys, archive_object,
+                     pitr, replace_archive_object, wait_until)
 
 
 def checksums(server, tables):
@@ -18,7 +19,7 @@ def checksums(server, tables):
 class BackupTest(ServerTestCase):
     def test_backup_plus_binlog_reproduces_the_source(self):
         source = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         source.sql("""CREATE DATABASE shop;
             CREATE TABLE shop.docs (id BIGINT PRIMARY KEY, body LONGBLOB, title VARCHAR(50),
               price DECIMAL(9,2), seen DATETIME(6), flags BIT(5), kind ENUM('a','b'),
@@ -42,11 +43,11 @@ class BackupTest(ServerTestCase):
         names = self.assert_archive_matches(archive, source)
         self.assertEqual(capture.stop(), 0)
 
-        backups = os.path.join(archive, "backups")
-        [backup_id] = os.listdir(backups)
-        backup = os.path.join(backups, backup_id)
-        with open(os.path.join(backup, "manifest.json")) as f:
-            manifest = json.load(f)
+        [manifest_key] = [k for k in archive_keys(archive, "backups/")
+                          if k.endswith("/manifest.json")]
+        backup = manifest_key[:-len("/manifest.json")]
+        backup_id = backup.split("/")[-1]
+        manifest = json.loads(archive_object(archive, manifest_key))
         self.assertLess(manifest["lock_ms"], 5000)
         self.assertEqual(manifest["source"], "mariadb-1-0")
         self.assertEqual(sorted(manifest["databases"]), ["shop", "test", "work"])
@@ -54,8 +55,8 @@ class BackupTest(ServerTestCase):
         self.assertGreater(len(docs_chunks), 3, "a large table is cut into key ranges")
         self.assertEqual(sum(f["rows"] for f in docs_chunks), 3000)
         for f in manifest["files"]:
-            data = subprocess.run(["zstd", "-dc", os.path.join(backup, f["path"])], check=True,
-                                  capture_output=True).stdout
+            data = subprocess.run(["zstd", "-dc"], input=archive_object(archive, f"{backup}/{f['path']}"),
+                                  check=True, capture_output=True).stdout
             self.assertEqual(hashlib.sha256(data).hexdigest(), f["sha256"], f["path"])
 
         # Load the backup into an empty server by hand, as README.txt says, then apply the
@@ -63,7 +64,7 @@ class BackupTest(ServerTestCase):
         target = self.mariadb(server_id=2)
         kinds = sorted(manifest["files"], key=lambda f: f["kind"] != "schema")
         for f in kinds:
-            data = subprocess.run(["zstd", "-dc", os.path.join(backup, f["path"])],
+            data = subprocess.run(["zstd", "-dc"], input=archive_object(archive, f"{backup}/{f['path']}"),
                                   check=True, capture_output=True).stdout
             subprocess.run([INSTANCE, "sql", target.dir], input=data, check=True)
         files = []
@@ -78,12 +79,10 @@ class BackupTest(ServerTestCase):
         status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
         self.assertEqual([b["id"] for b in status["backups"]], [backup_id])
         self.assertIn(b"1 base backups", pitr("verify", "--archive", archive).stdout)
-        damaged = os.path.join(backup, docs_chunks[0]["path"])
-        with open(damaged, "r+b") as f:
-            f.seek(30)
-            byte = f.read(1)
-            f.seek(30)
-            f.write(bytes([byte[0] ^ 0xFF]))
+        damaged = f"{backup}/{docs_chunks[0]['path']}"
+        data = bytearray(archive_object(archive, damaged))
+        data[30] ^= 0xFF
+        replace_archive_object(archive, damaged, bytes(data))
         verify = pitr("verify", "--archive", archive, check=False)
         self.assertEqual(verify.returncode, 1)
         self.assertIn(docs_chunks[0]["path"].encode(), verify.stdout)
@@ -96,11 +95,12 @@ class BackupTest(ServerTestCase):
 
     def test_wrong_password(self):
         source = self.mariadb()
-        out = pitr("backup", "--archive", os.path.join(self.tmp, "a"), "--source", source.uri,
-                   password="nope", check=False)
+        archive = self.new_archive()
+        out = pitr("backup", "--archive", archive, "--source", source.uri, password="nope",
+                   check=False)
         self.assertEqual(out.returncode, 1)
         self.assertIn(b"Access denied", out.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "a", "backups")))
+        self.assertEqual(archive_keys(archive, "backups/"), [])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ import subprocess
 import time
 import unittest
 
-from harness import ENCRYPTED, Capture, ServerTestCase, Workload, pitr, wait_until
+from harness import (ENCRYPTED, Capture, ServerTestCase, Workload, archive_keys, archive_object,
+                     pitr, wait_until)
 
 
 def big_transaction(server, megabytes):
@@ -19,7 +20,7 @@ def big_transaction(server, megabytes):
 class CaptureTest(ServerTestCase):
     def test_archive_is_byte_identical_to_the_servers_binlogs(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         capture = Capture(archive, server, "--segment-size", "1M", "--segment-time", "5")
         with Workload(server) as work:
             time.sleep(2)
@@ -53,17 +54,16 @@ class CaptureTest(ServerTestCase):
         self.assertGreaterEqual(source["segments"], 5)
         self.assertEqual(status["gaps"], [])
         # Segments are plain zstd: the standard tool decompresses them (unless encrypted).
-        seg_dir = os.path.join(archive, "binlog", "mariadb-1-0", names[0])
-        first = sorted(os.listdir(seg_dir))[0]
+        first = archive_keys(archive, f"binlog/mariadb-1-0/{names[0]}/")[0]
         if not ENCRYPTED:
-            raw = subprocess.run(["zstd", "-dc", os.path.join(seg_dir, first)], check=True,
-                                 capture_output=True).stdout
+            raw = subprocess.run(["zstd", "-dc"], input=archive_object(archive, first),
+                                 check=True, capture_output=True).stdout
             with open(server.binlog_path(names[0]), "rb") as f:
                 self.assertEqual(raw, f.read(len(raw)))
 
     def test_sync_mode_and_restart_after_clean_stop(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         for round in range(3):
             capture = Capture(archive, server, "--sync")
             with Workload(server, seed=round):
@@ -80,20 +80,20 @@ class CaptureTest(ServerTestCase):
         offset = os.path.getsize(server.binlog_path(server.binlogs()[-1]))
         with Workload(server, seed=5):
             time.sleep(1)
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
                    "--start-gtid", gtid, "--segment-size", "64K", password=server.password)
         self.assertIn(b"from offset", out.stderr)
         name = server.binlogs()[-1]
-        log_dir = os.path.join(archive, "binlog", "mariadb-1-0", name)
-        parts = sorted(os.listdir(log_dir))
+        log_dir = f"binlog/mariadb-1-0/{name}/"
+        parts = [k[len(log_dir):] for k in archive_keys(archive, log_dir)]
         # The part archived does not hold the file's FORMAT_DESCRIPTION_EVENT: it is kept
         # beside the segments, as the server sent it (but for the active file's in-use flag).
         self.assertIn("format-description.bin", parts)
         parts.remove("format-description.bin")
         self.assertEqual(int(parts[0][:16]), offset)
         if not ENCRYPTED:  # the objects read by hand, with the standard tools
-            self.check_archived_by_hand(server, log_dir, parts, name, offset)
+            self.check_archived_by_hand(server, archive, log_dir, parts, name, offset)
         status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
         seq = int(gtid.split("-")[2])
         self.assertEqual(status["sources"][0]["first_gtid"], f"0-1-{seq + 1}")
@@ -109,19 +109,17 @@ class CaptureTest(ServerTestCase):
              password=server.password)
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
-    def check_archived_by_hand(self, server, log_dir, parts, name, offset):
+    def check_archived_by_hand(self, server, archive, log_dir, parts, name, offset):
         """The segments decompressed with zstd and the open tail read as it is give back the
         file from `offset`; format-description.bin is the file's FDE as the server re-sent it."""
-        with open(os.path.join(log_dir, "format-description.bin"), "rb") as f:
-            fde = f.read()
+        fde = archive_object(archive, log_dir + "format-description.bin")
         data = b""
         for part in parts:
-            path = os.path.join(log_dir, part)
+            stored = archive_object(archive, log_dir + part)
             if part.endswith(".seg.zst"):
-                data += subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
-            else:
-                with open(path, "rb") as f:
-                    data += f.read()
+                stored = subprocess.run(["zstd", "-dc"], input=stored, check=True,
+                                        capture_output=True).stdout
+            data += stored
         with open(server.binlog_path(name), "rb") as f:
             whole = f.read()
         self.assertEqual(data, whole[offset:])

@@ -7,13 +7,13 @@ import signal
 import time
 import unittest
 
-from harness import Capture, ServerTestCase, Workload, pitr, wait_until
+from harness import Capture, ServerTestCase, Workload, archive_keys, local_view, pitr, wait_until
 
 
 class FailureTest(ServerTestCase):
     def test_sigkill_at_random_moments(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         rng = random.Random(int(os.environ.get("PITR_TEST_SEED", time.time())))
         with Workload(server):
             for _ in range(6):
@@ -31,7 +31,7 @@ class FailureTest(ServerTestCase):
 
     def test_server_restart_rotation_and_killed_connection(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         capture = Capture(archive, server)
         with Workload(server) as work:
             time.sleep(1)
@@ -56,7 +56,7 @@ class FailureTest(ServerTestCase):
 
     def test_frozen_server_is_detected_by_the_heartbeat_timeout(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         capture = Capture(archive, server)
         with Workload(server):
             time.sleep(1)
@@ -77,7 +77,7 @@ class FailureTest(ServerTestCase):
         """kill -9 within 0-100 ms of a rotation (FLUSH BINARY LOGS, or max_binlog_size):
         every restart resumes, the archive verifies and equals the server's binlogs."""
         server = self.mariadb(extra_args=["--max-binlog-size=65536"])
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         seed = int(os.environ.get("PITR_TEST_SEED", time.time()))
         rng = random.Random(seed)
         data = os.path.join(server.dir, "data")
@@ -87,7 +87,7 @@ class FailureTest(ServerTestCase):
                        n[7:].isdigit())
 
         def archived(name):
-            return bool(glob.glob(os.path.join(archive, "binlog", "*", name)))
+            return bool(glob.glob(os.path.join(local_view(archive), "binlog", "*", name)))
 
         with Workload(server):
             for i in range(24):
@@ -115,7 +115,7 @@ class FailureTest(ServerTestCase):
 
     def test_purged_binlog_is_reported_as_a_gap(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
              password=server.password)
         with Workload(server):
@@ -133,14 +133,14 @@ class FailureTest(ServerTestCase):
         # Trying again records the same gap once.
         pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
              password=server.password, check=False)
-        self.assertEqual(len(os.listdir(os.path.join(archive, "gaps"))), 1)
+        self.assertEqual(len(archive_keys(archive, "gaps/")), 1)
         # --accept-gap goes on from the server's oldest binlog; the gap stays on record.
         server.sql("INSERT INTO work.orders (customer) VALUES (2);")
         out = pitr("capture", "--archive", archive, "--source", server.uri, "--stop-at-end",
                    "--accept-gap", password=server.password)
         self.assertIn(b"--accept-gap: going on past the gap", out.stderr)
         self.assert_archive_matches(archive, server)
-        self.assertEqual(len(os.listdir(os.path.join(archive, "gaps"))), 1)
+        self.assertEqual(len(archive_keys(archive, "gaps/")), 1)
         verify = pitr("verify", "--archive", archive, check=False)
         self.assertEqual(verify.returncode, 1)
         self.assertIn(b"recorded gap", verify.stdout)

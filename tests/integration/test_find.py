@@ -10,7 +10,7 @@ from harness import ServerTestCase, pitr
 class FindTest(ServerTestCase):
     def test_finds_each_change_with_its_row_count(self):
         server = self.mariadb()
-        archive = os.path.join(self.tmp, "archive")
+        archive = self.new_archive()
         server.sql("""
             CREATE DATABASE db; USE db;
             CREATE TABLE db.orders (id INT PRIMARY KEY, amount DECIMAL(12,3), note VARCHAR(300),

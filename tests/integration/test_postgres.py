@@ -4,7 +4,6 @@ Every test starts its own PostgreSQL 15 on loopback (scripts/postgres-instance),
 pgbench and a marker table, and checks restored servers against ground truth recorded
 while the workload ran.
 """
-import glob
 import json
 import os
 import random
@@ -15,8 +14,8 @@ import threading
 import time
 import unittest
 
-from harness import (ENCRYPTED, Capture, ServerTestCase, free_port, pitr, shared_with_postgres,
-                     wait_until)
+from harness import (ENCRYPTED, Capture, ServerTestCase, archive_keys, archive_object, free_port,
+                     pitr, replace_archive_object, shared_with_postgres, wait_until)
 
 # One fingerprint of everything pgbench and the markers wrote.
 STATE = """SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
@@ -59,7 +58,7 @@ class RestoredServer:
 class PostgresTestCase(ServerTestCase):
     def setUp(self):
         super().setUp()
-        self.archive = shared_with_postgres(os.path.join(self.tmp, "archive"))
+        self.archive = self.new_archive(for_postgres=True)
 
     def tearDown(self):
         for c in getattr(self, "captures", []):
@@ -87,7 +86,12 @@ class PostgresTestCase(ServerTestCase):
                     password=self.pg.password, timeout=600)
 
     def status(self):
-        return json.loads(pitr("status", "--archive", self.archive, "--json").stdout)["postgres"]
+        """The archive's PostgreSQL sources; none before capture has created the archive."""
+        out = pitr("status", "--archive", self.archive, "--json", check=False)
+        if out.returncode != 0 and b"is not a pitr archive" in out.stderr:
+            return []
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        return json.loads(out.stdout)["postgres"]
 
     def wait_archived(self, server, timeline=None):
         """Until the archive holds the server's WAL up to its current insert position."""
@@ -112,9 +116,8 @@ class PostgresTestCase(ServerTestCase):
     def check_segments_match_server(self, pg):
         """Sealed segments equal the server's own files; pg_waldump reads what pitr serves."""
         current = pg.sql("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
-        sealed = sorted(os.path.basename(p)[:24] for p in
-                        glob.glob(os.path.join(self.archive, "wal", "*", "*.zst"))
-                        if not p.endswith(".partial.zst"))
+        sealed = sorted(k.split("/")[-1][:24] for k in archive_keys(self.archive, "wal/")
+                        if k.endswith(".zst") and not k.endswith(".partial.zst"))
         compared = 0
         for name in sealed:
             server_file = os.path.join(pg.wal_dir, name)
@@ -249,19 +252,18 @@ class CrashSafetyTest(PostgresTestCase):
         for i in range(5):
             time.sleep(2)
             capture.kill9()
-            # No commit can be acknowledged now: pitr is the synchronous standby.
+            # No commit can be acknowledged now: pitr is the synchronous standby. What the
+            # killed capture left must hold the last one (looked up before a new capture
+            # could add anything).
             last = acked[-1] if acked else None
-            snapshot = os.path.join(self.tmp, f"snapshot-{i}")
-            shutil.copytree(self.archive, snapshot)
-            capture = self.capture(pg, "--sync")
             self.assertIsNotNone(last)
-            found = pitr("restore", "--archive", snapshot, "--pgdata",
+            found = pitr("restore", "--archive", self.archive, "--pgdata",
                          os.path.join(self.tmp, "unused"), "--to-xid", last, "--dry-run",
                          check=False)
             self.assertEqual(found.returncode, 0,
                              f"acknowledged transaction {last} missing after kill -9 #{i + 1}: "
                              f"{found.stderr.decode()}")
-            shutil.rmtree(snapshot)
+            capture = self.capture(pg, "--sync")
         bench.wait()
         stop.set()
         writer.join()
@@ -379,7 +381,7 @@ class GapTest(PostgresTestCase):
             self.assertEqual(out.returncode, 3, out.stderr)
             self.assertIn("has already been removed", out.stderr.decode())
             self.assertIn("--accept-gap", out.stderr.decode())
-        self.assertEqual(len(os.listdir(os.path.join(self.archive, "gaps"))), 1)
+        self.assertEqual(len(archive_keys(self.archive, "gaps/")), 1)
         verify = pitr("verify", "--archive", self.archive, check=False)
         self.assertEqual(verify.returncode, 1)
         self.assertIn("recorded gap", verify.stdout.decode())
@@ -471,10 +473,11 @@ class TablespaceTest(PostgresTestCase):
         self.wait_archived(pg)
         self.assertEqual(capture.stop(), 0, capture.output())
 
-        backup_dir = glob.glob(os.path.join(self.archive, "backups", "*"))[0]
+        [manifest_key] = [k for k in archive_keys(self.archive, "backups/")
+                          if k.endswith("/manifest.json")]
+        backup_dir = manifest_key[:-len("manifest.json")]
         if not ENCRYPTED:  # the manifest read by hand
-            with open(os.path.join(backup_dir, "manifest.json")) as f:
-                manifest = json.load(f)
+            manifest = json.loads(archive_object(self.archive, manifest_key))
             spaces = [a for a in manifest["archives"] if a["tablespace_oid"]]
             self.assertEqual([(a["tablespace_oid"], a["tablespace_path"]) for a in spaces],
                              [(oid, location)])
@@ -500,15 +503,15 @@ class TablespaceTest(PostgresTestCase):
         # archive cannot be changed so by hand; test_encryption tampers with it.)
         if ENCRYPTED:
             return
-        damaged = self.change_first_data_file(os.path.join(backup_dir, spaces[0]["file"]))
+        damaged = self.change_first_data_file(backup_dir + spaces[0]["file"])
         out = pitr("verify", "--archive", self.archive, check=False)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(f"pg_tblspc/{oid}/{damaged} fails the CRC-32C in the server's manifest",
                       out.stdout.decode() + out.stderr.decode())
 
-    @staticmethod
-    def change_first_data_file(stored):
-        tar = bytearray(subprocess.run(["zstd", "-d", "-q", "-c", stored], check=True,
+    def change_first_data_file(self, stored):
+        tar = bytearray(subprocess.run(["zstd", "-d", "-q", "-c"],
+                                       input=archive_object(self.archive, stored), check=True,
                                        capture_output=True).stdout)
         offset = 0
         while True:
@@ -518,7 +521,8 @@ class TablespaceTest(PostgresTestCase):
                 tar[offset + 512 + size // 2] ^= 0xFF
                 break
             offset += 512 + (size + 511) // 512 * 512
-        subprocess.run(["zstd", "-q", "-f", "-o", stored], input=bytes(tar), check=True)
+        replace_archive_object(self.archive, stored, subprocess.run(
+            ["zstd", "-q", "-c"], input=bytes(tar), check=True, capture_output=True).stdout)
         return name
 
     def check_restored(self, name, location, oid, want, *args):

@@ -9,34 +9,13 @@
 
 #include "archive/storage/local_directory_store.hpp"
 #include "archive/storage/read_ahead_store.hpp"
+#include "tests/unit/counting_store.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace pitr::storage {
 namespace {
 
-// A local store that counts the GETs each key gets.
-class CountingStore : public LocalDirectoryStore {
- public:
-  using LocalDirectoryStore::LocalDirectoryStore;
-  void get(const std::string& key, const ByteSink& sink, const ByteRange& range) const override {
-    {
-      std::lock_guard lock(mutex);
-      ++gets[key];
-    }
-    LocalDirectoryStore::get(key, sink, range);
-  }
-  int gets_of(const std::string& key) const {
-    std::lock_guard lock(mutex);
-    auto it = gets.find(key);
-    return it == gets.end() ? 0 : it->second;
-  }
-  std::size_t keys_fetched() const {
-    std::lock_guard lock(mutex);
-    return gets.size();
-  }
-  mutable std::mutex mutex;
-  mutable std::map<std::string, int> gets;
-};
+using test::CountingStore;
 
 std::vector<std::uint8_t> content(int i) {
   std::vector<std::uint8_t> out(1000 + 37 * i);
