@@ -159,12 +159,34 @@ void PgConnection::expect(const PgResult& r, ExecStatusType status, const std::s
 }
 
 PgResult PgConnection::exec(const std::string& sql, ExecStatusType status) {
-  PgResult r(PQexec(conn_, sql.c_str()));
+  auto r = run(sql);
   expect(r, status, sql.substr(0, sql.find(' ') == std::string::npos ? sql.size() : 40));
   return r;
 }
 
+PgResult PgConnection::run(const std::string& sql) {
+  if (!PQsendQuery(conn_, sql.c_str())) return nullptr;  // expect() reports the error
+  PgResult kept;
+  while (auto r = next_result()) {
+    auto status = PQresultStatus(r.get());
+    bool copying = status == PGRES_COPY_BOTH || status == PGRES_COPY_IN || status == PGRES_COPY_OUT;
+    if (!kept || PQresultStatus(kept.get()) != PGRES_FATAL_ERROR) kept = std::move(r);
+    if (copying) break;
+  }
+  return kept;
+}
+
 PgResult PgConnection::next_result() {
+  if (answer_timeout_) {
+    auto deadline = std::chrono::steady_clock::now() + *answer_timeout_;
+    while (PQisBusy(conn_)) {
+      if (!wait_socket(conn_, PGRES_POLLING_READING, deadline))
+        throw PgError(fmt::format(
+            "no answer from the server on {} for {} s (a network cut, or a frozen server)", where_,
+            std::chrono::duration_cast<std::chrono::seconds>(*answer_timeout_).count()));
+      if (!PQconsumeInput(conn_)) fail("reading the server's answer");
+    }
+  }
   return PgResult(PQgetResult(conn_));
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // A libpq connection (RAII), plain or in physical replication mode, with errors turned
 // into exceptions that carry the server's message and SQLSTATE.
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -46,9 +48,17 @@ class PgConnection {
   int socket() const { return PQsocket(conn_); }
   std::string describe() const { return where_; }
 
+  // From now on, an answer that takes longer than `timeout` is a PgError ("no answer from
+  // the server"): a frozen server keeps its socket open and would otherwise hang libpq's
+  // blocking calls for ever. Without it, answers are awaited as long as they take.
+  void set_answer_timeout(std::chrono::milliseconds timeout) { answer_timeout_ = timeout; }
+
   // Runs one command and expects `status`; otherwise throws PgError.
   PgResult exec(const std::string& sql, ExecStatusType status = PGRES_TUPLES_OK);
-  // The next result of a command sent with PQsendQuery (nullptr at the end).
+  // Runs one command as PQexec does (the last result, the first error, or the COPY state
+  // it entered), within the answer timeout; the caller checks the result.
+  PgResult run(const std::string& sql);
+  // The next result of a command sent (nullptr at the end), within the answer timeout.
   PgResult next_result();
   // Throws PgError for a result whose status is not `status`.
   void expect(const PgResult& result, ExecStatusType status, const std::string& what) const;
@@ -61,6 +71,7 @@ class PgConnection {
 
   PGconn* conn_ = nullptr;
   std::string where_;
+  std::optional<std::chrono::milliseconds> answer_timeout_;
 };
 
 // "16MB" / "1GB" / "8192" as SHOW prints sizes.

@@ -24,7 +24,7 @@ std::optional<TimelineEnd> ReplicationStream::start(postgres::TimelineId timelin
   auto command = fmt::format("START_REPLICATION {}PHYSICAL {} TIMELINE {}",
                              slot.empty() ? "" : "SLOT " + conn_.quote_identifier(slot) + " ",
                              postgres::format_lsn(start), timeline);
-  PgResult r(PQexec(conn_.get(), command.c_str()));
+  auto r = conn_.run(command);
   if (r && PQresultStatus(r.get()) == PGRES_COPY_BOTH) return std::nullopt;
   if (r && PQresultStatus(r.get()) == PGRES_TUPLES_OK) {
     auto end = read_timeline_end(r);

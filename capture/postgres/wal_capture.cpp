@@ -241,6 +241,9 @@ class WalEngine : public CaptureEngine {
     replicating_ = false;
     try {
       PgConnection conn(o_.endpoint, true);
+      // As silent as the stream may be (Session::run): a server frozen between the commands
+      // before streaming must not hang capture.
+      conn.set_answer_timeout(3 * o_.heartbeat);
       auto server = identify(conn);
       archive::WalSource source{archive::wal_source_id(server.system_identifier),
                                 server.system_identifier, server.segment_size};

@@ -379,6 +379,60 @@ class FaultyGatewayTest(S3ArchiveTestCase):
         self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
 
 
+class PostgresFaultyGatewayTest(S3ArchiveTestCase):
+    def test_capture_backup_and_wal_fetch_through_injected_faults(self):
+        """PostgreSQL's capture, its backup, and the restored server's wal-fetch (the proxy's
+        endpoint goes into restore_command) all through the fault-injecting proxy: each
+        retries, and the recovered server holds exactly what the source held."""
+        proxy = FaultProxy(self.gateway.port, FaultPlan(slow_down=7, too_many=11, lost_answer=13,
+                                                        cut_body=3, stall=60, stall_seconds=3))
+        self.addCleanup(proxy.stop)
+        through = ("--s3-endpoint", proxy.endpoint)
+        pg = self.postgres("source")
+        url = f"s3://{BUCKET}/pg-faults"
+        capture = self.capture(url, pg, *through)
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY, note text);"
+               "INSERT INTO marker SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g;")
+        pitr("backup", "--archive", url, *through, "--source", pg.uri, password=pg.password,
+             timeout=600)
+        for k in range(4):  # WAL after the backup, over several segments
+            pg.sql(f"INSERT INTO marker SELECT g, repeat('y', 500) FROM "
+                   f"generate_series({10000 * (k + 1)}, {10000 * (k + 1) + 3000}) g;"
+                   "SELECT pg_switch_wal();")
+        expected = pg.sql("SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) "
+                          "FROM marker").strip()
+        lsn = pg.sql("SELECT pg_current_wal_lsn()").strip()
+
+        def archived():
+            status = json.loads(pitr("status", "--archive", url, "--json").stdout)["postgres"]
+            return status and status[0]["timelines"] and \
+                PostgresOnS3Test.lsn(status[0]["timelines"][-1]["end_lsn"]) >= \
+                PostgresOnS3Test.lsn(lsn)
+        wait_until(archived, 300, what="the WAL to reach the bucket through the proxy")
+        self.assertEqual(capture.stop(), 0, capture.output())
+        pg.stop()  # the restored server takes no port of the source's, and cannot reach it
+
+        pgdata = os.path.join(shared_with_postgres(os.path.join(self.tmp, "restored")), "data")
+        port = free_port()
+        out = pitr("restore", "--archive", url, *through, "--pgdata", pgdata, "--start",
+                   "--port", str(port), check=False, timeout=900)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        with open(os.path.join(pgdata, "postgresql.auto.conf")) as f:
+            self.assertIn(proxy.endpoint, f.read())
+        try:
+            got = pg.as_owner([pg.bin("psql"), "-X", "-At", "-h", pgdata, "-p", str(port), "-U",
+                               "postgres", "-d", "postgres", "-c",
+                               "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) "
+                               "FROM marker"], capture_output=True, text=True)
+            self.assertEqual(got.stdout.strip(), expected, got.stderr)
+        finally:
+            pg.as_owner([pg.bin("pg_ctl"), "-D", pgdata, "-m", "immediate", "stop"],
+                        capture_output=True)
+        for kind, count in proxy.plan.injected.items():
+            self.assertGreater(count, 0, f"{kind} was never injected: {proxy.plan.injected}")
+        self.assertIn("archive OK", pitr("verify", "--archive", url).stdout.decode())
+
+
 class StoreErrorsTest(S3ArchiveTestCase):
     """What a DBA gets wrong first: each is one clear line, exit 1, and nothing stored."""
 
