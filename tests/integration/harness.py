@@ -390,7 +390,8 @@ class Capture:
     """`pitr capture` running in the background."""
 
     def __init__(self, archive, server, *extra, password=None, log_path=None):
-        """`log_path` defaults to a file beside a local archive (an s3:// archive needs one)."""
+        """`log_path` defaults to a file beside a local archive, or beside the spool of one in
+        the suite's bucket (other s3:// archives need one)."""
         env = dict(os.environ)
         env["PITR_PASSWORD"] = server.password if password is None else password
         self.log_path = log_path or local_view(archive) + ".capture.log"
