@@ -37,6 +37,15 @@ class RestoreTest(ServerTestCase):
         return pitr("restore", "--archive", self.archive, "--target", target.uri, *args,
                     password=target.password, check=False)
 
+    def archive_state(self):
+        """What the archive holds, for a failure message: its objects and its last
+        transactions."""
+        keys = "\n  ".join(archive_keys(self.archive))
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.moments[-3]["time"]))
+        found = pitr("find", "--archive", self.archive, "--since", since, check=False)
+        return (f"\nstored objects:\n  {keys}\npitr find --since {since}:\n"
+                f"{found.stdout.decode()}{found.stderr.decode()}")
+
     def assertRestored(self, target, moment, why):
         self.assertEqual(truth(target)["sums"], moment["sums"], why)
 
@@ -100,7 +109,8 @@ class RestoreTest(ServerTestCase):
                     "gtid": ["--to-gtid", m["gtid"]]}[kind]
             self.reset(target)
             out = self.restore(target, *args)
-            self.assertEqual(out.returncode, 0, out.stderr.decode())
+            self.assertEqual(out.returncode, 0, f"moment {i} by {kind}: {out.stderr.decode()}"
+                                                f"{self.archive_state()}")
             self.assertRestored(target, m, f"moment {i} by {kind}")
 
         # The bad write: find it, restore to just before it.
