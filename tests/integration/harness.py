@@ -141,6 +141,18 @@ class MariaDB:
             return self.binlogs() == [last]
         wait_until(purged, 30, what=f"binlogs before {last} to be purged")
 
+    def wait_binlog_checkpoint(self):
+        """Until the active binlog holds its own Binlog_checkpoint event. MariaDB writes it
+        in the background some time after FLUSH BINARY LOGS; a transaction committed before
+        it is then followed by it, and SHOW MASTER STATUS no longer ends at a transaction."""
+        active = self.binlogs()[-1]
+
+        def written():
+            events = self.sql(f"SHOW BINLOG EVENTS IN '{active}'").splitlines()
+            return any(f"\tBinlog_checkpoint\t" in e and e.rstrip().endswith(active)
+                       for e in events)
+        wait_until(written, 30, what=f"the Binlog_checkpoint event of {active}")
+
     def binlog_path(self, name):
         return os.path.join(self.dir, "data", name)
 

@@ -95,7 +95,9 @@ class RestoreTest(ServerTestCase):
         source.sql("INSERT INTO db.orders (customer, note) VALUES (1, 'after');"
                    "DROP TABLE db.audit;")
         self.moment(source)                                                       # 9
-        source.sql("FLUSH BINARY LOGS; INSERT INTO db.customers (id, name) VALUES (100, 'late');")
+        source.sql("FLUSH BINARY LOGS;")
+        source.wait_binlog_checkpoint()  # so that the moment's position ends the INSERT
+        source.sql("INSERT INTO db.customers (id, name) VALUES (100, 'late');")
         self.moment(source)                                                       # 10
         self.assert_archive_matches(self.archive, source)
         self.assertEqual(capture.stop(), 0)
