@@ -61,7 +61,7 @@ IndexedObject write_indexed_object(
     auto frame = record_frame(record);
     out.append_raw(frame);
     out.commit();
-    return {key, out.stored_bytes(), std::move(record), true};
+    return {key, out.stored_bytes(), std::move(record)};
   } catch (const storage::StorageError& e) {
     if (!is_already_exists(e)) throw;
   }
@@ -73,7 +73,7 @@ IndexedObject write_indexed_object(
   auto info = store.stat(key);
   if (!info) throw IoError(fmt::format("{} vanished while it was being written", key));
   auto existing = read_index_record(store, key, info->size);
-  if (existing.value("sha256", "") == sha) return {key, info->size, std::move(existing), false};
+  if (existing.value("sha256", "") == sha) return {key, info->size, std::move(existing)};
   throw IoError(fmt::format(
       "{} already exists with different content (sha256 {} vs {}); refusing to overwrite "
       "archived history",

@@ -19,12 +19,11 @@ struct IndexedObject {
   std::string key;
   std::uint64_t size = 0;
   nlohmann::json record;
-  bool written = true;  // false: the same content was stored already
 };
 
 // Compresses source[offset, offset + length) into the object `key` (created only if
 // absent), followed by the record `make_record` builds from the bytes' SHA-256. An object
-// already under `key` with the same "sha256" is kept (written = false); one with other
+// already under `key` with the same "sha256" is kept (and returned); one with other
 // content is an error: archived history is never overwritten.
 IndexedObject write_indexed_object(
     storage::ObjectStore& store, const std::string& key, const File& source, std::uint64_t offset,

@@ -100,19 +100,21 @@ CatalogedRecords read_records(const storage::ObjectStore& store,
     if (!problems[i].empty()) out.damaged_catalogs.push_back(problems[i]);
   }
   std::vector<std::size_t> missing;
+  std::vector<storage::ObjectInfo> unread;
   for (std::size_t i = 0; i < objects.size(); ++i) {
     auto it = known.find(objects[i].key);
-    if (it != known.end() && it->second.first == objects[i].size)
+    if (it != known.end() && it->second.first == objects[i].size) {
       out.records[i] = std::move(it->second.second);
-    else
+    } else {
       missing.push_back(i);
+      unread.push_back(objects[i]);
+    }
   }
-  read_in_parallel(store, missing.size(), [&](std::size_t m) {
-    auto i = missing[m];
-    out.records[i] = read_index_record(store, objects[i].key, objects[i].size);
-  });
-  for (auto i : missing)
-    out.uncatalogued.push_back({objects[i].key, objects[i].size, out.records[i], false});
+  auto records = read_index_records(store, unread);
+  for (std::size_t m = 0; m < missing.size(); ++m) {
+    out.records[missing[m]] = records[m];
+    out.uncatalogued.push_back({unread[m].key, unread[m].size, std::move(records[m])});
+  }
   return out;
 }
 
