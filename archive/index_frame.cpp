@@ -51,7 +51,8 @@ bool is_already_exists(const storage::StorageError& e) {
 IndexedObject write_indexed_object(
     storage::ObjectStore& store, const std::string& key, const File& source, std::uint64_t offset,
     std::uint64_t length, int compression_level,
-    const std::function<nlohmann::json(const std::string&)>& make_record) {
+    const std::function<nlohmann::json(const std::string&)>& make_record,
+    const std::function<void()>& before_commit) {
   std::string sha;
   try {
     CompressedObjectWriter out(store, key, {.level = compression_level});
@@ -60,6 +61,7 @@ IndexedObject write_indexed_object(
     auto record = make_record(sha);
     auto frame = record_frame(record);
     out.append_raw(frame);
+    if (before_commit) before_commit();
     out.commit();
     return {key, out.stored_bytes(), std::move(record)};
   } catch (const storage::StorageError& e) {

@@ -24,11 +24,14 @@ struct IndexedObject {
 // Compresses source[offset, offset + length) into the object `key` (created only if
 // absent), followed by the record `make_record` builds from the bytes' SHA-256. An object
 // already under `key` with the same "sha256" is kept (and returned); one with other
-// content is an error: archived history is never overwritten.
+// content is an error: archived history is never overwritten. `before_commit`, when given,
+// runs once everything is written and before the object becomes visible (a writer that
+// seals several objects at once makes them visible in order with it).
 IndexedObject write_indexed_object(
     storage::ObjectStore& store, const std::string& key, const File& source, std::uint64_t offset,
     std::uint64_t length, int compression_level,
-    const std::function<nlohmann::json(const std::string& sha256)>& make_record);
+    const std::function<nlohmann::json(const std::string& sha256)>& make_record,
+    const std::function<void()>& before_commit = {});
 
 // The record of the object `key`, whose size a listing gave (or none: asked for).
 nlohmann::json read_index_record(const storage::ObjectStore& store, const std::string& key,

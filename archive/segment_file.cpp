@@ -9,14 +9,16 @@
 namespace pitr::archive {
 
 IndexedObject write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
-                            std::uint64_t source_base, SegmentRecord& record,
-                            int compression_level) {
-  return write_indexed_object(store, key, source, record.start - source_base, record.size(),
-                              compression_level, [&](const std::string& sha) {
-                                record.sha256 = sha;
-                                record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
-                                return to_json(record);
-                              });
+                            std::uint64_t source_base, SegmentRecord& record, int compression_level,
+                            const std::function<void()>& before_commit) {
+  return write_indexed_object(
+      store, key, source, record.start - source_base, record.size(), compression_level,
+      [&](const std::string& sha) {
+        record.sha256 = sha;
+        record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+        return to_json(record);
+      },
+      before_commit);
 }
 
 SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key) {

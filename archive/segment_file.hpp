@@ -18,10 +18,11 @@ using ByteSink = std::function<void(Bytes)>;
 
 // Compresses source[record.start - source_base, record.end - source_base) into the object
 // `key`, filling record.sha256. An existing segment with the same checksum is kept (no-op);
-// a different one is an error. Returns the stored object.
+// a different one is an error. Returns the stored object. `before_commit`: as for
+// write_indexed_object.
 IndexedObject write_segment(storage::ObjectStore& store, const std::string& key, const File& source,
-                            std::uint64_t source_base, SegmentRecord& record,
-                            int compression_level);
+                            std::uint64_t source_base, SegmentRecord& record, int compression_level,
+                            const std::function<void()>& before_commit = {});
 
 // The record read from segment `key` (read_index_records reads many at once).
 SegmentRecord segment_record_of(const nlohmann::json& record, const std::string& key);

@@ -3,13 +3,19 @@
 #include "archive/segment_file.hpp"
 
 namespace pitr::capture {
+namespace {
+
+// Thrown into a job whose turn will never come because an earlier one failed; that earlier
+// failure is the one reported.
+struct EarlierJobFailed {};
+
+}  // namespace
 
 SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level,
                              std::string catalog_prefix)
-    : store_(store),
-      level_(compression_level),
-      catalog_(store, std::move(catalog_prefix)),
-      worker_([this] { work(); }) {}
+    : store_(store), level_(compression_level), catalog_(store, std::move(catalog_prefix)) {
+  for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { work(); });
+}
 
 SegmentSealer::~SegmentSealer() {
   {
@@ -17,19 +23,17 @@ SegmentSealer::~SegmentSealer() {
     stopping_ = true;
   }
   changed_.notify_all();
-  worker_.join();
+  for (auto& worker : workers_) worker.join();
 }
 
-archive::IndexedObject SegmentSealer::seal_now(storage::ObjectStore& store,
-                                               const archive::fs::path& partial,
-                                               archive::SegmentRecord& record,
-                                               const std::string& segment_key,
-                                               int compression_level) {
+archive::IndexedObject SegmentSealer::seal_now(
+    storage::ObjectStore& store, const archive::fs::path& partial, archive::SegmentRecord& record,
+    const std::string& segment_key, int compression_level, const WaitTurn& before_commit) {
   archive::IndexedObject sealed;
   {
     archive::File source(partial, archive::File::Mode::kRead);
-    sealed =
-        archive::write_segment(store, segment_key, source, record.start, record, compression_level);
+    sealed = archive::write_segment(store, segment_key, source, record.start, record,
+                                    compression_level, before_commit);
   }
   archive::fs::remove(partial);
   archive::fsync_directory(partial.parent_path());
@@ -43,22 +47,22 @@ void SegmentSealer::rethrow_failure() {
 void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
                            std::string segment_key) {
   submit([this, partial = std::move(partial), record = std::move(record),
-          key = std::move(segment_key)]() mutable {
-    return seal_now(store_, partial, record, key, level_);
+          key = std::move(segment_key)](const WaitTurn& wait_turn) mutable {
+    return seal_now(store_, partial, record, key, level_, wait_turn);
   });
 }
 
-void SegmentSealer::submit(std::function<archive::IndexedObject()> job) {
+void SegmentSealer::submit(Job job) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
-  jobs_.push_back(std::move(job));
+  jobs_.push_back({++submitted_, std::move(job)});
   changed_.notify_all();
 }
 
 void SegmentSealer::drain() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return (jobs_.empty() && !busy_) || failure_; });
+  changed_.wait(lock, [&] { return (jobs_.empty() && busy_ == 0) || failure_; });
   rethrow_failure();
 }
 
@@ -67,28 +71,45 @@ void SegmentSealer::finish() {
   catalog_.flush();
 }
 
+void SegmentSealer::wait_turn(std::uint64_t turn) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return committed_ + 1 >= turn || failure_; });
+  if (committed_ + 1 < turn) throw EarlierJobFailed{};
+}
+
+void SegmentSealer::run(Queued queued) {
+  auto turn = queued.turn;
+  auto sealed = queued.job([this, turn] { wait_turn(turn); });
+  // A job that stored nothing new (its object was there already) may return early: it still
+  // completes in its turn.
+  wait_turn(turn);
+  catalog_.add(std::move(sealed));
+}
+
 void SegmentSealer::work() {
   std::unique_lock lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+    changed_.wait(lock, [&] { return !jobs_.empty() || stopping_ || failure_; });
     // On shutdown the queue is still finished: every queued partial is complete.
     if (jobs_.empty() || failure_) return;
-    auto job = std::move(jobs_.front());
+    auto queued = std::move(jobs_.front());
     jobs_.pop_front();
-    busy_ = true;
+    auto turn = queued.turn;
+    ++busy_;
     lock.unlock();
+    std::exception_ptr failure;
     try {
-      catalog_.add(job());
+      run(std::move(queued));
+    } catch (const EarlierJobFailed&) {
     } catch (...) {
-      lock.lock();
-      failure_ = std::current_exception();
-      busy_ = false;
-      changed_.notify_all();
-      return;
+      failure = std::current_exception();
     }
     lock.lock();
-    busy_ = false;
+    --busy_;
+    if (failure && !failure_) failure_ = failure;
+    if (!failure_) committed_ = turn;
     changed_.notify_all();
+    if (failure_) return;
   }
 }
 

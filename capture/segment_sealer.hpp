@@ -1,16 +1,21 @@
 #pragma once
-// Compresses handed-off open segments into sealed segments on a background thread, in
-// the order they were handed off, so that receiving the binlog never waits for zstd.
-// At most a few segments wait at a time: beyond that, submit() blocks (backpressure).
+// Compresses handed-off open segments into sealed segments on background threads, so that
+// receiving the binlog never waits for zstd or for the store. Two workers: one compresses
+// the next segment while the other's object is being stored, and objects become visible
+// strictly in the order they were handed off (a reader never sees a segment before the one
+// in front of it, and recovery resumes after the last one). At most a few segments wait at
+// a time: beyond that, submit() blocks (backpressure).
 // What it seals goes into record catalogs (archive/record_catalog.hpp): one per
 // kRecordCatalogBatch objects, and the rest on finish().
-// Thread-safe between the one capture thread calling it and its own worker.
+// Thread-safe between the one capture thread calling it and its own workers.
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "archive/file_io.hpp"
 #include "archive/record_catalog.hpp"
@@ -21,6 +26,11 @@ namespace pitr::capture {
 
 class SegmentSealer {
  public:
+  // Blocks until every job submitted earlier has stored its object; throws if one failed.
+  using WaitTurn = std::function<void()>;
+  // Seals one object; calls wait_turn() once the object is written and before it commits.
+  using Job = std::function<archive::IndexedObject(const WaitTurn& wait_turn)>;
+
   // `catalog_prefix`: where the record catalogs of what it seals go.
   SegmentSealer(storage::ObjectStore& store, int compression_level, std::string catalog_prefix);
   ~SegmentSealer();
@@ -31,37 +41,46 @@ class SegmentSealer {
   // start on and is complete and fsynced) into the object `segment_key`, then removes the
   // partial. Rethrows the error of an earlier job that failed.
   void submit(archive::fs::path partial, archive::SegmentRecord record, std::string segment_key);
-  // Runs a job that seals one object on the worker, in order with the others.
-  void submit(std::function<archive::IndexedObject()> seal);
+  // Runs a job that seals one object on a worker, in order with the others.
+  void submit(Job seal);
   // Waits until every submitted job is done; rethrows a failure.
   void drain();
   // drain(), then stores the record catalog of what is not in one yet.
   void finish();
-  // Adds an object sealed outside the worker to the record catalog.
+  // Adds an object sealed outside the workers to the record catalog.
   void catalog(archive::IndexedObject sealed) { catalog_.add(std::move(sealed)); }
 
-  // Seals one partial in the calling thread (what the worker does for each job).
+  // Seals one partial in the calling thread (what a worker does for each job).
   static archive::IndexedObject seal_now(storage::ObjectStore& store,
                                          const archive::fs::path& partial,
                                          archive::SegmentRecord& record,
-                                         const std::string& segment_key, int compression_level);
+                                         const std::string& segment_key, int compression_level,
+                                         const WaitTurn& before_commit = {});
 
  private:
-  using Job = std::function<archive::IndexedObject()>;
+  struct Queued {
+    std::uint64_t turn;
+    Job job;
+  };
   void work();
+  void run(Queued queued);
+  void wait_turn(std::uint64_t turn);
   void rethrow_failure();
 
   static constexpr std::size_t kMaxPending = 4;
+  static constexpr int kWorkers = 2;
   storage::ObjectStore& store_;
   int level_;
   archive::RecordCatalogWriter catalog_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Job> jobs_;
-  bool busy_ = false;
+  std::deque<Queued> jobs_;
+  std::uint64_t submitted_ = 0;  // turns handed out
+  std::uint64_t committed_ = 0;  // every job up to this turn is done
+  int busy_ = 0;
   bool stopping_ = false;
   std::exception_ptr failure_;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace pitr::capture

@@ -24,17 +24,19 @@ void count_wal_event(archive::WalSegmentRecord& r, const postgres::WalEvent& e) 
 
 archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const fs::path& tail,
                                      archive::WalSegmentRecord record, const std::string& key,
-                                     int compression_level) {
+                                     int compression_level,
+                                     const std::function<void()>& before_commit) {
   archive::IndexedObject sealed;
   {
     archive::File source(tail, archive::File::Mode::kRead);
-    sealed = archive::write_indexed_object(store, key, source, 0, record.end - record.start,
-                                           compression_level, [&](const std::string& sha) {
-                                             record.sha256 = sha;
-                                             record.sealed_at =
-                                                 static_cast<std::uint64_t>(std::time(nullptr));
-                                             return archive::to_json(record);
-                                           });
+    sealed = archive::write_indexed_object(
+        store, key, source, 0, record.end - record.start, compression_level,
+        [&](const std::string& sha) {
+          record.sha256 = sha;
+          record.sealed_at = static_cast<std::uint64_t>(std::time(nullptr));
+          return archive::to_json(record);
+        },
+        before_commit);
   }
   fs::remove(tail);
   archive::fsync_directory(tail.parent_path());
@@ -137,8 +139,9 @@ void WalWriter::seal_tail() {
   auto key = archive::layout::sealed_wal(source_.source_id, record.file, record.complete());
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
-  sealer_.submit([&store = archive_.store(), path, record, key, level = level_] {
-    return seal_wal_tail(store, path, record, key, level);
+  sealer_.submit([&store = archive_.store(), path, record, key,
+                  level = level_](const SegmentSealer::WaitTurn& wait_turn) {
+    return seal_wal_tail(store, path, record, key, level, wait_turn);
   });
 }
 

@@ -66,10 +66,11 @@ class WalWriter {
 };
 
 // Compresses an open tail into its sealed object `key` with `record` (sha256 and sealed_at
-// are filled in) and removes the tail.
+// are filled in) and removes the tail. `before_commit`: as for write_indexed_object.
 archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const archive::fs::path& tail,
                                      archive::WalSegmentRecord record, const std::string& key,
-                                     int compression_level);
+                                     int compression_level,
+                                     const std::function<void()>& before_commit = {});
 
 // Adds one scanned event to a segment's index record.
 void count_wal_event(archive::WalSegmentRecord& record, const postgres::WalEvent& event);

@@ -1,0 +1,87 @@
+// The capture's sealer (capture/segment_sealer.hpp) stores objects on two workers, yet they
+// become visible strictly in the order they were handed off, and nothing after a failed job
+// is stored: recovery and readers rely on the sealed segments of a log having no holes.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "archive/index_frame.hpp"
+#include "archive/storage/local_directory_store.hpp"
+#include "capture/segment_sealer.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+namespace pitr::capture {
+namespace {
+
+// A local store whose puts of `slow_key` take a while (or fail), and which records the order
+// in which objects became visible.
+class SlowStore : public storage::LocalDirectoryStore {
+ public:
+  using LocalDirectoryStore::LocalDirectoryStore;
+  void put(const std::string& key, const storage::ByteSource& source,
+           storage::PutMode mode) override {
+    if (key == slow_key) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (fail_slow_key) throw storage::StorageError(storage::StorageErrorKind::kPermanent, "boom");
+    }
+    LocalDirectoryStore::put(key, source, mode);
+    if (!key.starts_with("objects/")) return;
+    std::lock_guard lock(mutex);
+    visible.push_back(key);
+  }
+  std::string slow_key;
+  bool fail_slow_key = false;
+  std::mutex mutex;
+  std::vector<std::string> visible;
+};
+
+class SegmentSealerTest : public ::testing::Test {
+ protected:
+  SegmentSealerTest() : store(dir.path() / "store"), data(dir.path() / "data") {
+    std::ofstream(data, std::ios::binary) << std::string(100000, 'x');
+  }
+  SegmentSealer::Job job(const std::string& key) {
+    return [this, key](const SegmentSealer::WaitTurn& wait_turn) {
+      archive::File source(data, archive::File::Mode::kRead);
+      return archive::write_indexed_object(
+          store, key, source, 0, 100000, 1,
+          [](const std::string& sha) {
+            return nlohmann::json{{"sha256", sha}};
+          },
+          wait_turn);
+    };
+  }
+  test::TempDir dir;
+  SlowStore store;
+  archive::fs::path data;
+};
+
+TEST_F(SegmentSealerTest, ObjectsBecomeVisibleInTheOrderTheyWereHandedOff) {
+  store.slow_key = "objects/0";
+  SegmentSealer sealer(store, 1, "catalogs/test/");
+  for (int i = 0; i < 6; ++i) sealer.submit(job("objects/" + std::to_string(i)));
+  sealer.finish();
+  std::vector<std::string> expected;
+  for (int i = 0; i < 6; ++i) expected.push_back("objects/" + std::to_string(i));
+  EXPECT_EQ(store.visible, expected);
+  EXPECT_EQ(store.list("catalogs/test/").size(), 1u);
+}
+
+TEST_F(SegmentSealerTest, NothingAfterAFailedJobIsStored) {
+  store.slow_key = "objects/1";
+  store.fail_slow_key = true;
+  SegmentSealer sealer(store, 1, "catalogs/test/");
+  sealer.submit(job("objects/0"));
+  sealer.submit(job("objects/1"));
+  sealer.submit(job("objects/2"));
+  EXPECT_THROW(sealer.drain(), storage::StorageError);
+  EXPECT_EQ(store.visible, std::vector<std::string>{"objects/0"});
+  EXPECT_FALSE(store.exists("objects/2"));
+  EXPECT_THROW(sealer.submit(job("objects/3")), storage::StorageError);
+}
+
+}  // namespace
+}  // namespace pitr::capture
