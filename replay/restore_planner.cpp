@@ -94,10 +94,40 @@ std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
   return before ? LogPoint{before->file, 0} : oldest;
 }
 
+// Where each transaction the planner walked starts, and when it committed: enough to count
+// what a plan applies once its backup is chosen, without reading the archive again.
+class WalkedTransactions {
+ public:
+  void add(const TransactionRecord& r) {
+    if (files_.empty() || files_.back() != r.file) files_.push_back(r.file);
+    starts_.push_back({files_.size() - 1, r.start, r.commit_time});
+  }
+  // Counts the transactions that start in [from, stop) into the plan.
+  void count(const LogPoint& from, RestorePlan& plan) const {
+    for (const auto& s : starts_) {
+      LogPoint start{files_[s.file], s.offset};
+      if (position_less(start, from)) continue;
+      if (!position_less(start, plan.stop)) break;
+      ++plan.transactions;
+      plan.last_commit_time = s.commit_time;
+    }
+  }
+
+ private:
+  struct Start {
+    std::size_t file;
+    std::uint64_t offset;
+    std::uint32_t commit_time;
+  };
+  std::vector<std::string> files_;
+  std::vector<Start> starts_;
+};
+
 // Resolves the target to a stop point by walking the archived transactions from about the
-// oldest backup on (a target before it cannot be restored anyway).
-void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
-                  RestorePlan& plan) {
+// oldest backup on (a target before it cannot be restored anyway), and remembers where the
+// transactions it walked start.
+void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t, RestorePlan& plan,
+                  WalkedTransactions& walked) {
   using Kind = RestoreTarget::Kind;
   std::optional<TransactionRecord> chosen;
   bool stop_before = false, later_exists = false;
@@ -105,6 +135,7 @@ void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
   for_each_transaction(
       archive,
       [&](const TransactionRecord& r) {
+        walked.add(r);
         switch (t.kind) {
           case Kind::kLatest:
             chosen = r;
@@ -254,21 +285,11 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
                          const std::optional<std::string>& source_id) {
   RestorePlan plan;
   plan.source_id = which_source(archive, source_id);
-  resolve_stop(archive, target, plan);
+  WalkedTransactions walked;
+  resolve_stop(archive, target, plan, walked);
   choose_backup(archive, plan);
   check_continuity(archive, plan);
-  LogPoint from{plan.backup.binlog_file, plan.backup.binlog_position};
-  for_each_transaction(
-      archive,
-      [&](const TransactionRecord& r) {
-        LogPoint start{r.file, r.start};
-        if (position_less(start, from)) return true;
-        if (!position_less(start, plan.stop)) return false;
-        ++plan.transactions;
-        plan.last_commit_time = r.commit_time;
-        return true;
-      },
-      logs_from(plan.source_id, from));
+  walked.count({plan.backup.binlog_file, plan.backup.binlog_position}, plan);
   return plan;
 }
 
