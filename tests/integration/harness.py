@@ -466,10 +466,11 @@ def in_use_flag_cleared(data):
 
 
 class Workload:
-    """Writes through one client session in a background thread until stopped."""
+    """Writes through one client session in a background thread until stopped, waiting
+    `pause` seconds after each transaction (0: as fast as the server takes them)."""
 
-    def __init__(self, server, db="work", seed=1):
-        self.server, self.db = server, db
+    def __init__(self, server, db="work", seed=1, pause=0.0):
+        self.server, self.db, self.pause = server, db, pause
         self.random = random.Random(seed)
         self.stop_event = threading.Event()
         self.error = None
@@ -502,6 +503,8 @@ class Workload:
         try:
             while not self.stop_event.is_set():
                 self.batch()
+                if self.pause:
+                    self.stop_event.wait(self.pause)
         except Exception as e:  # reported by stop()
             self.error = e
 
