@@ -77,16 +77,27 @@ std::function<bool(const archive::ArchivedLog&)> logs_from(const std::string& so
   };
 }
 
+// The source's complete backups, oldest first.
+std::vector<archive::BackupManifest> backups_of(const archive::BinlogArchive& archive,
+                                                const std::string& source_id) {
+  auto all = archive::list_backups(archive.archive());
+  std::erase_if(all, [&](const auto& b) { return b.source_id != source_id; });
+  return all;
+}
+
+LogPoint position_of(const archive::BackupManifest& b) {
+  return {b.binlog_file, b.binlog_position};
+}
+
 // Where the planner starts reading: the log before the one the source's oldest base backup
 // is consistent in (the transaction that ends at the backup's position may be there), if the
 // source has a backup.
 std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
-                                      const std::string& source_id) {
+                                      const std::string& source_id,
+                                      const std::vector<archive::BackupManifest>& backups) {
   std::optional<LogPoint> oldest;
-  for (const auto& b : archive::list_backups(archive.archive())) {
-    LogPoint at{b.binlog_file, b.binlog_position};
-    if (b.source_id == source_id && (!oldest || position_less(at, *oldest))) oldest = at;
-  }
+  for (const auto& b : backups)
+    if (!oldest || position_less(position_of(b), *oldest)) oldest = position_of(b);
   if (!oldest) return oldest;
   const archive::ArchivedLog* before = nullptr;
   for (const auto* log : archive.logs_of(source_id))
@@ -94,71 +105,87 @@ std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
   return before ? LogPoint{before->file, 0} : oldest;
 }
 
-// Where each transaction the planner walked starts, and when it committed: enough to count
-// what a plan applies once its backup is chosen, without reading the archive again.
-class WalkedTransactions {
+// Counts, during the planner's one walk over the archive, how many of the walked
+// transactions start before each backup's position, so that what a plan applies is known
+// once its backup is chosen, without a second walk and in memory that does not grow with
+// the archive. Transactions are added in archive order.
+class StartCounter {
  public:
-  void add(const TransactionRecord& r) {
-    if (files_.empty() || files_.back() != r.file) files_.push_back(r.file);
-    starts_.push_back({files_.size() - 1, r.start, r.commit_time});
+  explicit StartCounter(const std::vector<archive::BackupManifest>& backups) {
+    for (const auto& b : backups) positions_.push_back(position_of(b));
+    std::sort(positions_.begin(), positions_.end(), position_less);
   }
-  // Counts the transactions that start in [from, stop) into the plan.
-  void count(const LogPoint& from, RestorePlan& plan) const {
-    for (const auto& s : starts_) {
-      LogPoint start{files_[s.file], s.offset};
-      if (position_less(start, from)) continue;
-      if (!position_less(start, plan.stop)) break;
-      ++plan.transactions;
-      plan.last_commit_time = s.commit_time;
-    }
+  void add(const TransactionRecord& r) {
+    LogPoint start{r.file, r.start};
+    while (before_.size() < positions_.size() && !position_less(start, positions_[before_.size()]))
+      before_.push_back(started_);
+    ++started_;
+  }
+  std::uint64_t started() const { return started_; }
+  // How many walked transactions start before `backup`'s position (after the walk).
+  std::uint64_t started_before(const LogPoint& backup) const {
+    for (std::size_t i = 0; i < positions_.size(); ++i)
+      if (!position_less(positions_[i], backup) && !position_less(backup, positions_[i]))
+        return i < before_.size() ? before_[i] : started_;
+    throw std::logic_error("a backup the planner did not count");
   }
 
  private:
-  struct Start {
-    std::size_t file;
-    std::uint64_t offset;
-    std::uint32_t commit_time;
-  };
-  std::vector<std::string> files_;
-  std::vector<Start> starts_;
+  std::vector<LogPoint> positions_;    // sorted
+  std::vector<std::uint64_t> before_;  // per position reached so far
+  std::uint64_t started_ = 0;
+};
+
+// What the walk found about the transactions before the stop point.
+struct WalkResult {
+  std::uint64_t started_before_stop = 0;  // walked transactions that start before it
+  std::uint32_t last_commit_time = 0;     // of the last of them
 };
 
 // Resolves the target to a stop point by walking the archived transactions from about the
-// oldest backup on (a target before it cannot be restored anyway), and remembers where the
-// transactions it walked start.
-void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t, RestorePlan& plan,
-                  WalkedTransactions& walked) {
+// oldest backup on (a target before it cannot be restored anyway), counting their starts.
+WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
+                        RestorePlan& plan, const std::vector<archive::BackupManifest>& backups,
+                        StartCounter& counter) {
   using Kind = RestoreTarget::Kind;
   std::optional<TransactionRecord> chosen;
   bool stop_before = false, later_exists = false;
-  auto from = oldest_backup(archive, plan.source_id);
+  std::uint64_t chosen_index = 0;
+  std::uint32_t previous_commit = 0, commit_before_chosen = 0;
+  auto from = oldest_backup(archive, plan.source_id, backups);
   for_each_transaction(
       archive,
       [&](const TransactionRecord& r) {
-        walked.add(r);
+        auto index = counter.started();
+        auto commit_before = std::exchange(previous_commit, r.commit_time);
+        counter.add(r);
+        auto choose = [&](bool before) {
+          chosen = r;
+          stop_before = before;
+          chosen_index = index;
+          commit_before_chosen = commit_before;
+        };
         switch (t.kind) {
           case Kind::kLatest:
-            chosen = r;
+            choose(false);
             break;
           case Kind::kTime:
             if (r.commit_time > t.time) {
               later_exists = true;
               return false;
             }
-            chosen = r;
+            choose(false);
             break;
           case Kind::kPosition:
             if (r.file == t.file && (r.end == t.position || r.start == t.position)) {
-              chosen = r;
-              stop_before = r.start == t.position;
+              choose(r.start == t.position);
               return false;
             }
             break;
           case Kind::kGtid:
           case Kind::kBeforeGtid:
             if (r.gtid == t.gtid) {
-              chosen = r;
-              stop_before = t.kind == Kind::kBeforeGtid;
+              choose(t.kind == Kind::kBeforeGtid);
               return false;
             }
             break;
@@ -166,8 +193,7 @@ void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
             if (t.since && r.commit_time < *t.since) break;
             for (const auto& c : r.changes)
               if (t.match->matches(c)) {
-                chosen = r;
-                stop_before = true;
+                choose(true);
                 return false;
               }
             break;
@@ -210,23 +236,25 @@ void resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
                     "target to restore everything archived",
                     format_iso_time(t.time), format_iso_time(chosen->commit_time)));
   plan.stop = {chosen->file, stop_before ? chosen->start : chosen->end};
+  WalkResult walk;
+  walk.started_before_stop = stop_before ? chosen_index : chosen_index + 1;
+  walk.last_commit_time = stop_before ? commit_before_chosen : chosen->commit_time;
   plan.stop_reason =
       fmt::format("{} transaction {} at {}:{} committed {}",
                   stop_before ? "stops before" : "includes", chosen->gtid.value_or("(no GTID)"),
                   chosen->file, chosen->start, format_iso_time(chosen->commit_time));
+  return walk;
 }
 
-void choose_backup(const archive::BinlogArchive& archive, RestorePlan& plan) {
-  auto backups = archive::list_backups(archive.archive());
+void choose_backup(const std::vector<archive::BackupManifest>& backups, RestorePlan& plan) {
   std::optional<archive::BackupManifest> best;
   std::string oldest;
-  for (auto& b : backups) {
-    if (b.source_id != plan.source_id) continue;
-    LogPoint at{b.binlog_file, b.binlog_position};
+  for (const auto& b : backups) {
+    auto at = position_of(b);
     if (oldest.empty())
       oldest = fmt::format(" (the oldest is {} at {}:{})", b.id, at.file, at.offset);
     if (position_less(plan.stop, at)) continue;
-    if (!best || position_less({best->binlog_file, best->binlog_position}, at)) best = b;
+    if (!best || position_less(position_of(*best), at)) best = b;
   }
   if (!best)
     throw PlanError(
@@ -285,11 +313,13 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
                          const std::optional<std::string>& source_id) {
   RestorePlan plan;
   plan.source_id = which_source(archive, source_id);
-  WalkedTransactions walked;
-  resolve_stop(archive, target, plan, walked);
-  choose_backup(archive, plan);
+  auto backups = backups_of(archive, plan.source_id);
+  StartCounter counter(backups);
+  auto walk = resolve_stop(archive, target, plan, backups, counter);
+  choose_backup(backups, plan);
   check_continuity(archive, plan);
-  walked.count({plan.backup.binlog_file, plan.backup.binlog_position}, plan);
+  plan.transactions = walk.started_before_stop - counter.started_before(position_of(plan.backup));
+  plan.last_commit_time = plan.transactions ? walk.last_commit_time : 0;
   return plan;
 }
 

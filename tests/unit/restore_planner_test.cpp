@@ -7,6 +7,7 @@
 #include "capture/segment_writer.hpp"
 #include "formats/binlog/event_reader.hpp"
 #include "replay/restore_planner.hpp"
+#include "replay/transaction_finder.hpp"
 #include "tests/unit/counting_store.hpp"
 #include "tests/unit/fixture_path.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -35,13 +36,42 @@ struct RestorePlannerTest : test::FixtureFiles {
       w.end_event(ev->header, ev->raw, reader.format());
     }
     w.finish();
+    add_backup("20250101T000000Z", 4, 1);
+  }
+
+  void add_backup(const std::string& id, std::uint64_t position, std::uint64_t consistent_at) {
     archive::BackupManifest backup;
-    backup.id = "20250101T000000Z";
+    backup.id = id;
     backup.source_id = "mysql-test";
     backup.binlog_file = name;
-    backup.binlog_position = 4;
+    backup.binlog_position = position;
+    backup.consistent_at = consistent_at;
     arch.write_text(archive::layout::backup_file(backup.id, archive::layout::kManifestName),
                     archive::manifest_json(backup));
+  }
+
+  std::vector<replay::TransactionRecord> transactions() {
+    std::vector<replay::TransactionRecord> all;
+    replay::for_each_transaction(archive::BinlogArchive(arch), [&](const auto& r) {
+      all.push_back(r);
+      return true;
+    });
+    return all;
+  }
+
+  // What a plan should apply, counted independently: the transactions that start between
+  // its backup's position and its stop.
+  static void expect_counts(const replay::RestorePlan& plan,
+                            const std::vector<replay::TransactionRecord>& all) {
+    std::uint64_t n = 0;
+    std::uint32_t last = 0;
+    for (const auto& r : all)
+      if (r.start >= plan.backup.binlog_position && r.start < plan.stop.offset) {
+        ++n;
+        last = r.commit_time;
+      }
+    EXPECT_EQ(plan.transactions, n);
+    EXPECT_EQ(plan.last_commit_time, last);
   }
 };
 
@@ -58,6 +88,43 @@ TEST_F(RestorePlannerTest, EverySegmentIsReadOnceToPlan) {
   EXPECT_EQ(plan.stop.file, name);
   EXPECT_GT(plan.stop.offset, log.segments[log.segments.size() - 2].record.end);
   for (const auto& s : log.segments) EXPECT_EQ(store->gets_of(s.key), 1) << s.key;
+}
+
+TEST_F(RestorePlannerTest, CountsFromTheChosenBackupWhateverTheTarget) {
+  auto all = transactions();
+  ASSERT_GT(all.size(), 40u);
+  add_backup("20250102T000000Z", all[19].end, 2);
+  archive::BinlogArchive catalog(arch);
+  replay::RestoreTarget latest;
+  auto plan = replay::plan_restore(catalog, latest, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250102T000000Z");
+  expect_counts(plan, all);
+
+  replay::RestoreTarget through;  // ends a transaction: the walk stops early
+  through.kind = replay::RestoreTarget::Kind::kPosition;
+  through.file = name;
+  through.position = all[39].end;
+  plan = replay::plan_restore(catalog, through, std::nullopt);
+  EXPECT_EQ(plan.stop.offset, all[39].end);
+  EXPECT_EQ(plan.transactions, 20u);
+  expect_counts(plan, all);
+
+  auto before = through;  // starts one: stops before it
+  before.position = all[29].start;
+  plan = replay::plan_restore(catalog, before, std::nullopt);
+  EXPECT_EQ(plan.transactions, 9u);
+  expect_counts(plan, all);
+
+  before.position = all[10].start;  // before the later backup: the older one is chosen
+  plan = replay::plan_restore(catalog, before, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250101T000000Z");
+  expect_counts(plan, all);
+
+  before.position = all[20].start;  // exactly at the later backup: nothing to apply
+  plan = replay::plan_restore(catalog, before, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250102T000000Z");
+  EXPECT_EQ(plan.transactions, 0u);
+  expect_counts(plan, all);
 }
 
 }  // namespace
