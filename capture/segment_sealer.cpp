@@ -14,10 +14,19 @@ struct EarlierJobFailed {};
 SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level,
                              std::string catalog_prefix)
     : store_(store), level_(compression_level), catalog_(store, std::move(catalog_prefix)) {
-  for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { work(); });
+  try {
+    for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { work(); });
+  } catch (...) {  // a thread that could not start: the ones that did are joined
+    stop_workers();
+    throw;
+  }
 }
 
 SegmentSealer::~SegmentSealer() {
+  stop_workers();
+}
+
+void SegmentSealer::stop_workers() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -63,6 +63,7 @@ class SegmentSealer {
     Job job;
   };
   void work();
+  void stop_workers();  // lets them finish the queue, then joins them
   void run(Queued queued);
   void wait_turn(std::uint64_t turn);
   void rethrow_failure();

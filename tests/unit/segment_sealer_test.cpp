@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "archive/index_frame.hpp"
+#include "archive/record_catalog.hpp"
 #include "archive/storage/local_directory_store.hpp"
 #include "capture/segment_sealer.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -23,6 +24,10 @@ class SlowStore : public storage::LocalDirectoryStore {
   using LocalDirectoryStore::LocalDirectoryStore;
   void put(const std::string& key, const storage::ByteSource& source,
            storage::PutMode mode) override {
+    // As S3Store does before a multipart upload: an existing object is refused up front, so
+    // the job learns it before it has written everything.
+    if (mode == storage::PutMode::kIfAbsent && exists(key))
+      throw storage::already_exists_error(key);
     if (key == slow_key) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       if (fail_slow_key) throw storage::StorageError(storage::StorageErrorKind::kPermanent, "boom");
@@ -73,14 +78,32 @@ TEST_F(SegmentSealerTest, ObjectsBecomeVisibleInTheOrderTheyWereHandedOff) {
 TEST_F(SegmentSealerTest, NothingAfterAFailedJobIsStored) {
   store.slow_key = "objects/1";
   store.fail_slow_key = true;
-  SegmentSealer sealer(store, 1, "catalogs/test/");
-  sealer.submit(job("objects/0"));
-  sealer.submit(job("objects/1"));
-  sealer.submit(job("objects/2"));
-  EXPECT_THROW(sealer.drain(), storage::StorageError);
+  {
+    SegmentSealer sealer(store, 1, "catalogs/test/");
+    sealer.submit(job("objects/0"));
+    sealer.submit(job("objects/1"));
+    sealer.submit(job("objects/2"));
+    sealer.submit(job("objects/3"));
+    EXPECT_THROW(sealer.drain(), storage::StorageError);
+    EXPECT_THROW(sealer.submit(job("objects/4")), storage::StorageError);
+  }  // the workers are joined: nothing they could still store is left out of the checks
   EXPECT_EQ(store.visible, std::vector<std::string>{"objects/0"});
   EXPECT_FALSE(store.exists("objects/2"));
-  EXPECT_THROW(sealer.submit(job("objects/3")), storage::StorageError);
+  EXPECT_FALSE(store.exists("objects/3"));
+}
+
+TEST_F(SegmentSealerTest, AnObjectAlreadyStoredKeepsItsTurn) {
+  job("objects/1")([] {});  // what a killed run stored before the restart
+  store.visible.clear();
+  store.slow_key = "objects/0";
+  SegmentSealer sealer(store, 1, "catalogs/test/");
+  for (int i = 0; i < 3; ++i) sealer.submit(job("objects/" + std::to_string(i)));
+  sealer.finish();
+  EXPECT_EQ(store.visible, (std::vector<std::string>{"objects/0", "objects/2"}));
+  auto catalogs = store.list("catalogs/test/");
+  ASSERT_EQ(catalogs.size(), 1u);
+  auto records = archive::read_records(store, store.list("objects/"), "catalogs/test/");
+  EXPECT_TRUE(records.uncatalogued.empty());
 }
 
 }  // namespace
