@@ -149,7 +149,7 @@ class MariaDB:
 
         def written():
             events = self.sql(f"SHOW BINLOG EVENTS IN '{active}'").splitlines()
-            return any(f"\tBinlog_checkpoint\t" in e and e.rstrip().endswith(active)
+            return any("\tBinlog_checkpoint\t" in e and e.rstrip().endswith(active)
                        for e in events)
         wait_until(written, 30, what=f"the Binlog_checkpoint event of {active}")
 
