@@ -90,7 +90,8 @@ void File::sync() {
 }
 
 void fsync_directory(const fs::path& dir) {
-  File d(dir, File::Mode::kRead);
+  // parent_path() of a bare name ("archive") is empty: the directory is the current one.
+  File d(dir.empty() ? fs::path(".") : dir, File::Mode::kRead);
   if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", dir);
 }
 

@@ -94,6 +94,29 @@ TEST_F(ArchiveFixture, SegmentsGiveBackTheFileByteForByte) {
   EXPECT_EQ(transactions, 60u);  // one per XID event in the file (SOURCES.md: 60 of type 16)
 }
 
+// `--archive archive`, a bare name: the directory to fsync after creating it (and its
+// first files) is the current one, whose path is empty as parent_path() gives it.
+TEST_F(ArchiveFixture, AnArchiveNamedRelativeToTheCurrentDirectoryIsWritten) {
+  const std::string name = "mysql-bin.checksum-crc32";
+  auto original = test::read_fixture(name);
+  auto previous = archive::fs::current_path();
+  archive::fs::current_path(dir.path());
+  std::vector<std::uint8_t> read_back;
+  try {
+    auto relative = archive::Archive::local("relative-archive");
+    relative.create_or_check();
+    capture::SegmentWriter w(relative, "mysql-test", capture::SegmentPolicy{});
+    feed(w, original, name);
+    w.finish();
+    read_back = archived(relative, name);
+  } catch (...) {
+    archive::fs::current_path(previous);
+    throw;
+  }
+  archive::fs::current_path(previous);
+  EXPECT_EQ(read_back, original);
+}
+
 TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
   const std::string name = "mysql-bin.checksum-crc32";
   auto original = test::read_fixture(name);
