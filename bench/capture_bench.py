@@ -110,6 +110,10 @@ def main():
             return statistics.median(x[key] for x in results[tool])
 
         mib = total / 2**20
+        for r in range(args.rounds):
+            print(f"round {r}: " + " | ".join(
+                f"{tool} {results[tool][r]['wall']:.2f} s cpu {results[tool][r]['cpu']:.2f} s"
+                for tool in results))
         print(f"{'tool':16} {'wall s':>8} {'MiB/s':>8} {'CPU s':>8} {'CPU s/MiB':>10} "
               f"{'peak RSS MiB':>13}")
         for tool in results:

@@ -57,6 +57,10 @@ def main():
     ap.add_argument("--stream-rounds", type=int, default=1,
                     help="catch-ups by each tool, alternating, each through its own slot (median)")
     ap.add_argument("--pitr", default=PITR)
+    ap.add_argument("--pitr-args", default="", help="extra pitr capture options, e.g. "
+                    "\"--compression-level 1\"")
+    ap.add_argument("--streaming-only", action="store_true",
+                    help="measure streaming only (no backup and recovery steps)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="pitr-pg-bench-")
     os.chmod(tmp, 0o755)
@@ -94,7 +98,7 @@ def main():
             into = archive if r == 0 else shared_with_postgres(os.path.join(tmp, f"archive-{r}"))
             capture = run_measured(
                 [args.pitr, "capture", "--archive", into, "--source", pg.uri, "--slot",
-                 f"pitr_{r}", "--end-lsn", end_lsn], env=env)
+                 f"pitr_{r}", "--end-lsn", end_lsn, *args.pitr_args.split()], env=env)
             got = run_measured([args.pitr, "get", "--archive", into, last_segment, "-o",
                                 os.devnull], env=env)
             rounds.append((pg_run, (capture[0] + got[0], capture[1] + got[1])))
@@ -115,6 +119,8 @@ def main():
               f" | speed ratio {pg_wall / pitr_wall:.2f}x (median of {args.stream_rounds}), "
               f"cpu ratio {pg_cpu / max(pitr_cpu, 1e-3):.2f}x")
 
+        if args.streaming_only:
+            return
         # Backups are short: alternate the two tools and compare medians.
         bb_walls, pb_walls = [], []
         for i in range(args.backup_runs):

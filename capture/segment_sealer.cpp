@@ -11,9 +11,9 @@ struct EarlierJobFailed {};
 
 }  // namespace
 
-SegmentSealer::SegmentSealer(storage::ObjectStore& store, int compression_level,
+SegmentSealer::SegmentSealer(storage::ObjectStore& store, CompressionLevels levels,
                              std::string catalog_prefix)
-    : store_(store), level_(compression_level), catalog_(store, std::move(catalog_prefix)) {
+    : store_(store), levels_(levels), catalog_(store, std::move(catalog_prefix)) {
   try {
     for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { work(); });
   } catch (...) {  // a thread that could not start: the ones that did are joined
@@ -56,8 +56,8 @@ void SegmentSealer::rethrow_failure() {
 void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord record,
                            std::string segment_key) {
   submit([this, partial = std::move(partial), record = std::move(record),
-          key = std::move(segment_key)](const WaitTurn& wait_turn) mutable {
-    return seal_now(store_, partial, record, key, level_, wait_turn);
+          key = std::move(segment_key)](int level, const WaitTurn& wait_turn) mutable {
+    return seal_now(store_, partial, record, key, level, wait_turn);
   });
 }
 
@@ -65,7 +65,7 @@ void SegmentSealer::submit(Job job) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
-  jobs_.push_back({++submitted_, std::move(job)});
+  jobs_.push_back({++submitted_, 0, std::move(job)});
   changed_.notify_all();
 }
 
@@ -88,7 +88,7 @@ void SegmentSealer::wait_turn(std::uint64_t turn) {
 
 void SegmentSealer::run(Queued queued) {
   auto turn = queued.turn;
-  auto sealed = queued.job([this, turn] { wait_turn(turn); });
+  auto sealed = queued.job(queued.level, [this, turn] { wait_turn(turn); });
   // A job that stored nothing new (its object was there already) may return early: it still
   // completes in its turn.
   wait_turn(turn);
@@ -103,6 +103,7 @@ void SegmentSealer::work() {
     if (jobs_.empty() || failure_) return;
     auto queued = std::move(jobs_.front());
     jobs_.pop_front();
+    queued.level = jobs_.empty() ? levels_.steady : levels_.catching_up;
     auto turn = queued.turn;
     ++busy_;
     lock.unlock();

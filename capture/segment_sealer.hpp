@@ -4,7 +4,8 @@
 // the next segment while the other's object is being stored, and objects become visible
 // strictly in the order they were handed off (a reader never sees a segment before the one
 // in front of it, and recovery resumes after the last one). At most a few segments wait at
-// a time: beyond that, submit() blocks (backpressure).
+// a time: beyond that, submit() blocks (backpressure). A job learns its zstd level when it
+// starts: the faster one when other jobs wait behind it (capture/compression_levels.hpp).
 // What it seals goes into record catalogs (archive/record_catalog.hpp): one per
 // kRecordCatalogBatch objects, and the rest on finish().
 // Thread-safe between the one capture thread calling it and its own workers.
@@ -21,6 +22,7 @@
 #include "archive/record_catalog.hpp"
 #include "archive/segment_record.hpp"
 #include "archive/storage/object_store.hpp"
+#include "capture/compression_levels.hpp"
 
 namespace pitr::capture {
 
@@ -28,11 +30,12 @@ class SegmentSealer {
  public:
   // Blocks until every job submitted earlier has stored its object; throws if one failed.
   using WaitTurn = std::function<void()>;
-  // Seals one object; calls wait_turn() once the object is written and before it commits.
-  using Job = std::function<archive::IndexedObject(const WaitTurn& wait_turn)>;
+  // Seals one object at zstd `level`; calls wait_turn() once the object is written and
+  // before it commits.
+  using Job = std::function<archive::IndexedObject(int level, const WaitTurn& wait_turn)>;
 
   // `catalog_prefix`: where the record catalogs of what it seals go.
-  SegmentSealer(storage::ObjectStore& store, int compression_level, std::string catalog_prefix);
+  SegmentSealer(storage::ObjectStore& store, CompressionLevels levels, std::string catalog_prefix);
   ~SegmentSealer();
   SegmentSealer(const SegmentSealer&) = delete;
   SegmentSealer& operator=(const SegmentSealer&) = delete;
@@ -60,6 +63,7 @@ class SegmentSealer {
  private:
   struct Queued {
     std::uint64_t turn;
+    int level;
     Job job;
   };
   void work();
@@ -71,7 +75,7 @@ class SegmentSealer {
   static constexpr std::size_t kMaxPending = 4;
   static constexpr int kWorkers = 2;
   storage::ObjectStore& store_;
-  int level_;
+  CompressionLevels levels_;
   archive::RecordCatalogWriter catalog_;
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -25,7 +25,7 @@ SegmentWriter::SegmentWriter(archive::Archive archive, std::string source_id, Se
     : archive_(std::move(archive)),
       source_id_(std::move(source_id)),
       policy_(policy),
-      sealer_(archive_.store(), policy.compression_level,
+      sealer_(archive_.store(), policy.compression,
               archive::layout::binlog_catalog_prefix(source_id_)) {
   archive::check_path_component(source_id_, "source id");
   buffer_.reserve(kBufferSize);
@@ -127,7 +127,7 @@ void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   record.format_description = fde_hex_;
   sealer_.catalog(SegmentSealer::seal_now(archive_.store(), path, record,
                                           archive::layout::segment(source_id_, file_, start),
-                                          policy_.compression_level));
+                                          policy_.compression.steady));
   end_ = partial_start_ = record.end;
 }
 

@@ -21,7 +21,7 @@ struct SegmentPolicy {
   std::uint64_t max_bytes = 16ull << 20;
   std::chrono::seconds max_age{60};
   bool sync_each_transaction = false;
-  int compression_level = 3;
+  CompressionLevels compression;
 };
 
 struct LogPosition {

@@ -23,7 +23,7 @@ struct CaptureArgs {
   std::optional<std::uint64_t> start_pos;
   std::optional<std::uint32_t> server_id;
   unsigned segment_time = 60, heartbeat = 5, lease_time = 30;
-  int compression_level = 3;
+  capture::CompressionLevels compression;
   bool sync = false, stop_at_end = false;
   std::string slot = "pitr", application_name = "pitr";
   bool no_slot = false, accept_gap = false;
@@ -42,7 +42,7 @@ int run_postgres_capture(const CaptureArgs& a) {
   o.lease_time = std::chrono::seconds(a.lease_time);
   o.slot = a.no_slot ? "" : a.slot;
   o.sync = a.sync;
-  o.compression_level = a.compression_level;
+  o.compression = a.compression;
   o.status_interval = std::chrono::seconds(a.status_interval);
   o.heartbeat = std::chrono::seconds(a.heartbeat);
   o.accept_gap = a.accept_gap;
@@ -72,7 +72,7 @@ int run_capture(const CaptureArgs& a) {
   o.replica_server_id = a.server_id.value_or(default_server_id(a.archive.url));
   o.policy.max_age = std::chrono::seconds(a.segment_time);
   o.policy.sync_each_transaction = a.sync;
-  o.policy.compression_level = a.compression_level;
+  o.policy.compression = a.compression;
   o.heartbeat = std::chrono::seconds(a.heartbeat);
   o.stop_at_end = a.stop_at_end;
   if (a.start_file) o.start_position = capture::LogPosition{*a.start_file, a.start_pos.value_or(4)};
@@ -115,8 +115,15 @@ CommandRunner add_capture_command(CLI::App& app) {
   cmd->add_option("--segment-size", a->segment_size, "Seal segments at this size (default 16M)");
   cmd->add_option("--segment-time", a->segment_time, "Seal segments at this age in seconds")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--compression-level", a->compression_level, "zstd level (default 3)")
-      ->check(CLI::Range(-7, 19));
+  cmd->add_option("--compression-level", a->compression.steady,
+                  "zstd level of sealed segments while capture keeps up with the server")
+      ->check(CLI::Range(-7, 19))
+      ->capture_default_str();
+  cmd->add_option("--catch-up-compression-level", a->compression.catching_up,
+                  "zstd level of a segment that others wait behind (catching up after downtime "
+                  "or a burst); equal to --compression-level to keep one level")
+      ->check(CLI::Range(-7, 19))
+      ->capture_default_str();
   auto* file = cmd->add_option("--start-file", a->start_file,
                                "Binlog file to start from when the archive is empty "
                                "(default: the server's oldest)");

@@ -250,7 +250,7 @@ class WalEngine : public CaptureEngine {
       ctx.identified(source.source_id, conn.describe());
       source_id_ = source.source_id;
       archive::remember_wal_source(ctx.archive, source);
-      writer.emplace(ctx.archive, source, o_.compression_level);
+      writer.emplace(ctx.archive, source, o_.compression);
       auto resume = writer->recover();
       if (server.timeline > 1 && !writer->has_history(server.timeline))
         writer->store_history(server.timeline, fetch_history(conn, server.timeline));

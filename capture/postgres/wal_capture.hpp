@@ -7,6 +7,7 @@
 #include <string>
 #include "archive/archive.hpp"
 
+#include "capture/compression_levels.hpp"
 #include "capture/postgres/pg_connection.hpp"
 #include "formats/postgres/lsn.hpp"
 
@@ -19,7 +20,7 @@ struct WalCaptureOptions {
   std::chrono::seconds lease_time{30};
   std::string slot = "pitr";  // empty: stream without a slot
   bool sync = false;          // fsync and report after every message batch (synchronous standby)
-  int compression_level = 3;
+  CompressionLevels compression;
   std::chrono::seconds status_interval{10};
   // Silent this long, capture asks the server for a keepalive; silent 3 times this long, the
   // connection is taken for dead (a network cut or a frozen server) and capture reconnects.

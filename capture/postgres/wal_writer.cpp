@@ -43,12 +43,11 @@ archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const fs::path
   return sealed;
 }
 
-WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, int level)
+WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, CompressionLevels levels)
     : archive_(std::move(archive)),
       source_(std::move(source)),
       dir_(archive_.spool_path(archive::layout::wal_source_prefix(source_.source_id))),
-      level_(level),
-      sealer_(archive_.store(), level, archive::layout::wal_catalog_prefix(source_.source_id)) {
+      sealer_(archive_.store(), levels, archive::layout::wal_catalog_prefix(source_.source_id)) {
   if (!fs::is_directory(dir_)) {
     fs::create_directories(dir_);
     archive::fsync_directory(dir_.parent_path());
@@ -139,8 +138,8 @@ void WalWriter::seal_tail() {
   auto key = archive::layout::sealed_wal(source_.source_id, record.file, record.complete());
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
-  sealer_.submit([&store = archive_.store(), path, record, key,
-                  level = level_](const SegmentSealer::WaitTurn& wait_turn) {
+  sealer_.submit([&store = archive_.store(), path, record, key](
+                     int level, const SegmentSealer::WaitTurn& wait_turn) {
     return seal_wal_tail(store, path, record, key, level, wait_turn);
   });
 }

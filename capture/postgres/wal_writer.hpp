@@ -20,7 +20,7 @@ struct WalPosition {
 
 class WalWriter {
  public:
-  WalWriter(archive::Archive archive, archive::WalSource source, int compression_level);
+  WalWriter(archive::Archive archive, archive::WalSource source, CompressionLevels levels);
   ~WalWriter();
 
   // Seals complete leftovers of an earlier run and returns where streaming resumes, or
@@ -57,7 +57,6 @@ class WalWriter {
   archive::Archive archive_;
   archive::WalSource source_;
   archive::fs::path dir_;  // the source's spool directory
-  int level_;
   std::optional<Tail> tail_;
   std::optional<postgres::WalScanner> scanner_;
   std::uint64_t records_before_ = 0;

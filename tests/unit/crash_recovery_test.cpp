@@ -241,7 +241,7 @@ struct WalSegmentEndCrash : ::testing::Test {
     wal = builder.bytes();
   }
 
-  capture::WalWriter writer() { return capture::WalWriter(arch, source, 1); }
+  capture::WalWriter writer() { return capture::WalWriter(arch, source, {1, 1}); }
   void write(capture::WalWriter& w, postgres::Lsn from, postgres::Lsn to) {
     w.write(1, from, Bytes(wal).subspan(from, to - from));
   }

@@ -3,7 +3,9 @@
 // is stored: recovery and readers rely on the sealed segments of a log having no holes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -49,10 +51,10 @@ class SegmentSealerTest : public ::testing::Test {
     std::ofstream(data, std::ios::binary) << std::string(100000, 'x');
   }
   SegmentSealer::Job job(const std::string& key) {
-    return [this, key](const SegmentSealer::WaitTurn& wait_turn) {
+    return [this, key](int level, const SegmentSealer::WaitTurn& wait_turn) {
       archive::File source(data, archive::File::Mode::kRead);
       return archive::write_indexed_object(
-          store, key, source, 0, 100000, 1,
+          store, key, source, 0, 100000, level,
           [](const std::string& sha) {
             return nlohmann::json{{"sha256", sha}};
           },
@@ -66,7 +68,7 @@ class SegmentSealerTest : public ::testing::Test {
 
 TEST_F(SegmentSealerTest, ObjectsBecomeVisibleInTheOrderTheyWereHandedOff) {
   store.slow_key = "objects/0";
-  SegmentSealer sealer(store, 1, "catalogs/test/");
+  SegmentSealer sealer(store, {1, 1}, "catalogs/test/");
   for (int i = 0; i < 6; ++i) sealer.submit(job("objects/" + std::to_string(i)));
   sealer.finish();
   std::vector<std::string> expected;
@@ -79,7 +81,7 @@ TEST_F(SegmentSealerTest, NothingAfterAFailedJobIsStored) {
   store.slow_key = "objects/1";
   store.fail_slow_key = true;
   {
-    SegmentSealer sealer(store, 1, "catalogs/test/");
+    SegmentSealer sealer(store, {1, 1}, "catalogs/test/");
     sealer.submit(job("objects/0"));
     sealer.submit(job("objects/1"));
     sealer.submit(job("objects/2"));
@@ -93,10 +95,10 @@ TEST_F(SegmentSealerTest, NothingAfterAFailedJobIsStored) {
 }
 
 TEST_F(SegmentSealerTest, AnObjectAlreadyStoredKeepsItsTurn) {
-  job("objects/1")([] {});  // what a killed run stored before the restart
+  job("objects/1")(1, [] {});  // what a killed run stored before the restart
   store.visible.clear();
   store.slow_key = "objects/0";
-  SegmentSealer sealer(store, 1, "catalogs/test/");
+  SegmentSealer sealer(store, {1, 1}, "catalogs/test/");
   for (int i = 0; i < 3; ++i) sealer.submit(job("objects/" + std::to_string(i)));
   sealer.finish();
   EXPECT_EQ(store.visible, (std::vector<std::string>{"objects/0", "objects/2"}));
@@ -104,6 +106,44 @@ TEST_F(SegmentSealerTest, AnObjectAlreadyStoredKeepsItsTurn) {
   ASSERT_EQ(catalogs.size(), 1u);
   auto records = archive::read_records(store, store.list("objects/"), "catalogs/test/");
   EXPECT_TRUE(records.uncatalogued.empty());
+}
+
+// A job that records the level it was given, and the first two wait for a gate so that the
+// rest queue up behind them.
+TEST_F(SegmentSealerTest, AJobOthersWaitBehindIsSealedAtTheCatchUpLevel) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int started = 0;
+  bool open = false;
+  std::vector<std::pair<int, int>> levels;  // job number, level
+  auto recording = [&](int number) {
+    return [&, number](int level, const SegmentSealer::WaitTurn& wait_turn) {
+      std::unique_lock lock(mutex);
+      levels.emplace_back(number, level);
+      ++started;
+      changed.notify_all();
+      changed.wait(lock, [&] { return open || number > 1; });
+      lock.unlock();
+      wait_turn();
+      return archive::IndexedObject{};
+    };
+  };
+  SegmentSealer sealer(store, {7, -3}, "catalogs/test/");
+  for (int number = 0; number < 2; ++number) {  // each worker busy with one, nothing queued
+    sealer.submit(recording(number));
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return started == number + 1; });
+  }
+  for (int number = 2; number < 5; ++number) sealer.submit(recording(number));
+  {
+    std::lock_guard lock(mutex);
+    open = true;
+  }
+  changed.notify_all();
+  sealer.drain();
+  std::sort(levels.begin(), levels.end());
+  // 2 and 3 started with others queued behind them; 4, the last, with none.
+  EXPECT_EQ(levels, (std::vector<std::pair<int, int>>{{0, 7}, {1, 7}, {2, -3}, {3, -3}, {4, 7}}));
 }
 
 }  // namespace
