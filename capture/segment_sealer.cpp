@@ -61,11 +61,11 @@ void SegmentSealer::submit(archive::fs::path partial, archive::SegmentRecord rec
   });
 }
 
-void SegmentSealer::submit(Job job) {
+void SegmentSealer::submit(Job job, bool behind) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
-  jobs_.push_back({++submitted_, 0, std::move(job)});
+  jobs_.push_back({++submitted_, behind, 0, std::move(job)});
   changed_.notify_all();
 }
 
@@ -103,7 +103,8 @@ void SegmentSealer::work() {
     if (jobs_.empty() || failure_) return;
     auto queued = std::move(jobs_.front());
     jobs_.pop_front();
-    queued.level = jobs_.empty() ? levels_.steady : levels_.catching_up;
+    bool catching_up = queued.behind || !jobs_.empty();
+    queued.level = catching_up ? levels_.catching_up : levels_.steady;
     auto turn = queued.turn;
     ++busy_;
     lock.unlock();

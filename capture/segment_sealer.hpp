@@ -5,7 +5,8 @@
 // strictly in the order they were handed off (a reader never sees a segment before the one
 // in front of it, and recovery resumes after the last one). At most a few segments wait at
 // a time: beyond that, submit() blocks (backpressure). A job learns its zstd level when it
-// starts: the faster one when other jobs wait behind it (capture/compression_levels.hpp).
+// starts: the faster one when other jobs wait behind it, or when it was submitted as behind
+// the server (capture/compression_levels.hpp).
 // What it seals goes into record catalogs (archive/record_catalog.hpp): one per
 // kRecordCatalogBatch objects, and the rest on finish().
 // Thread-safe between the one capture thread calling it and its own workers.
@@ -44,8 +45,10 @@ class SegmentSealer {
   // start on and is complete and fsynced) into the object `segment_key`, then removes the
   // partial. Rethrows the error of an earlier job that failed.
   void submit(archive::fs::path partial, archive::SegmentRecord record, std::string segment_key);
-  // Runs a job that seals one object on a worker, in order with the others.
-  void submit(Job seal);
+  // Runs a job that seals one object on a worker, in order with the others. `behind`: the
+  // server already holds more than the next segment (capture is catching up), which the
+  // queue alone does not show while the workers keep pace by taking the receiver's CPU.
+  void submit(Job seal, bool behind = false);
   // Waits until every submitted job is done; rethrows a failure.
   void drain();
   // drain(), then stores the record catalog of what is not in one yet.
@@ -63,6 +66,7 @@ class SegmentSealer {
  private:
   struct Queued {
     std::uint64_t turn;
+    bool behind;
     int level;
     Job job;
   };

@@ -120,9 +120,11 @@ class Session {
       bool archiving = std::holds_alternative<postgres::XLogData>(item);
       if (archiving && on_streaming) std::exchange(on_streaming, nullptr)();
       if (auto* d = std::get_if<postgres::XLogData>(&item)) {
+        writer_.note_server_end(d->wal_end);
         writer_.write(timeline_, d->start, d->data);
         if (reached_end(d->wal_end)) return true;
       } else if (auto* k = std::get_if<postgres::Keepalive>(&item)) {
+        writer_.note_server_end(k->wal_end);
         if (k->reply_requested) report(false);
         if (reached_end(k->wal_end)) return true;
       } else if (auto* e = std::get_if<TimelineEnd>(&item)) {

@@ -136,12 +136,15 @@ void WalWriter::seal_tail() {
   if (scanner_) records_before_ = scanner_->records();
   auto path = tail_->file.path();
   auto key = archive::layout::sealed_wal(source_.source_id, record.file, record.complete());
+  bool behind = server_end_ >= record.end + source_.segment_size;
   tail_.reset();
   if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
-  sealer_.submit([&store = archive_.store(), path, record, key](
-                     int level, const SegmentSealer::WaitTurn& wait_turn) {
-    return seal_wal_tail(store, path, record, key, level, wait_turn);
-  });
+  sealer_.submit(
+      [&store = archive_.store(), path, record, key](int level,
+                                                     const SegmentSealer::WaitTurn& wait_turn) {
+        return seal_wal_tail(store, path, record, key, level, wait_turn);
+      },
+      behind);
 }
 
 void WalWriter::end_timeline() {

@@ -30,6 +30,9 @@ class WalWriter {
   // Appends bytes that start exactly at written() (or at a segment start when no tail is
   // open) on `timeline`.
   void write(postgres::TimelineId timeline, postgres::Lsn lsn, Bytes data);
+  // The server's end of WAL as it last said: a segment sealed while the server already holds
+  // the whole next one is compressed at the catch-up level.
+  void note_server_end(postgres::Lsn end) { server_end_ = end; }
   // Makes everything written durable; returns the durable end.
   postgres::Lsn sync();
   // The timeline ended at written(): seal the open tail as it is (<file>.partial.zst).
@@ -60,7 +63,7 @@ class WalWriter {
   std::optional<Tail> tail_;
   std::optional<postgres::WalScanner> scanner_;
   std::uint64_t records_before_ = 0;
-  postgres::Lsn written_ = 0, synced_ = 0;
+  postgres::Lsn written_ = 0, synced_ = 0, server_end_ = 0;
   SegmentSealer sealer_;
 };
 

@@ -146,5 +146,21 @@ TEST_F(SegmentSealerTest, AJobOthersWaitBehindIsSealedAtTheCatchUpLevel) {
   EXPECT_EQ(levels, (std::vector<std::pair<int, int>>{{0, 7}, {1, 7}, {2, -3}, {3, -3}, {4, 7}}));
 }
 
+// The workers keep pace with the receiver by taking its CPU, so nothing queues: the writer
+// says the server holds more, and the job gets the catch-up level anyway.
+TEST_F(SegmentSealerTest, AJobSubmittedBehindTheServerIsSealedAtTheCatchUpLevel) {
+  std::vector<int> levels;
+  auto recording = [&](int level, const SegmentSealer::WaitTurn&) {
+    levels.push_back(level);
+    return archive::IndexedObject{};
+  };
+  SegmentSealer sealer(store, {7, -3}, "catalogs/test/");
+  sealer.submit(recording, true);
+  sealer.drain();
+  sealer.submit(recording, false);
+  sealer.drain();
+  EXPECT_EQ(levels, (std::vector<int>{-3, 7}));
+}
+
 }  // namespace
 }  // namespace pitr::capture
