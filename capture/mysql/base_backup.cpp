@@ -304,7 +304,9 @@ class BackupRun {
         "order, in parallel if you like):\n\n"
         "  for f in schema-*.sql.zst; do zstd -dc \"$f\" | mariadb; done\n"
         "  for f in data/*.sql.zst; do zstd -dc \"$f\" | mariadb; done\n\n"
-        "then apply the archived binlog from {file}:{pos} on. `pitr restore` does all of it.\n",
+        "then apply the archived binlog from {file}:{pos} on. `pitr restore` does all of it.\n"
+        "In an encrypted archive (or any other), pitr writes each file's SQL:\n\n"
+        "  pitr get --archive URL --backup {id} data/FILE.sql.zst | mariadb\n",
         fmt::arg("id", m_.id), fmt::arg("file", m_.binlog_file),
         fmt::arg("pos", m_.binlog_position), fmt::arg("gtid", m_.gtid_position));
     backup_->store().put_bytes(backup_->key("README.txt"), as_bytes(text),

@@ -7,8 +7,17 @@ import subprocess
 import time
 import unittest
 
-from harness import (INSTANCE, Capture, ServerTestCase, Workload, archive_keys, archive_object,
-                     pitr, replace_archive_object, wait_until)
+from harness import (ENCRYPTED, INSTANCE, Capture, ServerTestCase, Workload, archive_keys,
+                     archive_object, pitr, replace_archive_object, wait_until)
+
+
+def by_hand(archive, backup, path):
+    """A backup file's SQL as README.txt says to get it: `zstd -dc` of the stored object, or
+    in an encrypted archive `pitr get --backup`."""
+    if ENCRYPTED:
+        return pitr("get", "--archive", archive, "--backup", backup.split("/")[-1], path).stdout
+    return subprocess.run(["zstd", "-dc"], input=archive_object(archive, f"{backup}/{path}"),
+                          check=True, capture_output=True).stdout
 
 
 def checksums(server, tables):
@@ -47,7 +56,10 @@ class BackupTest(ServerTestCase):
                           if k.endswith("/manifest.json")]
         backup = manifest_key[:-len("/manifest.json")]
         backup_id = backup.split("/")[-1]
-        manifest = json.loads(archive_object(archive, manifest_key))
+        manifest = json.loads(pitr("get", "--archive", archive, "--backup", backup_id,
+                                   "manifest.json").stdout)
+        if not ENCRYPTED:  # the stored object is that JSON as it is
+            self.assertEqual(json.loads(archive_object(archive, manifest_key)), manifest)
         self.assertLess(manifest["lock_ms"], 5000)
         self.assertEqual(manifest["source"], "mariadb-1-0")
         self.assertEqual(sorted(manifest["databases"]), ["shop", "test", "work"])
@@ -55,18 +67,24 @@ class BackupTest(ServerTestCase):
         self.assertGreater(len(docs_chunks), 3, "a large table is cut into key ranges")
         self.assertEqual(sum(f["rows"] for f in docs_chunks), 3000)
         for f in manifest["files"]:
-            data = subprocess.run(["zstd", "-dc"], input=archive_object(archive, f"{backup}/{f['path']}"),
-                                  check=True, capture_output=True).stdout
-            self.assertEqual(hashlib.sha256(data).hexdigest(), f["sha256"], f["path"])
+            self.assertEqual(hashlib.sha256(by_hand(archive, backup, f["path"])).hexdigest(),
+                             f["sha256"], f["path"])
+            # `pitr get --backup` gives the same bytes, by the manifest's name or without .zst.
+            got = pitr("get", "--archive", archive, "--backup", backup_id,
+                       f["path"].removesuffix(".zst")).stdout
+            self.assertEqual(hashlib.sha256(got).hexdigest(), f["sha256"], f["path"])
+        missing = pitr("get", "--archive", archive, "--backup", backup_id, "data/nothing.sql",
+                       check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn(b"has no file data/nothing.sql", missing.stderr)
 
         # Load the backup into an empty server by hand, as README.txt says, then apply the
         # archived binlog from the backup's coordinates with the standard tool.
         target = self.mariadb(server_id=2)
         kinds = sorted(manifest["files"], key=lambda f: f["kind"] != "schema")
         for f in kinds:
-            data = subprocess.run(["zstd", "-dc"], input=archive_object(archive, f"{backup}/{f['path']}"),
-                                  check=True, capture_output=True).stdout
-            subprocess.run([INSTANCE, "sql", target.dir], input=data, check=True)
+            subprocess.run([INSTANCE, "sql", target.dir], input=by_hand(archive, backup, f["path"]),
+                           check=True)
         files = []
         for name in names[names.index(manifest["binlog_file"]):]:
             path = os.path.join(self.tmp, name)
@@ -86,6 +104,11 @@ class BackupTest(ServerTestCase):
         verify = pitr("verify", "--archive", archive, check=False)
         self.assertEqual(verify.returncode, 1)
         self.assertIn(docs_chunks[0]["path"].encode(), verify.stdout)
+        damaged_get = pitr("get", "--archive", archive, "--backup", backup_id,
+                           docs_chunks[0]["path"], "-o", os.path.join(self.tmp, "damaged.sql"),
+                           check=False)
+        self.assertEqual(damaged_get.returncode, 1)
+        self.assertIn(docs_chunks[0]["path"].encode(), damaged_get.stderr)
 
         tables = ["shop.docs", "shop.`odd name`", "work.orders"]
         self.assertEqual(checksums(target, tables), checksums(source, tables))

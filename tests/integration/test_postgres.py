@@ -4,12 +4,14 @@ Every test starts its own PostgreSQL 15 on loopback (scripts/postgres-instance),
 pgbench and a marker table, and checks restored servers against ground truth recorded
 while the workload ran.
 """
+import io
 import json
 import os
 import random
 import shutil
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 import unittest
@@ -172,6 +174,11 @@ class CaptureAndRestoreTest(PostgresTestCase):
         self.pgbench("-n", "-c", "2", "-t", "50")
         self.wait_archived(pg)
         self.assertEqual(len(self.status()[0]["backups"]), 2)
+        # One tar of a backup, decompressed (and decrypted) as the server sent it.
+        backup_id = self.status()[0]["backups"][0]["id"]
+        tar = pitr("get", "--archive", self.archive, "--backup", backup_id, "base.tar").stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+            self.assertIn("PG_VERSION", t.getnames())
 
         self.check_segments_match_server(pg)
 
