@@ -136,6 +136,17 @@ class StartCounter {
   std::uint64_t started_ = 0;
 };
 
+// A position after the last archived transaction must still be within what is archived.
+void check_archived(const archive::BinlogArchive& archive, const std::string& source_id,
+                    const RestoreTarget& t) {
+  const auto& log = archive.find(t.file, source_id);
+  auto end = log.sealed_end();
+  if (const auto* tail = log.tail()) end = tail->start + archive::fs::file_size(tail->path);
+  if (t.position > end)
+    throw PlanError(fmt::format("{}:{} is beyond the archive, which holds {} up to offset {}",
+                                t.file, t.position, t.file, end));
+}
+
 // What the walk found about the transactions before the stop point.
 struct WalkResult {
   std::uint64_t started_before_stop = 0;  // walked transactions that start before it
@@ -149,10 +160,13 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
                         StartCounter& counter) {
   using Kind = RestoreTarget::Kind;
   std::optional<TransactionRecord> chosen;
-  bool stop_before = false, later_exists = false;
+  bool stop_before = false, later_exists = false, past_target = false;
   std::uint64_t chosen_index = 0;
   std::uint32_t previous_commit = 0, commit_before_chosen = 0;
   auto from = oldest_backup(archive, plan.source_id, backups);
+  if (t.kind == Kind::kPosition && from && position_less({t.file, t.position}, *from))
+    throw PlanError(fmt::format("{}:{} is before the oldest base backup ({}:{})", t.file,
+                                t.position, from->file, from->offset));
   for_each_transaction(
       archive,
       [&](const TransactionRecord& r) {
@@ -181,6 +195,20 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
               choose(r.start == t.position);
               return false;
             }
+            if (r.file == t.file && r.start < t.position && t.position < r.end)
+              throw PlanError(fmt::format(
+                  "{}:{} is inside transaction {} ({}:{} to {}); give its start to stop before "
+                  "it or its end to include it (`pitr find` lists transactions)",
+                  t.file, t.position, r.gtid.value_or("(no GTID)"), r.file, r.start, r.end));
+            // Between two transactions (after a Binlog_checkpoint, say, or where SHOW BINARY
+            // LOG STATUS stood): what lies between them changes no data, so stopping before
+            // the next one is stopping there.
+            if (position_less({t.file, t.position}, {r.file, r.start})) {
+              choose(true);
+              past_target = true;
+              return false;
+            }
+            choose(false);  // the last transaction before the target so far
             break;
           case Kind::kGtid:
           case Kind::kBeforeGtid:
@@ -229,6 +257,8 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
             fmt::format("the archive has no transaction with GTID {}{}", t.gtid, after));
     }
   }
+  if (t.kind == Kind::kPosition && !stop_before && chosen->end != t.position && !past_target)
+    check_archived(archive, plan.source_id, t);
   if (t.kind == Kind::kTime && !later_exists && t.time > last_capture_time(archive, plan.source_id))
     throw PlanError(
         fmt::format("{} is after the archive's end (its last transaction was "

@@ -159,7 +159,8 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "Every transaction committed at or before this time (ISO 8601, UTC "
                              "unless an offset is given)");
   auto* t2 = cmd->add_option("--to-position", a->to_position,
-                             "FILE:POS, the end (or start) of a transaction");
+                             "FILE:POS: the end (or start) of a transaction, or a position between "
+                             "transactions (as SHOW MASTER STATUS gives it)");
   auto* t3 = cmd->add_option("--to-gtid", a->to_gtid, "Through this transaction");
   auto* t4 = cmd->add_option("--before-gtid", a->before_gtid, "Stop right before this transaction");
   auto* t5 = cmd->add_option("--before-match", a->before_match,

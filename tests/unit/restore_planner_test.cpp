@@ -127,5 +127,42 @@ TEST_F(RestorePlannerTest, CountsFromTheChosenBackupWhateverTheTarget) {
   expect_counts(plan, all);
 }
 
+// A position where no transaction starts or ends: between two (where SHOW BINARY LOG STATUS
+// stood, after a Binlog_checkpoint) stops there; inside one, or past the archive, is refused.
+TEST_F(RestorePlannerTest, APositionBetweenTransactionsStopsThereAndOneInsideIsRefused) {
+  auto all = transactions();
+  // This file's transactions follow each other without a gap; the events before the first
+  // one (after the backup's position 4) are such a stretch.
+  ASSERT_GT(all[0].start, 5u);
+  archive::BinlogArchive catalog(arch);
+  replay::RestoreTarget between;
+  between.kind = replay::RestoreTarget::Kind::kPosition;
+  between.file = name;
+  between.position = all[0].start - 1;
+  auto plan = replay::plan_restore(catalog, between, std::nullopt);
+  EXPECT_EQ(plan.stop.offset, all[0].start);
+  EXPECT_EQ(plan.transactions, 0u);
+  expect_counts(plan, all);
+
+  auto inside = between;
+  inside.position = all[5].start + 1;
+  try {
+    replay::plan_restore(catalog, inside, std::nullopt);
+    FAIL() << "a position inside a transaction was accepted";
+  } catch (const replay::PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find("is inside transaction"), std::string::npos) << e.what();
+  }
+
+  const auto& log = catalog.find(name, std::nullopt);
+  auto after_last = between;  // after the last transaction, up to the file's archived end
+  after_last.position = log.sealed_end();
+  ASSERT_GT(after_last.position, all.back().end);
+  plan = replay::plan_restore(catalog, after_last, std::nullopt);
+  EXPECT_EQ(plan.stop.offset, all.back().end);
+  EXPECT_EQ(plan.transactions, all.size());
+  after_last.position = log.sealed_end() + 1;
+  EXPECT_THROW(replay::plan_restore(catalog, after_last, std::nullopt), replay::PlanError);
+}
+
 }  // namespace
 }  // namespace pitr
