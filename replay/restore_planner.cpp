@@ -136,15 +136,16 @@ class StartCounter {
   std::uint64_t started_ = 0;
 };
 
-// A position after the last archived transaction must still be within what is archived.
-void check_archived(const archive::BinlogArchive& archive, const std::string& source_id,
-                    const RestoreTarget& t) {
-  const auto& log = archive.find(t.file, source_id);
-  auto end = log.sealed_end();
-  if (const auto* tail = log.tail()) end = tail->start + archive::fs::file_size(tail->path);
-  if (t.position > end)
-    throw PlanError(fmt::format("{}:{} is beyond the archive, which holds {} up to offset {}",
-                                t.file, t.position, t.file, end));
+// A position after the last archived transaction must lie in the sealed part of its file:
+// segments are sealed at transaction boundaries, so only events that change no data follow
+// that transaction there, while the open tail may hold a transaction not yet complete.
+void check_after_last(const archive::ArchivedLog& log, const RestoreTarget& t) {
+  if (t.position > log.sealed_end())
+    throw PlanError(fmt::format(
+        "{}:{} is after the last archived transaction and beyond the sealed part of {} "
+        "(offset {}); give a transaction's end (`pitr find` lists them) or wait until capture "
+        "seals the segment",
+        t.file, t.position, t.file, log.sealed_end()));
 }
 
 // What the walk found about the transactions before the stop point.
@@ -160,13 +161,17 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
                         StartCounter& counter) {
   using Kind = RestoreTarget::Kind;
   std::optional<TransactionRecord> chosen;
-  bool stop_before = false, later_exists = false, past_target = false;
+  bool stop_before = false, later_exists = false;
   std::uint64_t chosen_index = 0;
   std::uint32_t previous_commit = 0, commit_before_chosen = 0;
   auto from = oldest_backup(archive, plan.source_id, backups);
-  if (t.kind == Kind::kPosition && from && position_less({t.file, t.position}, *from))
-    throw PlanError(fmt::format("{}:{} is before the oldest base backup ({}:{})", t.file,
-                                t.position, from->file, from->offset));
+  const archive::ArchivedLog* target_log = nullptr;
+  if (t.kind == Kind::kPosition) {
+    target_log = &archive.find(t.file, plan.source_id);  // refuses a file it does not hold
+    if (from && position_less({t.file, t.position}, *from))
+      throw PlanError(fmt::format("{}:{} is before the oldest base backup ({}:{})", t.file,
+                                  t.position, from->file, from->offset));
+  }
   for_each_transaction(
       archive,
       [&](const TransactionRecord& r) {
@@ -205,7 +210,6 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
             // the next one is stopping there.
             if (position_less({t.file, t.position}, {r.file, r.start})) {
               choose(true);
-              past_target = true;
               return false;
             }
             choose(false);  // the last transaction before the target so far
@@ -257,8 +261,7 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
             fmt::format("the archive has no transaction with GTID {}{}", t.gtid, after));
     }
   }
-  if (t.kind == Kind::kPosition && !stop_before && chosen->end != t.position && !past_target)
-    check_archived(archive, plan.source_id, t);
+  if (target_log && !stop_before && chosen->end != t.position) check_after_last(*target_log, t);
   if (t.kind == Kind::kTime && !later_exists && t.time > last_capture_time(archive, plan.source_id))
     throw PlanError(
         fmt::format("{} is after the archive's end (its last transaction was "

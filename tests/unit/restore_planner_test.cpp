@@ -162,6 +162,9 @@ TEST_F(RestorePlannerTest, APositionBetweenTransactionsStopsThereAndOneInsideIsR
   EXPECT_EQ(plan.transactions, all.size());
   after_last.position = log.sealed_end() + 1;
   EXPECT_THROW(replay::plan_restore(catalog, after_last, std::nullopt), replay::PlanError);
+  auto unknown_file = between;  // a file the archive does not hold is refused, not skipped
+  unknown_file.file = "mysql-bin.checksum-crc33";
+  EXPECT_ANY_THROW(replay::plan_restore(catalog, unknown_file, std::nullopt));
 }
 
 }  // namespace
