@@ -96,6 +96,8 @@ class RestoreTest(ServerTestCase):
                    "DROP TABLE db.audit;")
         self.moment(source)                                                       # 9
         source.sql("FLUSH BINARY LOGS;")
+        rotated = self.moments[9]["file"]
+        sizes = dict(line.split("\t")[:2] for line in source.sql("SHOW BINARY LOGS").splitlines())
         source.wait_binlog_checkpoint()  # so that the moment's position ends the INSERT
         source.sql("INSERT INTO db.customers (id, name) VALUES (100, 'late');")
         self.moment(source)                                                       # 10
@@ -115,6 +117,14 @@ class RestoreTest(ServerTestCase):
                 self.fail(f"moment {i} by {kind}: exit {out.returncode}: {out.stderr.decode()}"
                           f"{self.archive_state()}")
             self.assertRestored(target, m, f"moment {i} by {kind}")
+
+        # The end of the rotated file, after its ROTATE event, is no transaction's start or end
+        # (as SHOW MASTER STATUS can stand after a Binlog_checkpoint): restored by position, it
+        # stops before the next file's first transaction.
+        self.reset(target)
+        out = self.restore(target, "--to-position", f"{rotated}:{sizes[rotated]}")
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        self.assertRestored(target, self.moments[9], "the end of the rotated file")
 
         # The bad write: find it, restore to just before it.
         found = pitr("find", "--archive", self.archive, "--match", "delete:db.orders").stdout
