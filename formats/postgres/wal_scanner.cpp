@@ -48,8 +48,12 @@ std::uint32_t prepared_xid(ByteCursor& c, bool commit, std::uint16_t magic) {
 Bytes wal_record_main_data(Bytes record, std::uint16_t page_magic) {
   ByteCursor c(record, "WAL record");
   c.skip(kRecordHeader);
+  // The headers end where the bytes left are exactly the data they declared (as the server's
+  // DecodeXLogRecord decides): a record need not have main data (a full-page image has none),
+  // and block data after the headers may hold any byte, 255 included.
+  std::uint64_t declared = 0;
   std::uint32_t main_len = 0;
-  while (!c.empty()) {
+  while (record.size() - c.offset() > declared) {
     auto id = c.u8();
     if (id == 255) {
       main_len = c.u8();
@@ -65,9 +69,10 @@ Bytes wal_record_main_data(Bytes record, std::uint16_t page_magic) {
       c.skip(4);
     } else if (id <= 32) {  // block reference
       auto fork_flags = c.u8();
-      c.skip(2);
+      declared += c.u16();      // the block's data
       if (fork_flags & 0x10) {  // has image
-        c.skip(4);
+        declared += c.u16();    // its length
+        c.skip(2);              // hole offset
         auto bimg_info = c.u8();
         bool compressed = page_magic >= kMagicPg15 ? (bimg_info & 0x1C) : (bimg_info & 0x02);
         if ((bimg_info & 0x01) && compressed) c.skip(2);
@@ -78,8 +83,8 @@ Bytes wal_record_main_data(Bytes record, std::uint16_t page_magic) {
       throw DecodeError(fmt::format("WAL record: invalid block id {}", id));
     }
   }
-  if (main_len > record.size() - c.offset())
-    throw DecodeError("WAL record: main data longer than the record");
+  if (declared + main_len != record.size() - c.offset())
+    throw DecodeError("WAL record: its data does not add up to its length");
   return record.subspan(record.size() - main_len);
 }
 

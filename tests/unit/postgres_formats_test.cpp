@@ -240,6 +240,31 @@ TEST(WalScanner, FindsCommitsAbortsAndRestorePointsAcrossPages) {
   }
 }
 
+// A record's headers end where the data they declared begins: a full-page image has no main
+// data, and block data may hold any byte (here 255, the main-data header's id).
+TEST(WalRecord, MainDataIsFoundFromTheDeclaredLengths) {
+  auto record = [](bool with_main) {
+    std::vector<std::uint8_t> r(24, 0);  // XLogRecord; only its length matters here
+    r.insert(r.end(), {0, 0x30, 3, 0});  // block 0: has image and data, 3 bytes of data
+    r.insert(r.end(), {5, 0, 0, 0, 0});  // image: 5 bytes, hole at 0, no flags
+    r.resize(r.size() + 12 + 4, 1);      // relation and block number
+    if (with_main) r.insert(r.end(), {255, 2});
+    r.insert(r.end(), {9, 9, 9, 9, 9});  // the image
+    r.insert(r.end(), {255, 7, 7});      // the block's data
+    if (with_main) r.insert(r.end(), {42, 43});
+    store_le(r.data(), r.size(), 4);
+    return r;
+  };
+  auto fpi = record(false);
+  EXPECT_TRUE(postgres::wal_record_main_data(fpi, 0xD110).empty());
+  auto with_main = record(true);
+  auto main = postgres::wal_record_main_data(with_main, 0xD110);
+  EXPECT_EQ(std::vector<std::uint8_t>(main.begin(), main.end()),
+            (std::vector<std::uint8_t>{42, 43}));
+  with_main.push_back(0);  // a byte no header declared
+  EXPECT_THROW(postgres::wal_record_main_data(with_main, 0xD110), DecodeError);
+}
+
 TEST(WalScanner, RejectsDamageAndStartsMidRecord) {
   WalBuilder w(1 << 20);
   w.add(0, 10, 0, std::vector<std::uint8_t>(9000, 7));
