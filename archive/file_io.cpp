@@ -91,8 +91,9 @@ void File::sync() {
 
 void fsync_directory(const fs::path& dir) {
   // parent_path() of a bare name ("archive") is empty: the directory is the current one.
-  File d(dir.empty() ? fs::path(".") : dir, File::Mode::kRead);
-  if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", dir);
+  auto path = dir.empty() ? fs::path(".") : dir;
+  File d(path, File::Mode::kRead);
+  if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", path);
 }
 
 void write_file_atomically(const fs::path& path, Bytes data) {

@@ -125,9 +125,10 @@ void SegmentWriter::seal_handed_off(const fs::path& path, std::uint64_t start) {
   record.file = file_;
   record.start = start;
   record.format_description = fde_hex_;
+  // Recovery seals what a stopped capture handed off, before capture can go on: catching up.
   sealer_.catalog(SegmentSealer::seal_now(archive_.store(), path, record,
                                           archive::layout::segment(source_id_, file_, start),
-                                          policy_.compression.steady));
+                                          policy_.compression.catching_up));
   end_ = partial_start_ = record.end;
 }
 

@@ -92,12 +92,17 @@ LogPoint position_of(const archive::BackupManifest& b) {
 // Where the planner starts reading: the log before the one the source's oldest base backup
 // is consistent in (the transaction that ends at the backup's position may be there), if the
 // source has a backup.
-std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
-                                      const std::string& source_id,
-                                      const std::vector<archive::BackupManifest>& backups) {
+std::optional<LogPoint> oldest_position(const std::vector<archive::BackupManifest>& backups) {
   std::optional<LogPoint> oldest;
   for (const auto& b : backups)
     if (!oldest || position_less(position_of(b), *oldest)) oldest = position_of(b);
+  return oldest;
+}
+
+std::optional<LogPoint> oldest_backup(const archive::BinlogArchive& archive,
+                                      const std::string& source_id,
+                                      const std::vector<archive::BackupManifest>& backups) {
+  auto oldest = oldest_position(backups);
   if (!oldest) return oldest;
   const archive::ArchivedLog* before = nullptr;
   for (const auto* log : archive.logs_of(source_id))
@@ -136,16 +141,26 @@ class StartCounter {
   std::uint64_t started_ = 0;
 };
 
-// A position after the last archived transaction must lie in the sealed part of its file:
-// segments are sealed at transaction boundaries, so only events that change no data follow
-// that transaction there, while the open tail may hold a transaction not yet complete.
-void check_after_last(const archive::ArchivedLog& log, const RestoreTarget& t) {
+// A position that is no transaction's start or end stops at `last` (the transaction before
+// it) or before `next` (the one after it). That is right only if no data changes between
+// them and the position: it must lie in the sealed part of its file (segments are sealed at
+// transaction boundaries; the open tail may hold a transaction not yet complete), and with
+// nothing after it archived, in the file of the transaction before it (the files between
+// could be missing or hold a recorded gap).
+void check_between(const archive::ArchivedLog& log, const RestoreTarget& t,
+                   const TransactionRecord& chosen, bool stop_before) {
+  bool boundary = chosen.file == t.file && (chosen.start == t.position || chosen.end == t.position);
+  if (boundary || (stop_before && chosen.file == t.file)) return;  // archived around it
   if (t.position > log.sealed_end())
     throw PlanError(fmt::format(
-        "{}:{} is after the last archived transaction and beyond the sealed part of {} "
-        "(offset {}); give a transaction's end (`pitr find` lists them) or wait until capture "
-        "seals the segment",
+        "{}:{} is beyond the sealed part of {} (offset {}); give a transaction's end (`pitr "
+        "find` lists them) or wait until capture seals the segment",
         t.file, t.position, t.file, log.sealed_end()));
+  if (!stop_before && chosen.file != t.file)
+    throw PlanError(fmt::format(
+        "{}:{} is after the last archived transaction, which ends at {}:{}; restore to that "
+        "position instead",
+        t.file, t.position, chosen.file, chosen.end));
 }
 
 // What the walk found about the transactions before the stop point.
@@ -168,9 +183,11 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
   const archive::ArchivedLog* target_log = nullptr;
   if (t.kind == Kind::kPosition) {
     target_log = &archive.find(t.file, plan.source_id);  // refuses a file it does not hold
-    if (from && position_less({t.file, t.position}, *from))
+    if (from && position_less({t.file, t.position}, *from)) {
+      auto oldest = *oldest_position(backups);
       throw PlanError(fmt::format("{}:{} is before the oldest base backup ({}:{})", t.file,
-                                  t.position, from->file, from->offset));
+                                  t.position, oldest.file, oldest.offset));
+    }
   }
   for_each_transaction(
       archive,
@@ -261,7 +278,7 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
             fmt::format("the archive has no transaction with GTID {}{}", t.gtid, after));
     }
   }
-  if (target_log && !stop_before && chosen->end != t.position) check_after_last(*target_log, t);
+  if (target_log) check_between(*target_log, t, *chosen, stop_before);
   if (t.kind == Kind::kTime && !later_exists && t.time > last_capture_time(archive, plan.source_id))
     throw PlanError(
         fmt::format("{} is after the archive's end (its last transaction was "

@@ -122,10 +122,11 @@ int get_backup_file(const GetArgs& a) {
                                         [&](Bytes b) { out.write(b); });
   out.finish();
   if (read.bytes != entry->bytes || (!entry->sha256.empty() && read.sha256 != entry->sha256))
-    throw std::runtime_error(
-        fmt::format("{} of backup {} does not match its manifest ({} bytes, expected {}); what was "
-                    "written is damaged",
-                    entry->stored, *a.backup, read.bytes, entry->bytes));
+    throw std::runtime_error(fmt::format(
+        "{} of backup {} does not match its manifest ({} bytes with SHA-256 {}, expected {} "
+        "bytes with {}); what was written is damaged",
+        entry->stored, *a.backup, read.bytes, read.sha256, entry->bytes,
+        entry->sha256.empty() ? "any SHA-256" : entry->sha256));
   return kExitOk;
 }
 
