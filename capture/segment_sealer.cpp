@@ -65,7 +65,7 @@ void SegmentSealer::submit(Job job, bool behind) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return jobs_.size() < kMaxPending || failure_; });
   rethrow_failure();
-  jobs_.push_back({++submitted_, behind, 0, std::move(job)});
+  jobs_.push_back({++submitted_, behind, std::move(job)});
   changed_.notify_all();
 }
 
@@ -86,9 +86,9 @@ void SegmentSealer::wait_turn(std::uint64_t turn) {
   if (committed_ + 1 < turn) throw EarlierJobFailed{};
 }
 
-void SegmentSealer::run(Queued queued) {
+void SegmentSealer::run(Queued queued, int level) {
   auto turn = queued.turn;
-  auto sealed = queued.job(queued.level, [this, turn] { wait_turn(turn); });
+  auto sealed = queued.job(level, [this, turn] { wait_turn(turn); });
   // A job that stored nothing new (its object was there already) may return early: it still
   // completes in its turn.
   wait_turn(turn);
@@ -104,13 +104,13 @@ void SegmentSealer::work() {
     auto queued = std::move(jobs_.front());
     jobs_.pop_front();
     bool catching_up = queued.behind || !jobs_.empty();
-    queued.level = catching_up ? levels_.catching_up : levels_.steady;
+    int level = catching_up ? levels_.catching_up : levels_.steady;
     auto turn = queued.turn;
     ++busy_;
     lock.unlock();
     std::exception_ptr failure;
     try {
-      run(std::move(queued));
+      run(std::move(queued), level);
     } catch (const EarlierJobFailed&) {
     } catch (...) {
       failure = std::current_exception();

@@ -67,12 +67,11 @@ class SegmentSealer {
   struct Queued {
     std::uint64_t turn;
     bool behind;
-    int level;
     Job job;
   };
   void work();
   void stop_workers();  // lets them finish the queue, then joins them
-  void run(Queued queued);
+  void run(Queued queued, int level);
   void wait_turn(std::uint64_t turn);
   void rethrow_failure();
 

@@ -163,6 +163,23 @@ void check_between(const archive::ArchivedLog& log, const RestoreTarget& t,
         t.file, t.position, chosen.file, chosen.end));
 }
 
+// Where a walked transaction lies against a --to-position target.
+enum class AgainstPosition { kBefore, kEndsAt, kAtOrAfter };
+
+AgainstPosition against_position(const TransactionRecord& r, const RestoreTarget& t) {
+  if (r.file == t.file && r.end == t.position) return AgainstPosition::kEndsAt;
+  if (r.file == t.file && r.start < t.position && t.position < r.end)
+    throw PlanError(fmt::format(
+        "{}:{} is inside transaction {} ({}:{} to {}); give its start to stop before it or its "
+        "end to include it (`pitr find` lists transactions)",
+        t.file, t.position, r.gtid.value_or("(no GTID)"), r.file, r.start, r.end));
+  // At its start, or between it and the one before (after a Binlog_checkpoint, say, or where
+  // SHOW MASTER STATUS stood): what lies between them changes no data, so stopping before it
+  // is stopping there.
+  if (!position_less({r.file, r.start}, {t.file, t.position})) return AgainstPosition::kAtOrAfter;
+  return AgainstPosition::kBefore;
+}
+
 // What the walk found about the transactions before the stop point.
 struct WalkResult {
   std::uint64_t started_before_stop = 0;  // walked transactions that start before it
@@ -212,25 +229,12 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
             }
             choose(false);
             break;
-          case Kind::kPosition:
-            if (r.file == t.file && (r.end == t.position || r.start == t.position)) {
-              choose(r.start == t.position);
-              return false;
-            }
-            if (r.file == t.file && r.start < t.position && t.position < r.end)
-              throw PlanError(fmt::format(
-                  "{}:{} is inside transaction {} ({}:{} to {}); give its start to stop before "
-                  "it or its end to include it (`pitr find` lists transactions)",
-                  t.file, t.position, r.gtid.value_or("(no GTID)"), r.file, r.start, r.end));
-            // Between two transactions (after a Binlog_checkpoint, say, or where SHOW BINARY
-            // LOG STATUS stood): what lies between them changes no data, so stopping before
-            // the next one is stopping there.
-            if (position_less({t.file, t.position}, {r.file, r.start})) {
-              choose(true);
-              return false;
-            }
-            choose(false);  // the last transaction before the target so far
+          case Kind::kPosition: {
+            auto where = against_position(r, t);
+            choose(where == AgainstPosition::kAtOrAfter);  // before it: the last one so far
+            if (where != AgainstPosition::kBefore) return false;
             break;
+          }
           case Kind::kGtid:
           case Kind::kBeforeGtid:
             if (r.gtid == t.gtid) {
