@@ -52,6 +52,29 @@ std::string gap(std::int64_t detected_ns) {
   return fmt::format("{}{}.json", gaps_prefix(), detected_ns);
 }
 
+std::string block_packs_prefix() {
+  return "blocks/packs/";
+}
+std::string block_indexes_prefix() {
+  return "blocks/index/";
+}
+std::string block_pack(const std::string& pack) {
+  return block_packs_prefix() + pack + ".pack";
+}
+std::string block_pack_index(const std::string& pack) {
+  return block_indexes_prefix() + pack + ".idx";
+}
+std::optional<std::string> pack_name_of(const std::string& key) {
+  for (auto [prefix, suffix] : {std::pair{block_packs_prefix(), std::string(".pack")},
+                                std::pair{block_indexes_prefix(), std::string(".idx")}}) {
+    if (!key.starts_with(prefix) || !key.ends_with(suffix)) continue;
+    auto name = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+    if (name.size() == 32 && name.find_first_not_of("0123456789abcdef") == std::string::npos)
+      return name;
+  }
+  return std::nullopt;
+}
+
 std::string backups_prefix() {
   return "backups/";
 }

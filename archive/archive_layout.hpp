@@ -66,6 +66,15 @@ std::string binlog_catalogs_prefix();
 std::string binlog_catalog_prefix(const std::string& source_id);
 std::string wal_catalog_prefix(const std::string& source_id);
 
+// The block store (archive/block_store/): blocks/packs/<pack>.pack holds blocks,
+// blocks/index/<pack>.idx says which; <pack> is 32 hex digits.
+std::string block_packs_prefix();
+std::string block_indexes_prefix();
+std::string block_pack(const std::string& pack);
+std::string block_pack_index(const std::string& pack);
+// The <pack> of a key listed under one of the two prefixes; none for any other key.
+std::optional<std::string> pack_name_of(const std::string& key);
+
 // The last component of a key.
 std::string base_name(const std::string& key);
 

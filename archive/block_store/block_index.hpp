@@ -1,0 +1,57 @@
+#pragma once
+// Where each block of the block store is: its pack and the place of its frame in it. Loaded
+// from the store's pack indexes; a pack a killed backup stored without its index object is
+// read from the pack itself, so its blocks are never uploaded twice.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "archive/block_store/block_id.hpp"
+#include "archive/block_store/pack_format.hpp"
+#include "archive/storage/object_store.hpp"
+
+namespace pitr::archive {
+
+struct BlockLocation {
+  std::uint32_t pack = 0;  // BlockIndex::pack_name(pack)
+  std::uint32_t stored = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t size = 0;
+};
+
+// Not thread-safe: one writer, or readers only.
+class BlockIndex {
+ public:
+  // Every complete pack in `store`. Throws DecodeError naming the object when an index or
+  // a pack without one is damaged.
+  static BlockIndex load(const storage::ObjectStore& store);
+
+  std::optional<BlockLocation> find(const BlockId& id) const;
+  const std::string& pack_name(std::uint32_t pack) const { return packs_.at(pack); }
+  std::size_t pack_count() const { return packs_.size(); }
+  std::size_t block_count() const { return blocks_.size(); }
+  // Packs found without their index object, and the entries read from their ends.
+  struct Unindexed {
+    std::string pack;
+    std::vector<PackEntry> entries;
+  };
+  const std::vector<Unindexed>& unindexed() const { return unindexed_; }
+
+  // Registers a pack and its blocks; a block already known keeps its first location.
+  std::uint32_t add_pack(const std::string& pack);
+  void add(const BlockId& id, const BlockLocation& at) { blocks_.try_emplace(id, at); }
+  void add_entries(std::uint32_t pack, const std::vector<PackEntry>& entries);
+
+ private:
+  std::vector<std::string> packs_;
+  std::unordered_map<BlockId, BlockLocation> blocks_;
+  std::vector<Unindexed> unindexed_;
+};
+
+// The entries of a pack read from its end (its footer and its copy of the index).
+std::vector<PackEntry> read_pack_trailer(const storage::ObjectStore& store, const std::string& pack,
+                                         std::uint64_t pack_size);
+
+}  // namespace pitr::archive
