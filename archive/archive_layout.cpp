@@ -64,9 +64,16 @@ std::string block_pack(const std::string& pack) {
 std::string block_pack_index(const std::string& pack) {
   return block_indexes_prefix() + pack + ".idx";
 }
+std::string block_condemned_prefix() {
+  return "blocks/condemned/";
+}
+std::string block_condemned(const std::string& pack) {
+  return block_condemned_prefix() + pack + ".json";
+}
 std::optional<std::string> pack_name_of(const std::string& key) {
   for (auto [prefix, suffix] : {std::pair{block_packs_prefix(), std::string(".pack")},
-                                std::pair{block_indexes_prefix(), std::string(".idx")}}) {
+                                std::pair{block_indexes_prefix(), std::string(".idx")},
+                                std::pair{block_condemned_prefix(), std::string(".json")}}) {
     if (!key.starts_with(prefix) || !key.ends_with(suffix)) continue;
     auto name = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
     if (name.size() == 32 && name.find_first_not_of("0123456789abcdef") == std::string::npos)

@@ -72,7 +72,11 @@ std::string block_packs_prefix();
 std::string block_indexes_prefix();
 std::string block_pack(const std::string& pack);
 std::string block_pack_index(const std::string& pack);
-// The <pack> of a key listed under one of the two prefixes; none for any other key.
+// blocks/condemned/<pack>.json: a pack retention found unused and will delete (see
+// archive/block_store/block_sweep.hpp); new backups do not use its blocks.
+std::string block_condemned_prefix();
+std::string block_condemned(const std::string& pack);
+// The <pack> of a key listed under one of these prefixes; none for any other key.
 std::optional<std::string> pack_name_of(const std::string& key);
 
 // The last component of a key.

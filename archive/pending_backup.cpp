@@ -60,8 +60,10 @@ void PendingBackup::commit(const std::string& manifest_json) {
   store().remove(key(kClaimName));
 }
 
-int remove_abandoned_backups(const Archive& archive) {
-  // Per backup id: whether it has a manifest, and its claim's key.
+namespace {
+
+// Per backup id: whether it has a manifest, and its claim's key.
+std::map<std::string, std::pair<bool, std::string>> backup_states(const Archive& archive) {
   std::map<std::string, std::pair<bool, std::string>> backups;
   for (const auto& object : archive.store().list(layout::backups_prefix())) {
     auto key = layout::split_under(layout::backups_prefix(), object.key);
@@ -70,6 +72,20 @@ int remove_abandoned_backups(const Archive& archive) {
     if (key->rest == layout::kManifestName) entry.first = true;
     if (key->rest == kClaimName) entry.second = object.key;
   }
+  return backups;
+}
+
+}  // namespace
+
+std::vector<std::string> backups_in_progress(const Archive& archive) {
+  std::vector<std::string> out;
+  for (const auto& [id, entry] : backup_states(archive))
+    if (!entry.first && !entry.second.empty()) out.push_back(id);
+  return out;
+}
+
+int remove_abandoned_backups(const Archive& archive) {
+  auto backups = backup_states(archive);
   int removed = 0;
   for (const auto& [id, entry] : backups) {
     const auto& [complete, claim_key] = entry;

@@ -7,6 +7,7 @@
 // was killed is removed by a later backup on the same host once its process is gone.
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "archive/archive.hpp"
 
@@ -35,5 +36,8 @@ class PendingBackup {
 // Removes backups abandoned by a process of this host that is gone (killed mid-backup);
 // returns how many.
 int remove_abandoned_backups(const Archive& archive);
+// The ids of backups being written (claimed and without a manifest): running, or abandoned
+// where remove_abandoned_backups cannot tell (another host).
+std::vector<std::string> backups_in_progress(const Archive& archive);
 
 }  // namespace pitr::archive

@@ -8,13 +8,14 @@
 #include "archive/backup_manifest.hpp"
 #include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
-#include "formats/postgres/backup_file_check.hpp"
 
 namespace pitr::archive {
 
 std::string pg_manifest_json(const PgBackupManifest& m) {
+  bool blocks = std::any_of(m.archives.begin(), m.archives.end(),
+                            [](const auto& a) { return a.storage == PgArchiveStorage::kBlocks; });
   nlohmann::json j{{"format", kPostgresBackupFormat},
-                   {"version", 1},
+                   {"version", blocks ? 2 : 1},
                    {"id", m.id},
                    {"source", m.source_id},
                    {"server_version", m.server_version},
@@ -28,6 +29,7 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
   auto& archives = j["archives"] = nlohmann::json::array();
   for (const auto& a : m.archives) {
     archives.push_back({{"name", a.name},
+                        {"storage", a.storage == PgArchiveStorage::kBlocks ? "blocks" : "tar"},
                         {"file", a.file},
                         {"tablespace_oid", a.tablespace_oid},
                         {"tablespace_path", a.tablespace_path},
@@ -42,8 +44,11 @@ PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id)
   auto key = layout::backup_file(id, layout::kManifestName);
   auto j = read_manifest_json(archive, id);
   try {
-    if (j.value("format", "") != kPostgresBackupFormat || j.value("version", 0) != 1)
-      throw IoError(fmt::format("{} is not a PostgreSQL backup manifest of version 1", key));
+    auto version = j.value("version", 0);
+    if (j.value("format", "") != kPostgresBackupFormat || version < 1 || version > 2)
+      throw IoError(fmt::format(
+          "{} is not a PostgreSQL backup manifest of version 1 or 2 (a later pitr wrote it?)",
+          key));
     PgBackupManifest m;
     m.id = id;
     m.source_id = j.at("source").get<std::string>();
@@ -58,6 +63,11 @@ PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id)
     for (const auto& a : j.at("archives")) {
       PgBackupArchive x;
       x.name = a.at("name").get<std::string>();
+      auto storage = a.value("storage", "tar");
+      if (storage != "tar" && storage != "blocks")
+        throw IoError(fmt::format("{}: archive {} is stored as '{}', which this pitr cannot read",
+                                  key, x.name, storage));
+      x.storage = storage == "blocks" ? PgArchiveStorage::kBlocks : PgArchiveStorage::kTar;
       x.file = a.at("file").get<std::string>();
       check_path_component(x.file, "backup archive file");
       x.tablespace_oid = a.value("tablespace_oid", "");
@@ -80,34 +90,6 @@ std::vector<PgBackupManifest> list_pg_backups(const Archive& archive) {
       out.push_back(read_pg_manifest(archive, id));
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.end_lsn < b.end_lsn; });
   return out;
-}
-
-std::vector<std::string> verify_pg_backup(const Archive& archive, const PgBackupManifest& m) {
-  std::vector<std::string> problems;
-  postgres::FileChecksums seen;
-  for (const auto& a : m.archives) {
-    auto key = layout::backup_file(m.id, a.file);
-    try {
-      postgres::TarChecksummer files(postgres::manifest_prefix(a.tablespace_oid), seen);
-      auto r = read_zstd_object(archive.store(), key, [&](Bytes b) { files.feed(b); });
-      files.finish();
-      if (r.bytes != a.bytes || (!a.sha256.empty() && r.sha256 != a.sha256))
-        problems.push_back(fmt::format("{}: content fails its checksum", key));
-    } catch (const std::exception& e) {
-      problems.push_back(fmt::format("{}: {}", key, e.what()));
-    }
-  }
-  auto server_key = layout::backup_file(m.id, kServerManifestName);
-  try {
-    auto text = archive.read_text(server_key);
-    if (!text) throw IoError("missing");
-    auto server = postgres::parse_server_manifest(*text);
-    for (auto& p : postgres::compare_with_manifest(server, seen))
-      problems.push_back(fmt::format("{}: {}", layout::backup_prefix(m.id), p));
-  } catch (const std::exception& e) {
-    problems.push_back(fmt::format("{}: {}", server_key, e.what()));
-  }
-  return problems;
 }
 
 }  // namespace pitr::archive

@@ -11,11 +11,19 @@
 
 namespace pitr::archive {
 
+// How a backup's tar archive is stored: whole as "<name>.zst" (backups before the block
+// store, manifest version 1), or as a member list "<name>.blocks.json.zst" over the block
+// store (archive/block_store/stored_tar.hpp; version 2).
+enum class PgArchiveStorage { kTar, kBlocks };
+
 struct PgBackupArchive {
-  std::string name;             // the server's archive name, "base.tar" or "<oid>.tar"
-  std::string file;             // stored as, e.g. "base.tar.zst"
+  std::string name;  // the server's archive name, "base.tar" or "<oid>.tar"
+  PgArchiveStorage storage = PgArchiveStorage::kBlocks;
+  std::string file;             // stored as, e.g. "base.tar.blocks.json.zst"
   std::string tablespace_oid;   // empty for the data directory
   std::string tablespace_path;  // the tablespace's location on the source
+  // The tar's length; what this backup added to the store for it, compressed (the blocks
+  // it shares with earlier backups cost nothing).
   std::uint64_t bytes = 0, stored_bytes = 0;
   // Of the uncompressed tar, in backups from before files were checked against the server's
   // manifest (the zstd frame checksum and each file's CRC-32C cover them now).
@@ -38,8 +46,5 @@ std::string pg_manifest_json(const PgBackupManifest& manifest);
 PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id);
 // Complete PostgreSQL backups, oldest first.
 std::vector<PgBackupManifest> list_pg_backups(const Archive& archive);
-// Problems with a backup: an archive missing or failing its zstd checksum, or a file that
-// differs from the server's backup_manifest (missing, another size, a wrong CRC-32C).
-std::vector<std::string> verify_pg_backup(const Archive& archive, const PgBackupManifest& m);
 
 }  // namespace pitr::archive

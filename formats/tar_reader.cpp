@@ -121,8 +121,17 @@ void TarReader::finish() const {
 
 std::vector<std::uint8_t> tar_header(const TarEntry& e) {
   std::vector<std::uint8_t> h(kBlock, 0);
-  if (e.name.size() > 100) throw std::invalid_argument("tar name too long: " + e.name);
-  std::memcpy(h.data(), e.name.data(), e.name.size());
+  // A name longer than 100 bytes is split at a '/' into ustar's prefix (155) and name.
+  std::string_view name = e.name, prefix;
+  if (name.size() > 100) {
+    auto slash = name.find('/', name.size() - 101);
+    if (slash == std::string_view::npos || slash > 155 || slash == 0)
+      throw std::invalid_argument("tar name too long: " + e.name);
+    prefix = name.substr(0, slash);
+    name = name.substr(slash + 1);
+    std::memcpy(h.data() + 345, prefix.data(), prefix.size());
+  }
+  std::memcpy(h.data(), name.data(), name.size());
   put_octal(h.data() + 100, 8, e.mode);
   put_octal(h.data() + 108, 8, 0);
   put_octal(h.data() + 116, 8, 0);

@@ -4,11 +4,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
 #include "archive/compressed_object_reader.hpp"
 #include "archive/pg_backup_manifest.hpp"
+#include "archive/pg_backup_tars.hpp"
 #include "archive/wal_verify.hpp"
 #include "formats/postgres/lsn.hpp"
 #include "replay/postgres/wal_fetch.hpp"
@@ -74,11 +76,12 @@ int get_wal(const GetArgs& a) {
   return kExitOk;
 }
 
-// One file of a base backup, as its manifest lists it.
+// One file of a base backup, as its manifest lists it, and how to read it back.
 struct BackupFileEntry {
   std::string stored;  // its name in the backup, e.g. "data/shop.docs.0001.sql.zst"
   std::uint64_t bytes = 0;
   std::string sha256;  // empty when the manifest has none (PostgreSQL: the CRC-32Cs inside)
+  std::function<archive::ReadResult(const std::function<void(Bytes)>&)> read;
 };
 
 // A MySQL backup's file by its path, a PostgreSQL backup's tar by the server's name for it
@@ -88,12 +91,22 @@ std::optional<BackupFileEntry> find_backup_file(const archive::Archive& archive,
   auto named = [&](const std::string& stored) { return name == stored || name + ".zst" == stored; };
   if (archive::read_manifest_json(archive, id).value("format", "") ==
       archive::kPostgresBackupFormat) {
-    for (const auto& a : archive::read_pg_manifest(archive, id).archives)
-      if (named(a.file) || a.name == name) return BackupFileEntry{a.file, a.bytes, a.sha256};
+    auto m = archive::read_pg_manifest(archive, id);
+    for (const auto& a : m.archives)
+      if (named(a.file) || a.name == name)
+        return BackupFileEntry{a.file, a.bytes, a.sha256, [&archive, m, a](const auto& sink) {
+                                 archive::PgBackupTars tars(archive);
+                                 return tars.read(m, a, sink);
+                               }};
     return std::nullopt;
   }
   for (const auto& f : archive::read_manifest(archive, id).files)
-    if (named(f.path)) return BackupFileEntry{f.path, f.bytes, f.sha256};
+    if (named(f.path))
+      return BackupFileEntry{f.path, f.bytes, f.sha256,
+                             [&archive, id, path = f.path](const auto& sink) {
+                               return archive::read_zstd_object(
+                                   archive.store(), archive::layout::backup_file(id, path), sink);
+                             }};
   return std::nullopt;
 }
 
@@ -117,9 +130,7 @@ int get_backup_file(const GetArgs& a) {
         "backup {} has no file {} (its manifest.json lists them; `pitr status` lists backups)",
         *a.backup, a.name));
   GetOutput out(a.output);
-  auto read = archive::read_zstd_object(archive.store(),
-                                        archive::layout::backup_file(*a.backup, entry->stored),
-                                        [&](Bytes b) { out.write(b); });
+  auto read = entry->read([&](Bytes b) { out.write(b); });
   out.finish();
   if (read.bytes != entry->bytes || (!entry->sha256.empty() && read.sha256 != entry->sha256))
     throw std::runtime_error(fmt::format(
@@ -159,9 +170,10 @@ int run_verify(const ArchiveArgs& args) {
     source.will_read();
     for (auto& p : archive::verify_wal(source)) problems.push_back(p);
   }
+  archive::PgBackupTars tars(archive);
   for (const auto& manifest : archive::list_pg_backups(archive)) {
     ++pg_backups;
-    for (auto& p : archive::verify_pg_backup(archive, manifest)) problems.push_back(p);
+    for (auto& p : archive::verify_pg_backup(tars, manifest)) problems.push_back(p);
   }
   if (problems.empty()) {
     fmt::print(

@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "capture/mysql/base_backup.hpp"
 #include "capture/postgres/pg_base_backup.hpp"
 #include "tools/archive_options.hpp"
@@ -19,7 +21,20 @@ struct BackupArgs {
   std::string chunk_size = "64M";
   unsigned jobs = 4;
   int compression_level = 1;
+  bool json = false;
 };
+
+// --json: what scripts need to know about the new backup.
+void print_json(const std::string& id, const char* method, std::uint64_t bytes,
+                std::uint64_t stored) {
+  fmt::print("{}\n", nlohmann::json{{"id", id},
+                                    {"type", "full"},
+                                    {"method", method},
+                                    {"parent", nullptr},
+                                    {"bytes_read", bytes},
+                                    {"bytes_stored", stored}}
+                         .dump());
+}
 
 int run_postgres_backup(const BackupArgs& a) {
   capture::PgBackupOptions o;
@@ -33,10 +48,14 @@ int run_postgres_backup(const BackupArgs& a) {
     bytes += x.bytes;
     stored += x.stored_bytes;
   }
+  if (a.json) {
+    print_json(m.id, "physical", bytes, stored);
+    return kExitOk;
+  }
   fmt::print(
       "backup {} of {}: WAL {} to {} on timeline {}, {:.1f} s\n"
-      "  {} archives, {} files checked against the server's manifest; {:.1f} MiB stored "
-      "in {:.1f} MiB\n",
+      "  {} archives, {} files checked against the server's manifest; {:.1f} MiB, of which "
+      "{:.1f} MiB newly stored compressed (the rest was already in the block store)\n",
       m.id, m.source_id, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn),
       m.timeline, (m.finished_at - m.started_at) / 1e6, m.archives.size(), m.files,
       bytes / 1048576.0, stored / 1048576.0);
@@ -60,6 +79,10 @@ int run_backup(const BackupArgs& a) {
     stored += f.stored_bytes;
     rows += f.rows;
     tables += f.kind == "data" && f.path.ends_with(".0000.sql.zst");
+  }
+  if (a.json) {
+    print_json(m.id, "logical", bytes, stored);
+    return kExitOk;
   }
   fmt::print(
       "backup {} of {}: consistent at {}:{} (GTID position '{}'), writes blocked for {} ms\n"
@@ -90,6 +113,9 @@ CommandRunner add_backup_command(CLI::App& app) {
          "--compression-level", a->compression_level,
          "zstd level (default 1: backups favour speed, and SQL text compresses well at it)")
       ->check(CLI::Range(-7, 19));
+  cmd->add_flag("--json", a->json,
+                "Print the new backup as one JSON object: id, type, method, parent, bytes_read "
+                "(from the server), bytes_stored (newly, compressed)");
   return [a] { return run_backup(*a); };
 }
 

@@ -28,5 +28,6 @@ CommandRunner add_find_command(CLI::App& app);
 CommandRunner add_backup_command(CLI::App& app);
 CommandRunner add_restore_command(CLI::App& app);
 CommandRunner add_wal_fetch_command(CLI::App& app);
+CommandRunner add_expire_command(CLI::App& app);
 
 }  // namespace pitr::tools

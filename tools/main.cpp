@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, CommandRunner> runners;
   for (auto add : {add_capture_command, add_status_command, add_get_command, add_verify_command,
                    add_inspect_command, add_find_command, add_backup_command, add_restore_command,
-                   add_wal_fetch_command}) {
+                   add_wal_fetch_command, add_expire_command}) {
     auto before = app.get_subcommands({}).size();
     auto runner = add(app);
     runners[app.get_subcommands({})[before]] = std::move(runner);

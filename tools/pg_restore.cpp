@@ -26,6 +26,7 @@ replay::PgRestoreTarget make_target(const PgRestoreArgs& a) {
   replay::PgRestoreTarget t;
   t.source = a.source_id;
   t.timeline = a.timeline;
+  t.backup = a.backup;
   if (a.to_time) {
     t.kind = Kind::kTime;
     t.time = parse_option("--to-time", *a.to_time, kIsoTimeForm, parse_iso_time_micros);

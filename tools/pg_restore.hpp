@@ -13,7 +13,7 @@ namespace pitr::tools {
 struct PgRestoreArgs {
   ArchiveArgs archive;
   std::string pgdata, source_id;
-  std::optional<std::string> to_time, to_lsn, to_name;
+  std::optional<std::string> to_time, to_lsn, to_name, backup;
   std::optional<std::uint32_t> to_xid, timeline;
   bool immediate = false, start = false, dry_run = false;
   std::uint16_t port = 5432;

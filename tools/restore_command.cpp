@@ -91,9 +91,9 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
 
 int run_restore(const RestoreArgs& a) {
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
-  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
+  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start || a.pg.backup)
     throw UsageError(
-        "--to-lsn, --to-xid, --to-name, --immediate and --start restore "
+        "--to-lsn, --to-xid, --to-name, --immediate, --start and (for now) --backup restore "
         "PostgreSQL and need --pgdata DIR");
   auto target = make_target(a);  // a bad command line is told before the archive is read
   auto archive = open_archive(a.archive, SpoolUse::kOptional, /*read_ahead=*/true);
@@ -175,6 +175,9 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "PostgreSQL: recover to this restore point (pg_create_restore_point)");
   auto* t9 = cmd->add_flag("--immediate", pg.immediate,
                            "PostgreSQL: stop as soon as the base backup is consistent");
+  cmd->add_option("--backup", pg.backup,
+                  "PostgreSQL: restore this base backup (pitr status lists them) instead of "
+                  "the newest one consistent before the target");
   cmd->add_option("--timeline", pg.timeline,
                   "PostgreSQL: recover along this timeline (default: "
                   "the newest archived)");

@@ -125,7 +125,16 @@ nlohmann::json postgres_status(const archive::Archive& archive) {
     for (const auto& m : backups) {
       if (m.source_id != l.source.source_id) continue;
       if (!oldest) oldest = m;
+      std::uint64_t bytes = 0, stored = 0;
+      for (const auto& a : m.archives) {
+        bytes += a.bytes;
+        stored += a.stored_bytes;
+      }
       s["backups"].push_back({{"id", m.id},
+                              {"type", "full"},
+                              {"method", "physical"},
+                              {"bytes", bytes},
+                              {"stored_bytes", stored},
                               {"timeline", m.timeline},
                               {"start_lsn", postgres::format_lsn(m.start_lsn)},
                               {"end_lsn", postgres::format_lsn(m.end_lsn)},
@@ -154,10 +163,14 @@ void print_postgres_status(const nlohmann::json& sources) {
         fmt::print("    missing {}\n", h.get<std::string>());
     }
     for (const auto& b : s["backups"])
-      fmt::print("  backup {}  timeline {}, WAL {} .. {}, consistent at {}\n",
-                 b["id"].get<std::string>(), b["timeline"].get<int>(),
-                 b["start_lsn"].get<std::string>(), b["end_lsn"].get<std::string>(),
-                 b["consistent_at"].get<std::string>());
+      fmt::print(
+          "  backup {}  {} {}, timeline {}, WAL {} .. {}, consistent at {}; {:.1f} MiB, "
+          "{:.1f} MiB of it newly stored\n",
+          b["id"].get<std::string>(), b["type"].get<std::string>(), b["method"].get<std::string>(),
+          b["timeline"].get<int>(), b["start_lsn"].get<std::string>(),
+          b["end_lsn"].get<std::string>(), b["consistent_at"].get<std::string>(),
+          b["bytes"].get<std::uint64_t>() / 1048576.0,
+          b["stored_bytes"].get<std::uint64_t>() / 1048576.0);
     if (s.contains("recoverable"))
       fmt::print("  recoverable      from {} ({}) to {}\n",
                  s["recoverable"]["from"].get<std::string>(),

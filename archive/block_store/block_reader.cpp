@@ -1,5 +1,6 @@
 #include "archive/block_store/block_reader.hpp"
 
+#include <fmt/format.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -87,8 +88,16 @@ void BlockReader::read_all(const std::vector<BlockId>& wanted,
   auto reads = plan_reads(located);
   read_in_parallel(store_, reads.size(), [&](std::size_t r) {
     const auto& read = reads[r];
-    auto bytes = store_.get_bytes(layout::block_pack(index_.pack_name(read.pack)),
-                                  {read.offset, read.end - read.offset});
+    auto key = layout::block_pack(index_.pack_name(read.pack));
+    std::vector<std::uint8_t> bytes;
+    try {
+      bytes = store_.get_bytes(key, {read.offset, read.end - read.offset});
+    } catch (const std::exception& e) {
+      // Named by the first block it should have held, so that callers can say whose it is.
+      const auto& first = wanted[read.blocks.front().index];
+      throw BlockError(first, fmt::format("cannot read block {} (and {} more) from {}: {}",
+                                          first.hex(), read.blocks.size() - 1, key, e.what()));
+    }
     for (const auto& w : read.blocks) {
       const auto& id = wanted[w.index];
       auto from = w.at.offset - read.offset;

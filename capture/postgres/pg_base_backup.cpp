@@ -8,8 +8,10 @@
 #include <memory>
 #include <optional>
 
+#include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_writer.hpp"
 #include "archive/pending_backup.hpp"
+#include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
@@ -32,38 +34,57 @@ std::string tablespace_oid(const postgres::NewArchive& a) {
   return a.tablespace_path.empty() ? "" : a.name.substr(0, a.name.find('.'));
 }
 
-// One tar archive of the backup: compressed into the store and walked to checksum every file.
-// The zstd frame checksum covers the stored bytes and the server's per-file CRC-32Cs their
-// content, so no SHA-256 is spent on the stream.
+// One tar archive of the backup: its files cut into blocks for the block store, and walked to
+// checksum every file. The blocks' SHA-256 ids cover the stored bytes and the server's
+// per-file CRC-32Cs their content.
 class ArchiveSink {
  public:
-  ArchiveSink(const archive::PendingBackup& backup, const postgres::NewArchive& a, int level,
+  ArchiveSink(archive::BlockWriter& blocks, std::size_t block_size, const postgres::NewArchive& a,
               postgres::FileChecksums& seen)
-      : writer_(backup.store(), backup.key(a.name + ".zst"),
-                {.level = level, .workers = 1, .sha256 = false}),
+      : blocks_(blocks),
+        stored_before_(blocks.stats().stored_bytes),
+        tar_(blocks, block_size),
         files_(postgres::manifest_prefix(tablespace_oid(a)), seen) {
     info_.name = a.name;
-    info_.file = a.name + ".zst";
+    info_.storage = archive::PgArchiveStorage::kBlocks;
+    info_.file = archive::stored_tar_file_name(a.name);
     info_.tablespace_path = a.tablespace_path;
     info_.tablespace_oid = tablespace_oid(a);
   }
   void write(Bytes data) {
-    writer_.write(data);
+    tar_.feed(data);
     files_.feed(data);
   }
-  archive::PgBackupArchive finish() {
+  // The archive's entry in the manifest, and its member list (stored once its blocks are).
+  std::pair<archive::PgBackupArchive, std::vector<archive::StoredTarMember>> finish() {
     files_.finish();
-    auto w = writer_.finish();
-    info_.bytes = w.bytes;
-    info_.stored_bytes = w.stored_bytes;
-    return info_;
+    auto members = tar_.finish();
+    info_.bytes = archive::stored_tar_length(members);
+    info_.stored_bytes = blocks_.stats().stored_bytes - stored_before_;
+    return {info_, std::move(members)};
   }
 
  private:
-  archive::CompressedObjectWriter writer_;
+  archive::BlockWriter& blocks_;
+  std::uint64_t stored_before_;
+  archive::StoredTarWriter tar_;
   postgres::TarChecksummer files_;
   archive::PgBackupArchive info_;
 };
+
+void store_member_list(const archive::PendingBackup& backup, const archive::PgBackupArchive& a,
+                       const std::vector<archive::StoredTarMember>& members) {
+  archive::CompressedObjectWriter out(backup.store(), backup.key(a.file),
+                                      {.level = 3, .workers = 0, .sha256 = false});
+  out.write(archive::stored_tar_json(members).dump());
+  out.finish();
+}
+
+// The server's page size: relation files are cut into blocks of it.
+std::size_t block_size(PgConnection& conn) {
+  auto r = conn.exec("SHOW block_size");
+  return std::stoul(PQgetvalue(r.get(), 0, 0));
+}
 
 std::pair<Lsn, postgres::TimelineId> read_position(PgConnection& conn, const char* what) {
   auto r = conn.next_result();
@@ -106,9 +127,13 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   if (PQserverVersion(conn.get()) < 150000)
     throw std::runtime_error("pitr backup needs PostgreSQL 15 or later (the server runs " +
                              m.server_version + ")");
+  auto page_size = block_size(conn);
   m.started_at = now_micros();
   archive::PendingBackup backup(o.archive, static_cast<std::time_t>(m.started_at / 1000000));
   m.id = backup.id();
+  // After the claim: a sweep running meanwhile sees this backup in progress (block_sweep.hpp).
+  auto index = archive::BlockIndex::load(backup.store());
+  archive::BlockWriter blocks(backup.store(), index, {.level = o.compression_level});
   auto command = fmt::format(
       "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
       "MANIFEST_CHECKSUMS 'CRC32C')",
@@ -127,10 +152,14 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   Progress progress(o.progress, total);
   postgres::FileChecksums seen;
   std::unique_ptr<ArchiveSink> sink;
+  std::vector<std::vector<archive::StoredTarMember>> members;
   std::string manifest_text;
   bool in_manifest = false;
   auto close_sink = [&] {
-    if (sink) m.archives.push_back(sink->finish());
+    if (!sink) return;
+    auto [a, listed] = sink->finish();
+    m.archives.push_back(a);
+    members.push_back(std::move(listed));
     sink.reset();
   };
   while (true) {
@@ -143,7 +172,7 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
         Bytes(reinterpret_cast<const std::uint8_t*>(buf), static_cast<std::size_t>(n)));
     if (auto* a = std::get_if<postgres::NewArchive>(&message)) {
       close_sink();
-      sink = std::make_unique<ArchiveSink>(backup, *a, o.compression_level, seen);
+      sink = std::make_unique<ArchiveSink>(blocks, page_size, *a, seen);
     } else if (auto* d = std::get_if<postgres::BackupData>(&message)) {
       if (in_manifest)
         manifest_text.append(as_text(d->data));
@@ -168,6 +197,9 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   if (auto problems = postgres::compare_with_manifest(server_manifest, seen); !problems.empty())
     throw std::runtime_error("the backup does not match the server's manifest: " + problems[0]);
   m.files = server_manifest.files.size();
+  blocks.finish();  // every block is stored before a member list names it
+  for (std::size_t i = 0; i < m.archives.size(); ++i)
+    store_member_list(backup, m.archives[i], members[i]);
   backup.store().put_bytes(backup.key(archive::kServerManifestName), as_bytes(manifest_text),
                            storage::PutMode::kIfAbsent);
   backup.commit(archive::pg_manifest_json(m));

@@ -15,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
+#include "archive/pg_backup_tars.hpp"
 #include "replay/postgres/tar_extractor.hpp"
 
 namespace pitr::replay {
@@ -32,10 +32,10 @@ void require_empty(const fs::path& dir, const char* what) {
         what, dir.string()));
 }
 
-void extract(const archive::Archive& archive, const std::string& key, const fs::path& root,
-             PgDataResult& result) {
+void extract(archive::PgBackupTars& tars, const archive::PgBackupManifest& backup,
+             const archive::PgBackupArchive& a, const fs::path& root, PgDataResult& result) {
   TarExtractor tar(root);
-  archive::read_zstd_object(archive.store(), key, [&](Bytes b) { tar.feed(b); });
+  tars.read(backup, a, [&](Bytes b) { tar.feed(b); });
   tar.finish();
   result.files += tar.files();
 }
@@ -192,12 +192,13 @@ PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRest
   fs::create_directories(o.pgdata);
   fs::permissions(o.pgdata, fs::perms::owner_all, fs::perm_options::replace);
   PgDataResult result;
+  archive::PgBackupTars tars(archive);
   for (const auto& a : plan.backup.archives) {
     auto root = a.tablespace_oid.empty() ? o.pgdata : locations.at(a.name);
     fs::create_directories(root);
     if (o.progress)
-      fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.file, root.string());
-    extract(archive, archive::layout::backup_file(plan.backup.id, a.file), root, result);
+      fmt::print(stderr, "pitr restore: extracting {} into {}\n", a.name, root.string());
+    extract(tars, plan.backup, a, root, result);
   }
   rewrite_tablespace_map(o.pgdata, o.tablespace_map);
   fs::create_directories(o.pgdata / "pg_wal" / "archive_status");

@@ -187,6 +187,13 @@ PgRestorePlan plan_pg_restore(const archive::Archive& archive, const PgRestoreTa
   if (backups.empty())
     throw std::runtime_error("the archive holds no base backup of " + plan.source_id +
                              "; take one with pitr backup");
+  if (t.backup) {
+    std::erase_if(backups, [&](const auto& b) { return b.id != *t.backup; });
+    if (backups.empty())
+      throw std::runtime_error(fmt::format(
+          "the archive holds no PostgreSQL base backup {} of {} (pitr status lists them)",
+          *t.backup, plan.source_id));
+  }
 
   // Where the target lies, in WAL, when that can be known before choosing a backup. Each
   // stretch of contiguous WAL that a backup starts in is read once (a gap ends a stretch).
@@ -238,9 +245,9 @@ PgRestorePlan plan_pg_restore(const archive::Archive& archive, const PgRestoreTa
     break;
   }
   if (plan.backup.id.empty())
-    throw std::runtime_error(
-        fmt::format("no base backup is consistent before the target; the oldest is {}",
-                    describe_backup(backups.front())));
+    throw std::runtime_error(fmt::format(
+        "no base backup is consistent before the target; the {} is {}",
+        t.backup ? "one chosen with --backup" : "oldest", describe_backup(backups.front())));
   plan.target_lsn = target_lsn.value_or(plan.archive_end);
   if (plan.target_lsn > plan.archive_end)
     throw std::runtime_error(fmt::format(

@@ -21,6 +21,7 @@ struct PgRestoreTarget {
   std::string name;
   std::optional<postgres::TimelineId> timeline;  // default: the newest archived
   std::string source;                            // default: the archive's only source
+  std::optional<std::string> backup;             // default: the newest consistent before the target
 };
 
 struct PgRestorePlan {

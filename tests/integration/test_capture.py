@@ -51,7 +51,9 @@ class CaptureTest(ServerTestCase):
         self.assertEqual(source["first_file"], names[0])
         self.assertEqual(source["last_file"], names[-1])
         self.assertGreater(source["transactions"], work.batches)
-        self.assertGreaterEqual(source["segments"], 5)
+        # The first file holds at least two segments (the 20 MiB transaction and the 20 MiB row
+        # each end one); how many more the workload fills depends on the machine's speed.
+        self.assertGreaterEqual(source["segments"], len(names) + 1)
         self.assertEqual(status["gaps"], [])
         # Segments are plain zstd: the standard tool decompresses them (unless encrypted).
         first = archive_keys(archive, f"binlog/mariadb-1-0/{names[0]}/")[0]

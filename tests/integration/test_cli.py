@@ -53,7 +53,8 @@ class CliTest(unittest.TestCase):
         self.assertRegex(payload.stdout.decode(), r"\n  +\d+ +30 WRITE_ROWS_EVENT")
 
     def test_every_command_has_help(self):
-        for command in ("capture", "status", "get", "verify", "inspect"):
+        for command in ("capture", "status", "get", "verify", "inspect", "find", "backup",
+                        "restore", "wal-fetch", "expire"):
             out = pitr(command, "--help")
             self.assertIn(b"Usage", out.stdout + out.stderr, command)
         self.assertEqual(pitr("--help").returncode, 0)
@@ -77,6 +78,10 @@ class CliTest(unittest.TestCase):
                       "--segment-size", "12Q"), b"--segment-size wants a size"),
                     (("capture", "--archive", tmp, "--source", "mysql://u@127.0.0.1:1",
                       "--ssl-mode", "maybe"), b"--ssl-mode wants"),
+                    (("expire", "--archive", tmp), b"say what to keep"),
+                    (("expire", "--archive", tmp, "--keep", "0"), b"keep at least 1"),
+                    (("expire", "--archive", tmp, "--recovery-window", "7"),
+                     b"--recovery-window wants a duration"),
                     (("status", "--archive", "s3://x"), b"not a valid bucket name"),
                     (("status", "--archive", "ftp://host/x"), b"unknown scheme")]:
                 out = pitr(*args, check=False, password="x")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -231,6 +232,111 @@ class CaptureAndRestoreTest(PostgresTestCase):
                    check=False, timeout=60)
         self.assertEqual(bad.returncode, 1)
         self.assertIn("password", bad.stderr.decode())
+
+
+class BlockStoreTest(PostgresTestCase):
+    """Base backups in the block store (docs/archive-format.md): a second backup stores only the
+    pages that changed; a damaged block is named by verify and refused by restore."""
+
+    def manifest(self, backup_id):
+        return json.loads(pitr("get", "--archive", self.archive, "--backup", backup_id,
+                               "manifest.json").stdout)
+
+    def json_backup(self):
+        return json.loads(pitr("backup", "--archive", self.archive, "--source", self.pg.uri,
+                               "--json", password=self.pg.password, timeout=600).stdout)
+
+    def pack_bytes(self):
+        return sum(len(archive_object(self.archive, k))
+                   for k in archive_keys(self.archive, "blocks/packs/"))
+
+    def stored(self, backup_id):
+        return sum(a["stored_bytes"] for a in self.manifest(backup_id)["archives"])
+
+    def test_second_backup_stores_changed_pages_only_and_damage_is_named(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "3", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        first = self.json_backup()
+        self.pgbench("-n", "-c", "2", "-t", "100")
+        second = self.json_backup()
+        self.assertEqual((second["type"], second["method"]), ("full", "physical"))
+        self.assertEqual(self.stored(second["id"]), second["bytes_stored"])
+        first, second = first["id"], second["id"]
+        state = pg.sql(STATE).strip()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        m = self.manifest(second)
+        self.assertEqual(m["version"], 2)
+        self.assertEqual({a["storage"] for a in m["archives"]}, {"blocks"})
+        # 200 pgbench transactions touch a few hundred of the ~6000 pages: a small part is new.
+        self.assertGreater(self.stored(first), 1 << 20)
+        self.assertLess(self.stored(second), self.stored(first) / 4,
+                        f"first {self.stored(first)}, second {self.stored(second)}")
+        server, log = self.restore("restore-second")
+        try:
+            self.assertEqual(server.sql(STATE).strip(), state, log)
+        finally:
+            server.stop()
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+
+        # A flipped byte in the middle of a pack (inside a block's frame).
+        packs = archive_keys(self.archive, "blocks/packs/")
+        self.assertTrue(packs)
+        pack = max(packs, key=lambda k: len(archive_object(self.archive, k)))
+        data = bytearray(archive_object(self.archive, pack))
+        data[len(data) // 3] ^= 0x20
+        replace_archive_object(self.archive, pack, bytes(data))
+        verify = pitr("verify", "--archive", self.archive, check=False)
+        self.assertEqual(verify.returncode, 1, verify.stdout.decode())
+        named = re.search(rf"backups/({first}|{second})/base.tar.blocks.json.zst: file \S+",
+                          verify.stdout.decode())
+        self.assertTrue(named, verify.stdout.decode())
+        out = pitr("restore", "--archive", self.archive, "--pgdata",
+                   os.path.join(self.tmp, "refused"), "--backup", named.group(1), check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertRegex(out.stderr.decode(), r"file \S+: .*block [0-9a-f]{64}")
+
+
+    def test_expire_removes_a_backup_and_the_blocks_only_it_used(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "2", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        first = self.backup().stdout.decode().split()[1]
+        # Every page of pgbench_accounts changes: the first backup's copies are its alone.
+        pg.sql("UPDATE pgbench_accounts SET abalance = abalance + 1")
+        pg.sql("CHECKPOINT")
+        second = self.backup().stdout.decode().split()[1]
+        state = pg.sql(STATE).strip()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        packs = archive_keys(self.archive, "blocks/packs/")
+        stored = self.pack_bytes()
+
+        dry = pitr("expire", "--archive", self.archive, "--keep", "1", "--dry-run").stdout.decode()
+        self.assertIn(f"would expire {first}", dry)
+        self.assertIn("nothing changed (dry run)", dry)
+        self.assertEqual(archive_keys(self.archive, "blocks/packs/"), packs)
+        out = pitr("expire", "--archive", self.archive, "--keep", "1").stdout.decode()
+        self.assertIn(f"expire {first}", out)
+        self.assertRegex(out, r"[1-9]\d* no longer needed \([\d.]+ MiB\).*; deleted")
+        # The old copies of every pgbench_accounts page were the first backup's alone.
+        self.assertLess(self.pack_bytes(), stored * 0.8, out)
+        self.assertEqual([b["id"] for b in self.status()[0]["backups"]], [second])
+        self.assertEqual(archive_keys(self.archive, f"backups/{first}/"), [])
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        # Nothing more to expire: a second run changes nothing.
+        left = archive_keys(self.archive, "blocks/packs/")
+        again = pitr("expire", "--archive", self.archive, "--keep", "1").stdout.decode()
+        self.assertIn("0 no longer needed", again)
+        self.assertEqual(archive_keys(self.archive, "blocks/packs/"), left)
+        server, log = self.restore("after-expire")
+        try:
+            self.assertEqual(server.sql(STATE).strip(), state, log)
+        finally:
+            server.stop()
 
 
 class CrashSafetyTest(PostgresTestCase):
@@ -505,32 +611,35 @@ class TablespaceTest(PostgresTestCase):
         os.rename(location, location + ".source")
         self.check_restored("original", location, oid, want)
 
-        # A data file changed inside the tablespace's archive, recompressed so that zstd's own
-        # checksum holds: verify still finds it through the server's manifest. (An encrypted
+        # A data file of the tablespace given another file's content (its block list), every
+        # block intact: verify still finds it through the server's manifest. (An encrypted
         # archive cannot be changed so by hand; test_encryption tampers with it.)
         if ENCRYPTED:
             return
-        damaged = self.change_first_data_file(backup_dir + spaces[0]["file"])
+        damaged = self.swap_in_other_content(backup_dir, spaces[0]["file"])
         out = pitr("verify", "--archive", self.archive, check=False)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(f"pg_tblspc/{oid}/{damaged} fails the CRC-32C in the server's manifest",
                       out.stdout.decode() + out.stderr.decode())
 
-    def change_first_data_file(self, stored):
-        tar = bytearray(subprocess.run(["zstd", "-d", "-q", "-c"],
-                                       input=archive_object(self.archive, stored), check=True,
-                                       capture_output=True).stdout)
-        offset = 0
-        while True:
-            name = tar[offset:offset + 100].split(b"\0")[0].decode()
-            size = int(tar[offset + 124:offset + 136].split(b"\0")[0].strip() or b"0", 8)
-            if tar[offset + 156:offset + 157] in (b"0", b"\0") and size > 0:
-                tar[offset + 512 + size // 2] ^= 0xFF
-                break
-            offset += 512 + (size + 511) // 512 * 512
-        replace_archive_object(self.archive, stored, subprocess.run(
-            ["zstd", "-q", "-c"], input=bytes(tar), check=True, capture_output=True).stdout)
-        return name
+    def member_list(self, key):
+        return json.loads(subprocess.run(["zstd", "-d", "-q", "-c"],
+                                         input=archive_object(self.archive, key), check=True,
+                                         capture_output=True).stdout)
+
+    def swap_in_other_content(self, backup_dir, stored):
+        """Gives the tablespace's first one-page file the block list of a one-page file of
+        the data directory with other content; returns the changed file's name."""
+        spaced = self.member_list(backup_dir + stored)
+        base = self.member_list(backup_dir + "base.tar.blocks.json.zst")
+        page = [m for m in spaced if m["type"] == "file" and m["size"] == 8192][0]
+        other = [m for m in base if m["type"] == "file" and m["size"] == 8192
+                 and m["lists"] != page["lists"]][0]
+        page["lists"] = other["lists"]
+        replace_archive_object(self.archive, backup_dir + stored, subprocess.run(
+            ["zstd", "-q", "-c"], input=json.dumps(spaced).encode(), check=True,
+            capture_output=True).stdout)
+        return page["name"]
 
     def check_restored(self, name, location, oid, want, *args):
         server, log = self.restore(name, *args)
