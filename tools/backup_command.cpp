@@ -21,6 +21,7 @@ struct BackupArgs {
   std::string chunk_size = "64M";
   unsigned jobs = 4;
   int compression_level = 1;
+  std::string pack_size = "16M";
   bool json = false;
 };
 
@@ -41,6 +42,7 @@ int run_postgres_backup(const BackupArgs& a) {
   o.endpoint = make_postgres_endpoint(a.source);
   o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.compression_level = a.compression_level;
+  o.pack_bytes = parse_option("--pack-size", a.pack_size, "a size like 16M", parse_size);
   o.progress = ::isatty(STDERR_FILENO);
   auto m = capture::take_postgres_backup(o);
   std::uint64_t bytes = 0, stored = 0;
@@ -113,6 +115,8 @@ CommandRunner add_backup_command(CLI::App& app) {
          "--compression-level", a->compression_level,
          "zstd level (default 1: backups favour speed, and SQL text compresses well at it)")
       ->check(CLI::Range(-7, 19));
+  cmd->add_option("--pack-size", a->pack_size,
+                  "PostgreSQL: blocks are stored in packs of about this size (default 16M)");
   cmd->add_flag("--json", a->json,
                 "Print the new backup as one JSON object: id, type, method, parent, bytes_read "
                 "(from the server), bytes_stored (newly, compressed)");

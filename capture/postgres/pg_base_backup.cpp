@@ -59,6 +59,7 @@ class ArchiveSink {
   std::pair<archive::PgBackupArchive, std::vector<archive::StoredTarMember>> finish() {
     files_.finish();
     auto members = tar_.finish();
+    blocks_.drain();  // so that the stored bytes below are this archive's
     info_.bytes = archive::stored_tar_length(members);
     info_.stored_bytes = blocks_.stats().stored_bytes - stored_before_;
     return {info_, std::move(members)};
@@ -133,7 +134,8 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   m.id = backup.id();
   // After the claim: a sweep running meanwhile sees this backup in progress (block_sweep.hpp).
   auto index = archive::BlockIndex::load(backup.store());
-  archive::BlockWriter blocks(backup.store(), index, {.level = o.compression_level});
+  archive::BlockWriter blocks(backup.store(), index,
+                              {.level = o.compression_level, .pack_bytes = o.pack_bytes});
   auto command = fmt::format(
       "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
       "MANIFEST_CHECKSUMS 'CRC32C')",

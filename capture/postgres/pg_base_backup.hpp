@@ -14,8 +14,9 @@ struct PgBackupOptions {
   PostgresEndpoint endpoint;
   archive::Archive archive;
   int compression_level = 1;
-  bool progress = false;        // a progress line on stderr
-  bool fast_checkpoint = true;  // CHECKPOINT 'fast' rather than waiting for the next one
+  std::size_t pack_bytes = 16u << 20;  // block-store packs
+  bool progress = false;               // a progress line on stderr
+  bool fast_checkpoint = true;         // CHECKPOINT 'fast' rather than waiting for the next one
 };
 
 archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& options);

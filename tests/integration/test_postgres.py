@@ -18,7 +18,8 @@ import time
 import unittest
 
 from harness import (ENCRYPTED, Capture, ServerTestCase, archive_keys, archive_object, free_port,
-                     pitr, replace_archive_object, shared_with_postgres, wait_until)
+                     PITR, pitr, replace_archive_object, shared_with_postgres, wait_until,
+                     with_spool)
 
 # One fingerprint of everything pgbench and the markers wrote.
 STATE = """SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
@@ -246,9 +247,13 @@ class BlockStoreTest(PostgresTestCase):
         return json.loads(pitr("backup", "--archive", self.archive, "--source", self.pg.uri,
                                "--json", password=self.pg.password, timeout=600).stdout)
 
+    def packs(self):
+        """Stored packs (not a local store's temporary files)."""
+        return [k for k in archive_keys(self.archive, "blocks/packs/")
+                if k.endswith(".pack") and not os.path.basename(k).startswith(".")]
+
     def pack_bytes(self):
-        return sum(len(archive_object(self.archive, k))
-                   for k in archive_keys(self.archive, "blocks/packs/"))
+        return sum(len(archive_object(self.archive, k)) for k in self.packs())
 
     def stored(self, backup_id):
         return sum(a["stored_bytes"] for a in self.manifest(backup_id)["archives"])
@@ -299,6 +304,37 @@ class BlockStoreTest(PostgresTestCase):
         self.assertRegex(out.stderr.decode(), r"file \S+: .*block [0-9a-f]{64}")
 
 
+    def test_a_killed_backup_run_again_uploads_only_what_is_missing(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "10", "-q")
+        pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
+        # zstd level 19 and small packs: the first run is killed after its first packs.
+        env = dict(os.environ, PITR_PASSWORD=pg.password)
+        first = subprocess.Popen([PITR, *with_spool(
+            ["backup", "--archive", self.archive, "--source", pg.uri, "--compression-level",
+             "19", "--pack-size", "1M"])], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: self.packs(), timeout=120, what="the first pack of the backup")
+        first.kill()
+        first.wait()
+        self.assertEqual(first.returncode, -signal.SIGKILL, "the backup ended before the kill")
+        kept = self.pack_bytes()
+        self.assertGreater(kept, 0)
+        again = self.json_backup()
+        total = self.pack_bytes()
+        # Every block the killed run stored is used again, not uploaded again.
+        self.assertLessEqual(again["bytes_stored"], total - kept)
+        self.assertGreater(again["bytes_read"], kept)
+        state = pg.sql(STATE).strip()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
+        server, log = self.restore("after-resume")
+        try:
+            self.assertEqual(server.sql(STATE).strip(), state, log)
+        finally:
+            server.stop()
+
     def test_expire_removes_a_backup_and_the_blocks_only_it_used(self):
         pg = self.start_source()
         capture = self.capture(pg)
@@ -312,13 +348,13 @@ class BlockStoreTest(PostgresTestCase):
         state = pg.sql(STATE).strip()
         self.wait_archived(pg)
         self.assertEqual(capture.stop(), 0, capture.output())
-        packs = archive_keys(self.archive, "blocks/packs/")
+        packs = self.packs()
         stored = self.pack_bytes()
 
         dry = pitr("expire", "--archive", self.archive, "--keep", "1", "--dry-run").stdout.decode()
         self.assertIn(f"would expire {first}", dry)
         self.assertIn("nothing changed (dry run)", dry)
-        self.assertEqual(archive_keys(self.archive, "blocks/packs/"), packs)
+        self.assertEqual(self.packs(), packs)
         out = pitr("expire", "--archive", self.archive, "--keep", "1").stdout.decode()
         self.assertIn(f"expire {first}", out)
         self.assertRegex(out, r"[1-9]\d* no longer needed \([\d.]+ MiB\).*; deleted")
@@ -328,10 +364,10 @@ class BlockStoreTest(PostgresTestCase):
         self.assertEqual(archive_keys(self.archive, f"backups/{first}/"), [])
         self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
         # Nothing more to expire: a second run changes nothing.
-        left = archive_keys(self.archive, "blocks/packs/")
+        left = self.packs()
         again = pitr("expire", "--archive", self.archive, "--keep", "1").stdout.decode()
         self.assertIn("0 no longer needed", again)
-        self.assertEqual(archive_keys(self.archive, "blocks/packs/"), left)
+        self.assertEqual(self.packs(), left)
         server, log = self.restore("after-expire")
         try:
             self.assertEqual(server.sql(STATE).strip(), state, log)

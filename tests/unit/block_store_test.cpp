@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "archive/archive_layout.hpp"
 #include "archive/block_store/block_reader.hpp"
@@ -119,6 +120,24 @@ TEST_P(BlockStoreTest, APackStoredWithoutItsIndexIsFoundAndNotUploadedAgain) {
   EXPECT_EQ(stats.new_blocks, 0u);
   EXPECT_EQ(count_under(*store_, layout::block_indexes_prefix()), indexes.size());
   EXPECT_TRUE(BlockIndex::load(*store_).unindexed().empty());
+}
+
+TEST_P(BlockStoreTest, PutsFromSeveralThreadsStoreEachBlockOnce) {
+  auto index = BlockIndex::load(*store_);
+  BlockWriter writer(*store_, index, {.level = 1, .pack_bytes = 64 << 10, .workers = 3});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (std::uint32_t i = 0; i < 100; ++i) writer.put(page(i));
+    });
+  for (auto& t : threads) t.join();
+  writer.finish();
+  EXPECT_EQ(writer.stats().blocks, 400u);
+  EXPECT_EQ(writer.stats().new_blocks, 100u);
+  auto reloaded = BlockIndex::load(*store_);
+  EXPECT_EQ(reloaded.block_count(), 100u);
+  BlockReader reader(*store_, reloaded);
+  for (std::uint32_t i = 0; i < 100; ++i) EXPECT_EQ(reader.read(BlockId::of(page(i))), page(i));
 }
 
 TEST_P(BlockStoreTest, AnUnfinishedWriterLeavesNoPack) {

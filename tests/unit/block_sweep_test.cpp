@@ -25,7 +25,8 @@ class BlockSweepTest : public ::testing::Test {
   // A "backup": blocks seed..seed+count-1 through a writer of its own (packs of its own).
   std::vector<BlockId> backup(std::uint32_t seed, std::uint32_t count) {
     auto index = BlockIndex::load(store_);
-    BlockWriter writer(store_, index, {.level = 1, .pack_bytes = 16 << 10});
+    // One worker: blocks land in packs in the order put, so the tests know which share a pack.
+    BlockWriter writer(store_, index, {.level = 1, .pack_bytes = 16 << 10, .workers = 1});
     std::vector<BlockId> ids;
     for (auto i = seed; i < seed + count; ++i) ids.push_back(writer.put(block(i)));
     writer.finish();
