@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "formats/crc32c.hpp"
+#include "formats/postgres/wal_record.hpp"
 
 namespace pitr::postgres {
 namespace {
@@ -21,7 +22,6 @@ constexpr std::uint8_t kXlogSwitch = 0x40, kXlogRestorePoint = 0x70;
 constexpr std::uint8_t kXactOpMask = 0x70, kXactHasInfo = 0x80;
 constexpr std::uint8_t kXactCommit = 0x00, kXactAbort = 0x20, kXactCommitPrepared = 0x30,
                        kXactAbortPrepared = 0x40;
-constexpr std::uint16_t kMagicPg15 = 0xD110, kMagicPg17 = 0xD116;
 
 Lsn align8(Lsn v) {
   return (v + 7) & ~Lsn{7};
@@ -37,7 +37,7 @@ std::uint32_t prepared_xid(ByteCursor& c, bool commit, std::uint16_t magic) {
   if (xinfo & 0x01) c.skip(8);                          // dbinfo
   if (xinfo & 0x02) c.skip(4 * std::size_t{c.u32()});   // subxacts
   if (xinfo & 0x04) c.skip(12 * std::size_t{c.u32()});  // relfilenodes
-  if (xinfo & 0x100) c.skip((magic >= kMagicPg17 ? 16 : 12) * std::size_t{c.u32()});  // stats
+  if (xinfo & 0x100) c.skip((magic >= kWalMagicPg17 ? 16 : 12) * std::size_t{c.u32()});  // stats
   if (commit && (xinfo & 0x08)) c.skip(16 * std::size_t{c.u32()});  // invalidations
   if (!(xinfo & 0x10)) throw DecodeError("prepared transaction record without its xid");
   return c.u32();
@@ -46,46 +46,7 @@ std::uint32_t prepared_xid(ByteCursor& c, bool commit, std::uint16_t magic) {
 }  // namespace
 
 Bytes wal_record_main_data(Bytes record, std::uint16_t page_magic) {
-  ByteCursor c(record, "WAL record");
-  c.skip(kRecordHeader);
-  // The headers end where the bytes left are exactly the data they declared (as the server's
-  // DecodeXLogRecord decides): a record need not have main data (a full-page image has none),
-  // and block data after the headers may hold any byte, 255 included.
-  std::uint64_t declared = 0;
-  std::uint32_t main_len = 0;
-  while (record.size() - c.offset() > declared) {
-    auto id = c.u8();
-    if (id == 255) {
-      main_len = c.u8();
-      break;
-    }
-    if (id == 254) {
-      main_len = c.u32();
-      break;
-    }
-    if (id == 253) {  // replication origin
-      c.skip(2);
-    } else if (id == 252) {  // top-level xid
-      c.skip(4);
-    } else if (id <= 32) {  // block reference
-      auto fork_flags = c.u8();
-      declared += c.u16();      // the block's data
-      if (fork_flags & 0x10) {  // has image
-        declared += c.u16();    // its length
-        c.skip(2);              // hole offset
-        auto bimg_info = c.u8();
-        bool compressed = page_magic >= kMagicPg15 ? (bimg_info & 0x1C) : (bimg_info & 0x02);
-        if ((bimg_info & 0x01) && compressed) c.skip(2);
-      }
-      if (!(fork_flags & 0x80)) c.skip(12);  // relation, unless the same as before
-      c.skip(4);                             // block number
-    } else {
-      throw DecodeError(fmt::format("WAL record: invalid block id {}", id));
-    }
-  }
-  if (declared + main_len != record.size() - c.offset())
-    throw DecodeError("WAL record: its data does not add up to its length");
-  return record.subspan(record.size() - main_len);
+  return decode_wal_record(record, page_magic).main_data;
 }
 
 void WalScanner::start_at(Lsn lsn) {

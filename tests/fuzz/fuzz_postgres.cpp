@@ -1,13 +1,16 @@
-// libFuzzer target for the PostgreSQL parsers: the WAL record walker, replication and
-// base-backup messages, tar streams, backup manifests and timeline history files. The
+// libFuzzer target for the PostgreSQL parsers: the WAL record walker, one record's block
+// references and the change map, replication and base-backup messages, tar streams, backup
+// manifests and timeline history files. The
 // first byte picks the parser; everything must end in success or a DecodeError.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/replication_messages.hpp"
 #include "formats/postgres/server_manifest.hpp"
 #include "formats/postgres/timeline_history.hpp"
+#include "formats/postgres/wal_changes.hpp"
 #include "formats/postgres/wal_scanner.hpp"
 #include "formats/tar_reader.hpp"
 
@@ -17,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Bytes input(data + 1, size - 1);
   try {
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
       case 0: {
         postgres::WalScanner scanner(1u << 20);
         // In two pieces, so that records and page headers are split across feeds.
@@ -44,6 +47,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 5:
         postgres::parse_timeline_history(as_text(input));
         break;
+      case 6: {
+        // One record (its length field made right, so the headers behind it are reached),
+        // then into the change map.
+        std::vector<std::uint8_t> record(input.begin(), input.end());
+        if (record.size() >= 4) store_le(record.data(), record.size(), 4);
+        postgres::WalChanges changes;
+        changes.add(postgres::decode_wal_record(record, 0xD110));
+        break;
+      }
     }
   } catch (const DecodeError&) {
   }

@@ -1,0 +1,59 @@
+#pragma once
+// What the WAL between two LSNs says about a cluster's relation files, record by record:
+// for each relation fork the blocks that changed, and the shortest length the fork had in
+// the range (0 once created or dropped, the new length after a truncation), as PostgreSQL
+// 17's WAL summarizer keeps it (src/common/blkreftable.c) but built from archived WAL, so it
+// works on 15 and 16. A backup compared with an earlier one takes from the server the
+// changed blocks, every block at or past the shortest length, and whole what this map cannot
+// speak for: free space maps and visibility maps (not reliably WAL-logged), databases created
+// or dropped in the range (their files are copied without per-block WAL), and everything when
+// the range ran at wal_level=minimal. Rules: docs/archive-format.md, "Incremental backups".
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "formats/postgres/wal_record.hpp"
+
+namespace pitr::postgres {
+
+class WalChanges {
+ public:
+  // Applies one record of the range, in WAL order. Throws DecodeError for a record whose
+  // main data is too short for what its type says it holds.
+  void add(const WalRecordParts& record);
+
+  struct ForkChanges {
+    std::vector<std::uint32_t> blocks;   // sorted, unique (after blocks_of)
+    std::optional<std::uint32_t> limit;  // shortest length in blocks, when it was cut
+  };
+  // The fork's changes, or none when no record touched it.
+  const ForkChanges* changes(const RelFile& file, Fork fork);
+  // A database created or dropped in the range (its files are taken whole).
+  bool database_replaced(std::uint32_t spc, std::uint32_t db) const {
+    return replaced_databases_.contains({spc, db});
+  }
+  // wal_level=minimal was in force somewhere in the range: relation files may have been
+  // written without WAL, so nothing can be compared.
+  bool minimal_wal_seen() const { return minimal_wal_; }
+  std::uint64_t records() const { return records_; }
+
+ private:
+  void set_limit(const RelFile& file, Fork fork, std::uint32_t limit);
+  void add_xlog(const WalRecordParts& r);
+  void add_smgr(const WalRecordParts& r);
+  void add_xact(const WalRecordParts& r);
+  void add_dbase(const WalRecordParts& r);
+
+  struct Entry {
+    ForkChanges changes;
+    std::size_t sorted = 0;  // blocks[0, sorted) are sorted and unique
+  };
+  std::map<std::pair<RelFile, Fork>, Entry> forks_;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> replaced_databases_;
+  bool minimal_wal_ = false;
+  std::uint64_t records_ = 0;
+};
+
+}  // namespace pitr::postgres

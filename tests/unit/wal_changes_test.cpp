@@ -1,0 +1,196 @@
+// Block references of WAL records and the change map built from them
+// (formats/postgres/wal_record.hpp, wal_changes.hpp), on records assembled byte by byte as
+// PostgreSQL 15 writes them.
+#include <gtest/gtest.h>
+
+#include "formats/postgres/wal_changes.hpp"
+
+namespace pitr::postgres {
+namespace {
+
+constexpr std::uint16_t kPg15 = 0xD110;
+
+struct Block {
+  RelFile file;
+  std::uint8_t fork = 0;
+  std::uint32_t block = 0;
+  bool same_rel = false;
+  std::vector<std::uint8_t> data, image;
+};
+
+void put(std::vector<std::uint8_t>& out, std::uint64_t v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+// A whole record: header, block headers, main-data header, payloads, main data.
+std::vector<std::uint8_t> record(std::uint8_t rmid, std::uint8_t info,
+                                 const std::vector<Block>& blocks,
+                                 const std::vector<std::uint8_t>& main = {}) {
+  std::vector<std::uint8_t> r;
+  put(r, 0, 4);  // length, set last
+  put(r, 77, 4);
+  put(r, 0, 8);
+  r.push_back(info);
+  r.push_back(rmid);
+  put(r, 0, 6);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    r.push_back(static_cast<std::uint8_t>(i));
+    r.push_back(static_cast<std::uint8_t>(b.fork | (b.image.empty() ? 0 : 0x10) |
+                                          (b.data.empty() ? 0 : 0x20) | (b.same_rel ? 0x80 : 0)));
+    put(r, b.data.size(), 2);
+    if (!b.image.empty()) {
+      put(r, b.image.size(), 2);
+      put(r, 0, 2);
+      r.push_back(0);
+    }
+    if (!b.same_rel) {
+      put(r, b.file.spc, 4);
+      put(r, b.file.db, 4);
+      put(r, b.file.rel, 4);
+    }
+    put(r, b.block, 4);
+  }
+  if (!main.empty()) {
+    r.push_back(main.size() < 256 ? 255 : 254);
+    put(r, main.size(), main.size() < 256 ? 1 : 4);
+  }
+  for (const auto& b : blocks) {
+    r.insert(r.end(), b.image.begin(), b.image.end());
+    r.insert(r.end(), b.data.begin(), b.data.end());
+  }
+  r.insert(r.end(), main.begin(), main.end());
+  for (std::size_t i = 0; i < 4; ++i) r[i] = static_cast<std::uint8_t>(r.size() >> (8 * i));
+  return r;
+}
+
+const RelFile kTable{1663, 5, 16384}, kOther{1663, 5, 16390};
+
+std::vector<std::uint8_t> rel_file(const RelFile& f) {
+  std::vector<std::uint8_t> out;
+  put(out, f.spc, 4);
+  put(out, f.db, 4);
+  put(out, f.rel, 4);
+  return out;
+}
+
+void feed(WalChanges& changes, const std::vector<std::uint8_t>& r) {
+  changes.add(decode_wal_record(r, kPg15));
+}
+
+TEST(WalRecordBlocks, ReadsEveryBlockReferenceAndTheMainData) {
+  auto r = record(10, 0x20,
+                  {{kTable, 0, 7, false, {1, 2, 3}, {}},
+                   {kTable, 0, 9, true, {}, std::vector<std::uint8_t>(100, 255)},
+                   {kOther, 2, 0, false, {255}, {}}},
+                  {42, 43});
+  auto parts = decode_wal_record(r, kPg15);
+  EXPECT_EQ(parts.rmid, 10);
+  EXPECT_EQ(parts.info, 0x20);
+  EXPECT_EQ(parts.xid, 77u);
+  ASSERT_EQ(parts.blocks.size(), 3u);
+  EXPECT_EQ(parts.blocks[0].file, kTable);
+  EXPECT_EQ(parts.blocks[0].block, 7u);
+  EXPECT_EQ(parts.blocks[1].file, kTable);  // the same relation as the block before
+  EXPECT_TRUE(parts.blocks[1].has_image);
+  EXPECT_EQ(parts.blocks[2].file, kOther);
+  EXPECT_EQ(parts.blocks[2].fork, Fork::kVm);
+  EXPECT_EQ(std::vector<std::uint8_t>(parts.main_data.begin(), parts.main_data.end()),
+            (std::vector<std::uint8_t>{42, 43}));
+}
+
+TEST(WalRecordBlocks, RefusesHeadersThatDoNotAddUp) {
+  auto good = record(10, 0, {{kTable, 0, 1, false, {1}, {}}, {kTable, 0, 2, false, {2}, {}}});
+  auto swapped = good;
+  swapped[24 + 4 + 16] = 0;  // the second block's id repeats the first's
+  EXPECT_THROW(decode_wal_record(swapped, kPg15), DecodeError);
+  auto same_rel_first = record(10, 0, {{kTable, 0, 1, true, {1}, {}}});
+  EXPECT_THROW(decode_wal_record(same_rel_first, kPg15), DecodeError);
+  auto bad_fork = record(10, 0, {{kTable, 5, 1, false, {1}, {}}});
+  EXPECT_THROW(decode_wal_record(bad_fork, kPg15), DecodeError);
+  for (std::size_t n = 24; n < good.size(); ++n)
+    EXPECT_THROW(decode_wal_record(Bytes(good).first(n), kPg15), DecodeError) << n;
+}
+
+TEST(WalChanges, MarksReferencedBlocksButNotTheFreeSpaceMap) {
+  WalChanges changes;
+  feed(changes, record(10, 0, {{kTable, 0, 9, false, {1}, {}}, {kTable, 0, 3, true, {1}, {}}}));
+  feed(changes, record(10, 0, {{kTable, 0, 3, false, {1}, {}}}));
+  feed(changes, record(10, 0, {{kTable, 1, 4, false, {1}, {}}}));
+  auto* main = changes.changes(kTable, Fork::kMain);
+  ASSERT_TRUE(main);
+  EXPECT_EQ(main->blocks, (std::vector<std::uint32_t>{3, 9}));
+  EXPECT_FALSE(main->limit);
+  EXPECT_FALSE(changes.changes(kTable, Fork::kFsm));
+  EXPECT_FALSE(changes.changes(kOther, Fork::kMain));
+}
+
+TEST(WalChanges, CreationTruncationAndDropsCutTheFork) {
+  WalChanges changes;
+  feed(changes, record(10, 0, {{kTable, 0, 50, false, {1}, {}}, {kTable, 0, 5, true, {1}, {}}}));
+  std::vector<std::uint8_t> truncate;
+  put(truncate, 10, 4);
+  auto f = rel_file(kTable);
+  truncate.insert(truncate.end(), f.begin(), f.end());
+  put(truncate, 7, 4);  // heap, visibility map and free space map
+  feed(changes, record(2, 0x20, {}, truncate));
+  auto* main = changes.changes(kTable, Fork::kMain);
+  EXPECT_EQ(main->blocks, (std::vector<std::uint32_t>{5}));  // block 50 is past the cut
+  EXPECT_EQ(main->limit, 10u);
+  feed(changes, record(10, 0, {{kTable, 0, 12, false, {1}, {}}}));  // extended again
+  EXPECT_EQ(changes.changes(kTable, Fork::kMain)->blocks, (std::vector<std::uint32_t>{5, 12}));
+
+  // A relation created (SMGR_CREATE of its main fork): limit 0.
+  auto create = rel_file(kOther);
+  put(create, 0, 4);
+  feed(changes, record(2, 0x10, {}, create));
+  EXPECT_EQ(changes.changes(kOther, Fork::kMain)->limit, 0u);
+
+  // A commit dropping a relation (after one subtransaction): every fork but the FSM cut to 0.
+  std::vector<std::uint8_t> commit;
+  put(commit, 123456, 8);              // xact_time
+  put(commit, 0x01 | 0x02 | 0x04, 4);  // dbinfo, subxacts, relations
+  put(commit, 0, 8);                   // dbinfo
+  put(commit, 1, 4);                   // one subxact
+  put(commit, 901, 4);
+  put(commit, 1, 4);  // one relation
+  commit.insert(commit.end(), f.begin(), f.end());
+  feed(changes, record(1, 0x80, {}, commit));  // COMMIT with info
+  EXPECT_EQ(changes.changes(kTable, Fork::kMain)->limit, 0u);
+  EXPECT_TRUE(changes.changes(kTable, Fork::kMain)->blocks.empty());
+  EXPECT_EQ(changes.changes(kTable, Fork::kVm)->limit, 0u);
+  EXPECT_FALSE(changes.changes(kTable, Fork::kFsm));
+}
+
+TEST(WalChanges, DatabasesCreatedOrDroppedAndMinimalWalAreNoticed) {
+  WalChanges changes;
+  std::vector<std::uint8_t> created;
+  put(created, 16500, 4);
+  put(created, 1663, 4);
+  feed(changes, record(4, 0x10, {}, created));  // CREATE DATABASE, WAL_LOG strategy
+  std::vector<std::uint8_t> copied;
+  for (auto v : {16501, 1663, 1, 1663}) put(copied, v, 4);
+  feed(changes, record(4, 0x00, {}, copied));  // FILE_COPY strategy
+  std::vector<std::uint8_t> dropped;
+  for (auto v : {16502, 2, 1663, 16999}) put(dropped, v, 4);
+  feed(changes, record(4, 0x20, {}, dropped));
+  EXPECT_TRUE(changes.database_replaced(1663, 16500));
+  EXPECT_TRUE(changes.database_replaced(1663, 16501));
+  EXPECT_TRUE(changes.database_replaced(16999, 16502));
+  EXPECT_FALSE(changes.database_replaced(1663, 5));
+  EXPECT_FALSE(changes.minimal_wal_seen());
+
+  std::vector<std::uint8_t> parameters;
+  for (auto v : {100, 8, 10, 0, 64}) put(parameters, v, 4);
+  put(parameters, 1, 4);  // replica
+  put(parameters, 0, 8);
+  feed(changes, record(0, 0x60, {}, parameters));
+  EXPECT_FALSE(changes.minimal_wal_seen());
+  parameters[20] = 0;  // minimal
+  feed(changes, record(0, 0x60, {}, parameters));
+  EXPECT_TRUE(changes.minimal_wal_seen());
+  EXPECT_THROW(feed(changes, record(0, 0x60, {}, {1, 2, 3})), DecodeError);
+}
+
+}  // namespace
+}  // namespace pitr::postgres
