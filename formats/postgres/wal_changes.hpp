@@ -7,7 +7,8 @@
 // changed blocks, every block at or past the shortest length, and whole what this map cannot
 // speak for: free space maps and visibility maps (not reliably WAL-logged), databases created
 // or dropped in the range (their files are copied without per-block WAL), and everything when
-// the range ran at wal_level=minimal. Rules: docs/archive-format.md, "Incremental backups".
+// the range ran at wal_level=minimal. (The research behind these rules, record by record, is
+// summarized in docs/design-notes.md, "Incremental PostgreSQL backups from WAL".)
 #include <cstdint>
 #include <map>
 #include <optional>

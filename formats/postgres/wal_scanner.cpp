@@ -169,6 +169,7 @@ void WalScanner::finish_record(const WalEventSink& sink) {
     throw DecodeError(fmt::format("WAL record at {} fails its CRC check", lsn_text(record_lsn_)));
   ++records_;
   last_end_ = pos_;
+  if (record_sink_) record_sink_(record_lsn_, decode_wal_record(rec, magic_));
   decode_record(record_lsn_, rec, sink);
   record_.clear();
   bool switched = rec[17] == kRmXlog && (rec[16] & 0xF0) == kXlogSwitch;

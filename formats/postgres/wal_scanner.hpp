@@ -10,6 +10,7 @@
 
 #include "formats/byte_cursor.hpp"
 #include "formats/postgres/lsn.hpp"
+#include "formats/postgres/wal_record.hpp"
 
 namespace pitr::postgres {
 
@@ -27,6 +28,8 @@ struct WalEvent {
 };
 
 using WalEventSink = std::function<void(const WalEvent&)>;
+// Every complete record (its CRC checked) and where it starts.
+using WalRecordSink = std::function<void(Lsn lsn, const WalRecordParts& record)>;
 
 class WalScanner {
  public:
@@ -36,6 +39,9 @@ class WalScanner {
   // scanner starts afresh there (which must be a page boundary). A record that began
   // before the first byte fed is skipped. Throws DecodeError for damaged WAL.
   void feed(Lsn lsn, Bytes data, const WalEventSink& sink);
+
+  // Also hands every complete record to `sink`, decoded (for change maps).
+  void set_record_sink(WalRecordSink sink) { record_sink_ = std::move(sink); }
 
   // True once the WAL ended: a zeroed page or a zero-length record where one should start.
   bool ended() const { return ended_; }
@@ -64,6 +70,7 @@ class WalScanner {
   std::uint64_t system_id_ = 0;
   Lsn last_end_ = 0;
   std::uint64_t records_ = 0;
+  WalRecordSink record_sink_;
 };
 
 // Main data of one record (the last bytes of the record, after the block references);

@@ -32,10 +32,14 @@ class WalBuilder {
       store_le(rec.data() + rec.size() - 4, main.size(), 4);
     }
     rec.insert(rec.end(), main.begin(), main.end());
-    store_le(rec.data(), rec.size(), 4);
     store_le(rec.data() + 4, xid, 4);
     rec[16] = info;
     rec[17] = rmid;
+    return add_record(std::move(rec));
+  }
+  // A whole record as given (header fields but length and CRC already set), laid out in pages.
+  Lsn add_record(std::vector<std::uint8_t> rec) {
+    store_le(rec.data(), rec.size(), 4);
     Crc32c crc;
     crc.update(Bytes(rec).subspan(24));
     crc.update(Bytes(rec).first(20));

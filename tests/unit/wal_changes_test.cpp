@@ -3,7 +3,11 @@
 // PostgreSQL 15 writes them.
 #include <gtest/gtest.h>
 
+#include "archive/file_io.hpp"
+#include "archive/wal_change_scan.hpp"
 #include "formats/postgres/wal_changes.hpp"
+#include "tests/unit/temp_dir.hpp"
+#include "tests/unit/wal_builder.hpp"
 
 namespace pitr::postgres {
 namespace {
@@ -190,6 +194,61 @@ TEST(WalChanges, DatabasesCreatedOrDroppedAndMinimalWalAreNoticed) {
   feed(changes, record(0, 0x60, {}, parameters));
   EXPECT_TRUE(changes.minimal_wal_seen());
   EXPECT_THROW(feed(changes, record(0, 0x60, {}, {1, 2, 3})), DecodeError);
+}
+
+// The archived WAL of a range read into a change map: records starting in [from, to) only,
+// across segments, and a clear refusal when a segment is missing or ends too soon.
+class WalChangeScanTest : public ::testing::Test {
+ protected:
+  static constexpr std::uint64_t kSegment = 1 << 20;
+
+  void SetUp() override {
+    // Block k of kTable, with 300 KiB of data so that the records cross segments.
+    for (std::uint32_t k = 1; k <= 6; ++k)
+      lsns_.push_back(wal_.add_record(record(10, 0, {{kTable, 0, k, false, {1}, {}}},
+                                             std::vector<std::uint8_t>(300 << 10, 5))));
+  }
+  archive::WalSourceListing listing(std::size_t segments, std::size_t last_size = kSegment) {
+    archive::WalSourceListing l;
+    l.source.segment_size = kSegment;
+    for (std::size_t s = 0; s < segments; ++s) {
+      auto path = dir_.path() / ("segment-" + std::to_string(s));
+      auto size =
+          std::min(s + 1 == segments ? last_size : kSegment, wal_.bytes().size() - s * kSegment);
+      archive::write_file_atomically(path, Bytes(wal_.bytes()).subspan(s * kSegment, size));
+      l.open.push_back({path, 1, s, size});
+    }
+    return l;
+  }
+  std::vector<std::uint32_t> changed(const archive::WalChangeScan& scan) {
+    EXPECT_TRUE(scan.changes) << scan.missing;
+    auto copy = *scan.changes;
+    auto* c = copy.changes(kTable, Fork::kMain);
+    return c ? c->blocks : std::vector<std::uint32_t>{};
+  }
+
+  test::TempDir dir_;
+  test::WalBuilder wal_{kSegment};
+  std::vector<Lsn> lsns_;
+};
+
+TEST_F(WalChangeScanTest, TakesTheRecordsThatStartInTheRange) {
+  auto l = listing(2);
+  EXPECT_EQ(changed(archive::scan_wal_changes(l, 1, lsns_[1], lsns_[4])),
+            (std::vector<std::uint32_t>{2, 3, 4}));
+  EXPECT_EQ(changed(archive::scan_wal_changes(l, 1, 0, lsns_[5] + 1)),
+            (std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST_F(WalChangeScanTest, AMissingOrShortSegmentIsNamed) {
+  auto one = archive::scan_wal_changes(listing(1), 1, lsns_[0], lsns_[5]);
+  EXPECT_FALSE(one.changes);
+  EXPECT_NE(one.missing.find("000000010000000000000001 is not in the archive"), std::string::npos)
+      << one.missing;
+  auto short_tail = archive::scan_wal_changes(listing(2, 1000), 1, lsns_[0], lsns_[5]);
+  EXPECT_FALSE(short_tail.changes);
+  EXPECT_NE(short_tail.missing.find("ends at 0/1003E8"), std::string::npos) << short_tail.missing;
+  EXPECT_FALSE(archive::scan_wal_changes(listing(2), 2, lsns_[0], lsns_[5]).changes);
 }
 
 }  // namespace
