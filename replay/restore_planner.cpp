@@ -300,16 +300,28 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
   return walk;
 }
 
-void choose_backup(const std::vector<archive::BackupManifest>& backups, RestorePlan& plan) {
+void choose_backup(const std::vector<archive::BackupManifest>& backups,
+                   const std::optional<std::string>& wanted, RestorePlan& plan) {
   std::optional<archive::BackupManifest> best;
   std::string oldest;
   for (const auto& b : backups) {
+    if (wanted && b.id != *wanted) continue;
     auto at = position_of(b);
+    if (wanted && position_less(plan.stop, at))
+      throw PlanError(fmt::format(
+          "base backup {} is consistent at {}:{}, after the target; choose an older backup or "
+          "a later target",
+          b.id, at.file, at.offset));
     if (oldest.empty())
       oldest = fmt::format(" (the oldest is {} at {}:{})", b.id, at.file, at.offset);
     if (position_less(plan.stop, at)) continue;
     if (!best || position_less(position_of(*best), at)) best = b;
   }
+  if (!best && wanted)
+    throw PlanError(
+        fmt::format("the archive holds no MySQL/MariaDB base backup {} of {} (pitr "
+                    "status lists them)",
+                    *wanted, plan.source_id));
   if (!best)
     throw PlanError(
         fmt::format("no base backup of {} is consistent before the target{}; take "
@@ -370,7 +382,7 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
   auto backups = backups_of(archive, plan.source_id);
   StartCounter counter(backups);
   auto walk = resolve_stop(archive, target, plan, backups, counter);
-  choose_backup(backups, plan);
+  choose_backup(backups, target.backup, plan);
   check_continuity(archive, plan);
   plan.transactions = walk.started_before_stop - counter.started_before(position_of(plan.backup));
   plan.last_commit_time = plan.transactions ? walk.last_commit_time : 0;

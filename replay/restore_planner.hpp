@@ -25,6 +25,8 @@ struct RestoreTarget {
   std::optional<ChangeMatch> match;  // kBeforeMatch
   std::string match_text;
   std::optional<std::int64_t> since;  // kBeforeMatch
+  std::optional<std::string> backup;  // the base backup to start from (default: the newest
+                                      // one consistent before the target)
   std::string describe() const;
 };
 

@@ -22,7 +22,7 @@ struct RestoreArgs {
   SourceArgs target;
   ArchiveArgs archive;
   std::optional<std::string> to_time, to_position, to_gtid, before_gtid, before_match, since,
-      source_id, sql_out;
+      source_id, sql_out, backup;
   unsigned jobs = 4;
   bool dry_run = false;
   PgRestoreArgs pg;
@@ -32,6 +32,7 @@ int run_postgres_restore(const RestoreArgs& a) {
   auto pg = a.pg;
   pg.archive = a.archive;
   pg.to_time = a.to_time;
+  pg.backup = a.backup;
   pg.dry_run = a.dry_run;
   pg.source_id = a.source_id.value_or("");
   if (a.to_position || a.to_gtid || a.before_gtid || a.before_match || a.sql_out)
@@ -44,6 +45,7 @@ int run_postgres_restore(const RestoreArgs& a) {
 replay::RestoreTarget make_target(const RestoreArgs& a) {
   using Kind = replay::RestoreTarget::Kind;
   replay::RestoreTarget t;
+  t.backup = a.backup;
   if (a.to_time) {
     t.kind = Kind::kTime;
     t.time = parse_option("--to-time", *a.to_time, kIsoTimeForm, parse_iso_time);
@@ -91,10 +93,10 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
 
 int run_restore(const RestoreArgs& a) {
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
-  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start || a.pg.backup)
+  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
     throw UsageError(
-        "--to-lsn, --to-xid, --to-name, --immediate, --start and (for now) --backup restore "
-        "PostgreSQL and need --pgdata DIR");
+        "--to-lsn, --to-xid, --to-name, --immediate and --start restore PostgreSQL and need "
+        "--pgdata DIR");
   auto target = make_target(a);  // a bad command line is told before the archive is read
   auto archive = open_archive(a.archive, SpoolUse::kOptional, /*read_ahead=*/true);
   archive::BinlogArchive catalog(archive);
@@ -175,9 +177,9 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "PostgreSQL: recover to this restore point (pg_create_restore_point)");
   auto* t9 = cmd->add_flag("--immediate", pg.immediate,
                            "PostgreSQL: stop as soon as the base backup is consistent");
-  cmd->add_option("--backup", pg.backup,
-                  "PostgreSQL: restore this base backup (pitr status lists them) instead of "
-                  "the newest one consistent before the target");
+  cmd->add_option("--backup", a->backup,
+                  "Start from this base backup (pitr status lists them) instead of the newest "
+                  "one consistent before the target");
   cmd->add_option("--timeline", pg.timeline,
                   "PostgreSQL: recover along this timeline (default: "
                   "the newest archived)");

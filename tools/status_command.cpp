@@ -181,6 +181,16 @@ void print_postgres_status(const nlohmann::json& sources) {
   }
 }
 
+// A logical backup's SQL and what it takes in the archive.
+std::pair<std::uint64_t, std::uint64_t> sizes_of(const archive::BackupManifest& m) {
+  std::uint64_t bytes = 0, stored = 0;
+  for (const auto& f : m.files) {
+    bytes += f.bytes;
+    stored += f.stored_bytes;
+  }
+  return {bytes, stored};
+}
+
 // The MySQL/MariaDB side: binlog sources and their base backups.
 void print_binlog_status(const std::vector<SourceSummary>& sources,
                          const std::vector<archive::BackupManifest>& backups) {
@@ -199,9 +209,14 @@ void print_binlog_status(const std::vector<SourceSummary>& sources,
     fmt::print("  last capture     {}\n", iso_time(s.last_capture));
   }
   fmt::print("base backups       {}\n", backups.empty() ? "none" : std::to_string(backups.size()));
-  for (auto& m : backups)
-    fmt::print("  - {} of {}: consistent at {}:{} ({}), GTID position '{}'\n", m.id, m.source_id,
-               m.binlog_file, m.binlog_position, iso_time(m.consistent_at), m.gtid_position);
+  for (auto& m : backups) {
+    auto [bytes, stored] = sizes_of(m);
+    fmt::print(
+        "  - {} of {}: full logical, consistent at {}:{} ({}), GTID position '{}'; {:.1f} MiB "
+        "of SQL stored in {:.1f} MiB\n",
+        m.id, m.source_id, m.binlog_file, m.binlog_position, iso_time(m.consistent_at),
+        m.gtid_position, bytes / 1048576.0, stored / 1048576.0);
+  }
 }
 
 int run_status(const ArchiveArgs& args, bool json) {
@@ -218,6 +233,10 @@ int run_status(const ArchiveArgs& args, bool json) {
     j["backups"] = nlohmann::json::array();
     for (auto& m : backups)
       j["backups"].push_back({{"id", m.id},
+                              {"type", "full"},
+                              {"method", "logical"},
+                              {"bytes", sizes_of(m).first},
+                              {"stored_bytes", sizes_of(m).second},
                               {"source_id", m.source_id},
                               {"binlog_file", m.binlog_file},
                               {"binlog_position", m.binlog_position},

@@ -96,6 +96,9 @@ class BackupTest(ServerTestCase):
 
         status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
         self.assertEqual([b["id"] for b in status["backups"]], [backup_id])
+        listed = status["backups"][0]
+        self.assertEqual((listed["type"], listed["method"]), ("full", "logical"))
+        self.assertEqual(listed["bytes"], sum(f["bytes"] for f in manifest["files"]))
         self.assertIn(b"1 base backups", pitr("verify", "--archive", archive).stdout)
         damaged = f"{backup}/{docs_chunks[0]['path']}"
         data = bytearray(archive_object(archive, damaged))

@@ -127,6 +127,35 @@ TEST_F(RestorePlannerTest, CountsFromTheChosenBackupWhateverTheTarget) {
   expect_counts(plan, all);
 }
 
+// --backup: the chosen backup, however old, and the transactions after it; refused when it
+// is after the target or not in the archive.
+TEST_F(RestorePlannerTest, AChosenBackupIsUsedOrRefusedWithTheReason) {
+  auto all = transactions();
+  add_backup("20250102T000000Z", all[19].end, 2);
+  archive::BinlogArchive catalog(arch);
+  replay::RestoreTarget target;
+  target.backup = "20250101T000000Z";
+  auto plan = replay::plan_restore(catalog, target, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250101T000000Z");
+  expect_counts(plan, all);
+  target.kind = replay::RestoreTarget::Kind::kPosition;
+  target.file = name;
+  target.position = all[10].start;
+  target.backup = "20250102T000000Z";
+  EXPECT_THROW(
+      {
+        try {
+          replay::plan_restore(catalog, target, std::nullopt);
+        } catch (const replay::PlanError& e) {
+          EXPECT_NE(std::string(e.what()).find("after the target"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      replay::PlanError);
+  target.backup = "20240101T000000Z";
+  EXPECT_THROW(replay::plan_restore(catalog, target, std::nullopt), replay::PlanError);
+}
+
 // A position where no transaction starts or ends: between two (where SHOW BINARY LOG STATUS
 // stood, after a Binlog_checkpoint) stops there; inside one, or past the archive, is refused.
 TEST_F(RestorePlannerTest, APositionBetweenTransactionsStopsThereAndOneInsideIsRefused) {
