@@ -34,6 +34,11 @@ std::size_t kept_count(const Backups& b, const RetentionPolicy& p, std::int64_t 
   return std::max<std::size_t>(keep, 1);
 }
 
+void sort_by_time(std::vector<BackupSummary>& backups) {
+  std::stable_sort(backups.begin(), backups.end(),
+                   [](const auto& a, const auto& b) { return a.consistent_at < b.consistent_at; });
+}
+
 }  // namespace
 
 std::vector<BackupSummary> summarize_backups(const Archive& archive) {
@@ -43,17 +48,21 @@ std::vector<BackupSummary> summarize_backups(const Archive& archive) {
         {m.id, m.source_id, "mysql", "full", static_cast<std::int64_t>(m.consistent_at) * 1000000});
   for (const auto& m : list_pg_backups(archive))
     out.push_back({m.id, m.source_id, "postgres", "full", m.finished_at});
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.consistent_at < b.consistent_at; });
+  sort_by_time(out);
   return out;
+}
+
+void check_policy(const RetentionPolicy& p) {
+  if (!p.keep && !p.keep_full && !p.recovery_window)
+    throw std::invalid_argument(
+        "say what to keep: --keep N, --keep-full N or --recovery-window DURATION");
+  if ((p.keep && *p.keep == 0) || (p.keep_full && *p.keep_full == 0))
+    throw std::invalid_argument("--keep and --keep-full keep at least 1 backup");
 }
 
 std::vector<BackupSummary> backups_to_expire(const std::vector<BackupSummary>& backups,
                                              const RetentionPolicy& policy, std::int64_t now_us) {
-  if ((policy.keep && *policy.keep == 0) || (policy.keep_full && *policy.keep_full == 0))
-    throw std::invalid_argument("a retention policy must keep at least one backup");
-  if (!policy.keep && !policy.keep_full && !policy.recovery_window)
-    throw std::invalid_argument("no retention policy given");
+  check_policy(policy);
   std::map<std::string, Backups> by_source;
   for (const auto& b : backups) by_source[b.source_id].push_back(&b);
   std::vector<BackupSummary> out;
@@ -61,8 +70,7 @@ std::vector<BackupSummary> backups_to_expire(const std::vector<BackupSummary>& b
     auto keep = kept_count(list, policy, now_us);
     for (std::size_t i = 0; i + keep < list.size(); ++i) out.push_back(*list[i]);
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.consistent_at < b.consistent_at; });
+  sort_by_time(out);
   return out;
 }
 

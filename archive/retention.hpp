@@ -31,8 +31,12 @@ struct RetentionPolicy {
   std::optional<std::chrono::seconds> recovery_window;  // restorable to any moment this far back
 };
 
+// Throws std::invalid_argument, saying what to give instead, for a policy that keeps nothing
+// or says nothing.
+void check_policy(const RetentionPolicy& policy);
+
 // The backups the policy lets go, applied to each source on its own; the newest backup of a
-// source is always kept. Throws std::invalid_argument for a policy that keeps nothing.
+// source is always kept. Throws as check_policy does.
 std::vector<BackupSummary> backups_to_expire(const std::vector<BackupSummary>& backups,
                                              const RetentionPolicy& policy, std::int64_t now_us);
 

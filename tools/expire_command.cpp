@@ -36,10 +36,11 @@ archive::RetentionPolicy policy_of(const ExpireArgs& a) {
   if (a.recovery_window)
     p.recovery_window = parse_option("--recovery-window", *a.recovery_window,
                                      "a duration like 14d or 36h", parse_duration);
-  if (!p.keep && !p.keep_full && !p.recovery_window)
-    throw UsageError("say what to keep: --keep N, --keep-full N or --recovery-window DURATION");
-  if ((p.keep && *p.keep == 0) || (p.keep_full && *p.keep_full == 0))
-    throw UsageError("--keep and --keep-full keep at least 1 backup");
+  try {
+    archive::check_policy(p);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   return p;
 }
 

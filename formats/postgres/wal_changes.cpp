@@ -16,14 +16,6 @@ constexpr std::uint32_t kXinfoDbInfo = 0x01, kXinfoSubxacts = 0x02, kXinfoRelFil
 constexpr std::uint8_t kDbaseCreateFileCopy = 0x00, kDbaseCreateWalLog = 0x10, kDbaseDrop = 0x20;
 constexpr int kWalLevelMinimal = 0;
 
-RelFile read_rel_file(ByteCursor& c) {
-  RelFile f;
-  f.spc = c.u32();
-  f.db = c.u32();
-  f.rel = c.u32();
-  return f;
-}
-
 // Sorts and dedups blocks[from, end) into the sorted prefix.
 void merge_sorted(std::vector<std::uint32_t>& blocks, std::size_t& sorted) {
   if (sorted == blocks.size()) return;

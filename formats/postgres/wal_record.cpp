@@ -15,6 +15,14 @@ bool image_compressed(std::uint8_t bimg_info, std::uint16_t page_magic) {
 
 }  // namespace
 
+RelFile read_rel_file(ByteCursor& c) {
+  RelFile f;
+  f.spc = c.u32();
+  f.db = c.u32();
+  f.rel = c.u32();
+  return f;
+}
+
 WalRecordParts decode_wal_record(Bytes record, std::uint16_t page_magic) {
   ByteCursor c(record, "WAL record");
   WalRecordParts parts;
@@ -64,9 +72,7 @@ WalRecordParts decode_wal_record(Bytes record, std::uint16_t page_magic) {
       if (parts.blocks.empty()) throw DecodeError("WAL record: SAME_REL on its first block");
       b.file = parts.blocks.back().file;
     } else {
-      b.file.spc = c.u32();
-      b.file.db = c.u32();
-      b.file.rel = c.u32();
+      b.file = read_rel_file(c);
     }
     auto fork = fork_flags & kForkMask;
     if (fork > static_cast<int>(Fork::kInit))

@@ -17,6 +17,9 @@ struct RelFile {
   friend auto operator<=>(const RelFile&, const RelFile&) = default;
 };
 
+// The 12 bytes of a RelFileNode/RelFileLocator, as block headers and main data hold them.
+RelFile read_rel_file(ByteCursor& c);
+
 enum class Fork : std::uint8_t { kMain = 0, kFsm = 1, kVm = 2, kInit = 3 };
 
 struct WalBlockRef {
