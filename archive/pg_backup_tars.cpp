@@ -16,7 +16,11 @@ ReadResult PgBackupTars::read(const PgBackupManifest& m, const PgBackupArchive& 
   if (a.storage == PgArchiveStorage::kTar)
     return read_zstd_object(archive_.store(), layout::backup_file(m.id, a.file), sink);
   auto listed = members(m, a);
-  if (!index_) index_ = BlockIndex::load(archive_.store());
+  // Condemned packs too: a backup that finished while an expire condemned packs it used is
+  // complete, and only new backups must not count on them (block_sweep.hpp).
+  if (!index_)
+    index_ = BlockIndex::load(archive_.store(),
+                              {.condemned = true, .pack_contents = false, .leave_out = {}});
   ReadResult result;
   read_stored_tar(BlockReader(archive_.store(), *index_), listed, [&](Bytes b) {
     result.bytes += b.size();

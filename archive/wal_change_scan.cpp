@@ -33,6 +33,9 @@ WalChangeScan scan_wal_changes(const WalSourceListing& source, TimelineId timeli
       scanner.feed(at, b, [](const postgres::WalEvent&) {});
       at += b.size();
     });
+    if (scanner.ended() && scanner.position() < to)
+      return missing(
+          fmt::format("the WAL in {} ends at {}", name, postgres::format_lsn(scanner.position())));
     if (at < std::min<Lsn>(to, (s + 1) * size))
       return missing(fmt::format("{} ends at {}", name, postgres::format_lsn(at)));
   }

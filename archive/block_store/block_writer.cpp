@@ -122,7 +122,9 @@ void BlockWriter::work() {
         begin = end;
       }
       lock.lock();
-      if (!failure_) append(batch, out);
+      // Once the writer is being destroyed its buffered frames are gone: appending more
+      // would seal a pack whose index disagrees with its bytes.
+      if (!failure_ && !stopping_) append(batch, out);
     } catch (...) {
       if (!lock.owns_lock()) lock.lock();
       if (!failure_) failure_ = std::current_exception();

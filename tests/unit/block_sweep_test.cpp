@@ -122,6 +122,11 @@ TEST_F(BlockSweepTest, APackCondemnedEarlierIsRevivedWhenABackupUsesIt) {
   auto b = backup(100, 10);
   sweep_blocks(store_, hooks({{"a", a}}, /*in_progress=*/true), {});
   ASSERT_GT(count(layout::block_condemned_prefix()), 0u);
+  // Meanwhile readers (restore, verify) still find b's blocks in the condemned packs.
+  auto readers =
+      BlockIndex::load(store_, {.condemned = true, .pack_contents = false, .leave_out = {}});
+  BlockReader reader(store_, readers);
+  EXPECT_EQ(reader.read(b[3]), block(103));
   // The backup that was in progress completed, using b's blocks.
   auto report = sweep_blocks(store_, hooks({{"a", a}, {"b", b}}), {});
   EXPECT_TRUE(report.doomed.empty());
