@@ -13,13 +13,6 @@
 
 namespace pitr::archive {
 
-namespace {
-
-// An open segment listed a moment ago was sealed and removed since.
-struct ListingChanged {};
-
-}  // namespace
-
 std::uint64_t ArchivedLog::start() const {
   if (!segments.empty()) return segments.front().record.start;
   return partials.empty() ? 0 : partials.front().start;
@@ -31,16 +24,7 @@ std::uint64_t ArchivedLog::sealed_end() const {
 
 BinlogArchive::BinlogArchive(Archive archive) : archive_(std::move(archive)) {
   archive_.check_exists();
-  // A live capture may seal and remove an open segment while it is being described: the
-  // listing is then out of date, and is taken again.
-  for (int attempt = 1;; ++attempt) {
-    try {
-      scan();
-      return;
-    } catch (const ListingChanged&) {
-      if (attempt == 5) throw IoError("the archive kept changing while it was listed; try again");
-    }
-  }
+  scan();
 }
 
 namespace {
@@ -52,20 +36,34 @@ void describe_log(ArchivedLog& log) {
     if (!s.record.format_description.empty() && !log.fde_hex)
       log.fde_hex = s.record.format_description;
   if (!log.fde_hex && !log.partials.empty() && log.partials.front().start == 0) {
-    MappedFile map(log.partials.front().path);
-    log.fde_hex = scan_partial(map.bytes(), log.file, 0, std::nullopt).format_description_hex;
+    auto bytes = log.partials.front().read();
+    log.fde_hex = scan_partial(bytes, log.file, 0, std::nullopt).format_description_hex;
   }
   if (!log.segments.empty()) {
     log.ends_file = log.segments.back().record.ends_file;
     log.next_file = log.segments.back().record.next_file;
   }
   if (const auto* tail = log.tail()) {
-    MappedFile map(tail->path);
-    auto scan = scan_partial(map.bytes(), log.file, tail->start, log.format_description());
+    auto scan = scan_partial(tail->read(), log.file, tail->start, log.format_description());
     if (scan.stats.file_ended()) {
       log.ends_file = true;
       log.next_file = scan.stats.next_file();
     }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// An open segment just listed, or nothing when capture sealed and removed it in between
+// (the store, listed after the spool, then holds it).
+std::shared_ptr<const File> open_listed(const fs::path& path) {
+  try {
+    return std::make_shared<const File>(path, File::Mode::kRead);
+  } catch (const IoError&) {
+    if (!fs::exists(path)) return nullptr;
+    throw;
   }
 }
 
@@ -84,9 +82,10 @@ void BinlogArchive::scan_spool(
       auto& log = logs[{source.path().filename().string(), dir.path().filename().string()}];
       for (auto& f : fs::directory_iterator(dir.path())) {
         auto name = f.path().filename().string();
-        if (layout::is_partial_name(name))
-          log.partials.push_back(PartialFile{f.path(), layout::start_of(name)});
-        else if (f.path().extension() == ".tmp")
+        if (layout::is_partial_name(name)) {
+          if (auto file = open_listed(f.path()))
+            log.partials.push_back(PartialFile{f.path(), layout::start_of(name), file});
+        } else if (f.path().extension() == ".tmp")
           log.leftovers.push_back(f.path());
       }
     }
@@ -133,13 +132,7 @@ void BinlogArchive::scan() {
       return sealed;
     });
     if (log.segments.empty() && log.partials.empty()) continue;
-    try {
-      describe_log(log);
-    } catch (const IoError&) {
-      for (const auto& p : log.partials)
-        if (!fs::exists(p.path)) throw ListingChanged{};
-      throw;
-    }
+    describe_log(log);
     found.push_back(std::move(log));
   }
   // Grouped by source (the map's order), in binlog order within a source.
@@ -202,9 +195,9 @@ void BinlogArchive::read_log(const ArchivedLog& log, const ByteSink& sink) const
     if (partial.start != expected)
       throw IoError(fmt::format("{}: open segment starts at {}, the archive before it ends at {}",
                                 log.file, partial.start, expected));
-    MappedFile map(partial.path);
-    auto scan = scan_partial(map.bytes(), log.file, partial.start, log.format_description());
-    sink(map.bytes().first(scan.boundary - partial.start));
+    auto bytes = partial.read();
+    auto scan = scan_partial(bytes, log.file, partial.start, log.format_description());
+    sink(Bytes(bytes).first(scan.boundary - partial.start));
     expected = scan.boundary;
     if (&partial != log.tail() && scan.boundary != scan.end)
       throw IoError(fmt::format("{}: open segment {} is damaged after offset {}", log.file,
@@ -279,8 +272,7 @@ void BinlogArchive::verify_log(const ArchivedLog& log, const ArchivedLog* previo
           fmt::format("{}: open segment starts at {}, the archive before it ends "
                       "at {}",
                       where, partial.start, *expected));
-    MappedFile map(partial.path);
-    auto scan = scan_partial(map.bytes(), log.file, partial.start, log.format_description());
+    auto scan = scan_partial(partial.read(), log.file, partial.start, log.format_description());
     expected = scan.boundary;
     if (&partial != log.tail() && scan.boundary != scan.end)
       problems.push_back(fmt::format("{}: open segment {} is damaged after offset {}", where,

@@ -2,11 +2,13 @@
 // Read side of the binlog archive: the catalog of every archived binlog file, built from
 // the segment files themselves, and the operations on it (get, verify).
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "archive/archive.hpp"
+#include "archive/file_io.hpp"
 #include "archive/gap_record.hpp"
 #include "archive/index_frame.hpp"
 #include "archive/segment_file.hpp"
@@ -20,10 +22,13 @@ struct ArchivedSegment {
   SegmentRecord record;
 };
 
-// An open segment, in the spool.
+// An open segment, in the spool. It is opened when listed: a live capture may seal and
+// remove it at any moment, and what the listing holds must stay readable.
 struct PartialFile {
   fs::path path;
   std::uint64_t start = 0;
+  std::shared_ptr<const File> file;
+  std::vector<std::uint8_t> read() const { return file->read_all(); }
 };
 
 struct ArchivedLog {

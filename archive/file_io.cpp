@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -46,6 +47,25 @@ std::uint64_t File::size() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);
   return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::int64_t File::modified_at() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec);
+}
+
+std::vector<std::uint8_t> File::read_all() const {
+  std::vector<std::uint8_t> out(size());
+  std::size_t got = 0;
+  while (true) {
+    if (got == out.size()) out.resize(std::max<std::size_t>(2 * got, 64 * 1024));
+    auto n = pread_some(std::span(out).subspan(got), got);
+    if (n == 0) break;
+    got += n;
+  }
+  out.resize(got);
+  return out;
 }
 
 void File::pwrite_all(Bytes data, std::uint64_t offset) {

@@ -34,6 +34,10 @@ class File {
   const fs::path& path() const { return path_; }
   int fd() const { return fd_; }
   std::uint64_t size() const;
+  std::int64_t modified_at() const;  // seconds since the epoch
+  // Everything the file holds now, read through this handle (so still readable after the
+  // file is removed or, unlike a map, cut shorter).
+  std::vector<std::uint8_t> read_all() const;
   void write_all(Bytes data);  // at the current end (O_APPEND semantics)
   void pwrite_all(Bytes data, std::uint64_t offset);
   std::size_t pread_some(std::span<std::uint8_t> out, std::uint64_t offset) const;

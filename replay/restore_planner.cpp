@@ -57,12 +57,7 @@ std::int64_t last_capture_time(const archive::BinlogArchive& archive, const std:
   for (const auto& log : archive.logs()) {
     if (log.source_id != source) continue;
     for (const auto& s : log.segments) latest = std::max<std::int64_t>(latest, s.record.sealed_at);
-    for (const auto& p : log.partials) {
-      auto mtime = std::chrono::file_clock::to_sys(std::filesystem::last_write_time(p.path));
-      latest = std::max<std::int64_t>(
-          latest,
-          std::chrono::duration_cast<std::chrono::seconds>(mtime.time_since_epoch()).count());
-    }
+    for (const auto& p : log.partials) latest = std::max(latest, p.file->modified_at());
   }
   return latest;
 }

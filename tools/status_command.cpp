@@ -44,17 +44,14 @@ void add_counts(SourceSummary& s, const archive::SegmentRecord& r, std::uint64_t
 
 void add_partial(SourceSummary& s, const archive::ArchivedLog& log,
                  const archive::PartialFile& partial) {
-  archive::MappedFile map(partial.path);
-  auto scan = archive::scan_partial(map.bytes(), log.file, partial.start, log.format_description());
+  auto scan =
+      archive::scan_partial(partial.read(), log.file, partial.start, log.format_description());
   archive::SegmentRecord r;
   scan.stats.fill(r);
   add_counts(s, r, scan.boundary - partial.start);
   s.open_tail_bytes += scan.boundary - partial.start;
-  auto mtime = archive::fs::last_write_time(partial.path);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::file_clock::to_sys(mtime).time_since_epoch());
-  s.last_capture =
-      std::max<std::uint64_t>(s.last_capture, static_cast<std::uint64_t>(secs.count()));
+  s.last_capture = std::max<std::uint64_t>(s.last_capture,
+                                           static_cast<std::uint64_t>(partial.file->modified_at()));
 }
 
 std::vector<SourceSummary> summarize(const archive::BinlogArchive& catalog) {

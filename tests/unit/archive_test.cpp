@@ -10,6 +10,7 @@
 #include "archive/storage/local_directory_store.hpp"
 #include "capture/segment_writer.hpp"
 #include "formats/binlog/event_reader.hpp"
+#include "formats/binlog/event_types.hpp"
 #include "tests/unit/fixture_path.hpp"
 #include "tests/unit/temp_dir.hpp"
 
@@ -115,6 +116,38 @@ TEST_F(ArchiveFixture, AnArchiveNamedRelativeToTheCurrentDirectoryIsWritten) {
   }
   archive::fs::current_path(previous);
   EXPECT_EQ(read_back, original);
+}
+
+// A `get` or restore racing a live capture: the open segment it listed is sealed and
+// removed before it is read, and the listing still reads what it held.
+TEST_F(ArchiveFixture, AnOpenSegmentSealedAfterListingStillReads) {
+  const std::string name = "mysql-bin.checksum-crc32";
+  auto original = test::read_fixture(name);
+  capture::SegmentPolicy policy;
+  policy.sync_each_transaction = true;
+  capture::SegmentWriter w(arch, "mysql-test", policy);
+  std::size_t events = 0, through_commit = 0;  // the events up to the 30th commit
+  binlog::EventReader reader(original, name);
+  for (int commits = 0; commits < 30;) {
+    auto ev = reader.next();
+    ASSERT_TRUE(ev);
+    ++events;
+    if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kXid))
+      ++commits, through_commit = events;
+  }
+  feed(w, original, name, through_commit);
+  archive::BinlogArchive listed(arch);
+  const auto& log = listed.find(name, std::nullopt);
+  ASSERT_TRUE(log.tail());
+  auto open_path = log.tail()->path;
+  w.finish();
+  ASSERT_FALSE(archive::fs::exists(open_path));
+  std::vector<std::uint8_t> out;
+  listed.write_log(log, [&](Bytes b) { out.insert(out.end(), b.begin(), b.end()); });
+  EXPECT_GT(out.size(), 1000u);
+  ASSERT_LE(out.size(), original.size());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), original.begin()));
+  EXPECT_TRUE(listed.verify().empty());
 }
 
 TEST_F(ArchiveFixture, CrashMidTransactionResumesAtTheLastBoundary) {
