@@ -54,21 +54,6 @@ void describe_log(ArchivedLog& log) {
 
 }  // namespace
 
-namespace {
-
-// An open segment just listed, or nothing when capture sealed and removed it in between
-// (the store, listed after the spool, then holds it).
-std::shared_ptr<const File> open_listed(const fs::path& path) {
-  try {
-    return std::make_shared<const File>(path, File::Mode::kRead);
-  } catch (const IoError&) {
-    if (!fs::exists(path)) return nullptr;
-    throw;
-  }
-}
-
-}  // namespace
-
 void BinlogArchive::scan_spool(
     std::map<std::pair<std::string, std::string>, ArchivedLog>& logs) const {
   if (!archive_.spool()) return;
@@ -83,7 +68,8 @@ void BinlogArchive::scan_spool(
       for (auto& f : fs::directory_iterator(dir.path())) {
         auto name = f.path().filename().string();
         if (layout::is_partial_name(name)) {
-          if (auto file = open_listed(f.path()))
+          // Gone: sealed and removed since; the store, listed after the spool, holds it.
+          if (auto file = open_if_present(f.path()))
             log.partials.push_back(PartialFile{f.path(), layout::start_of(name), file});
         } else if (f.path().extension() == ".tmp")
           log.leftovers.push_back(f.path());

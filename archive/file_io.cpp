@@ -49,6 +49,16 @@ std::uint64_t File::size() const {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+std::shared_ptr<const File> open_if_present(const fs::path& path) {
+  try {
+    return std::make_shared<const File>(path, File::Mode::kRead);
+  } catch (const IoError&) {
+    std::error_code ec;
+    if (!fs::exists(path, ec) && !ec) return nullptr;
+    throw;
+  }
+}
+
 std::int64_t File::modified_at() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);

@@ -3,6 +3,7 @@
 // write to a temporary name, fsync, rename, fsync the directory.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -49,6 +50,9 @@ class File {
   fs::path path_;
   int fd_ = -1;
 };
+
+// The file opened for reading, or nothing when it does not exist (any other failure throws).
+std::shared_ptr<const File> open_if_present(const fs::path& path);
 
 void fsync_directory(const fs::path& dir);
 // Removes `files` (all in `dir`), then makes the removal durable.

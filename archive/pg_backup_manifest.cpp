@@ -15,7 +15,9 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
   bool blocks = std::any_of(m.archives.begin(), m.archives.end(),
                             [](const auto& a) { return a.storage == PgArchiveStorage::kBlocks; });
   nlohmann::json j{{"format", kPostgresBackupFormat},
-                   {"version", blocks ? 2 : 1},
+                   {"version", m.method == "sql" ? 3
+                               : blocks          ? 2
+                                                 : 1},
                    {"id", m.id},
                    {"source", m.source_id},
                    {"server_version", m.server_version},
@@ -25,7 +27,17 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
                    {"end_lsn", postgres::format_lsn(m.end_lsn)},
                    {"started_at", m.started_at},
                    {"finished_at", m.finished_at},
-                   {"files", m.files}};
+                   {"files", m.files},
+                   {"type", m.type},
+                   {"method", m.method},
+                   {"bytes_read", m.bytes_read}};
+  if (!m.parent.empty()) j["parent"] = m.parent;
+  if (m.method == "sql") {
+    j["blocks_read"] = m.blocks_read;
+    j["blocks_reused"] = m.blocks_reused;
+    j["blocks_checked"] = m.blocks_checked;
+    j["blocks_missed"] = m.blocks_missed;
+  }
   auto& archives = j["archives"] = nlohmann::json::array();
   for (const auto& a : m.archives) {
     archives.push_back({{"name", a.name},
@@ -45,9 +57,9 @@ PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id)
   auto j = read_manifest_json(archive, id);
   try {
     auto version = j.value("version", 0);
-    if (j.value("format", "") != kPostgresBackupFormat || version < 1 || version > 2)
+    if (j.value("format", "") != kPostgresBackupFormat || version < 1 || version > 3)
       throw IoError(fmt::format(
-          "{} is not a PostgreSQL backup manifest of version 1 or 2 (a later pitr wrote it?)",
+          "{} is not a PostgreSQL backup manifest of version 1 to 3 (a later pitr wrote it?)",
           key));
     PgBackupManifest m;
     m.id = id;
@@ -60,6 +72,14 @@ PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id)
     m.started_at = j.at("started_at").get<std::int64_t>();
     m.finished_at = j.at("finished_at").get<std::int64_t>();
     m.files = j.value("files", std::uint64_t{0});
+    m.type = j.value("type", "full");
+    m.parent = j.value("parent", "");
+    m.method = j.value("method", "base_backup");
+    m.bytes_read = j.value("bytes_read", std::uint64_t{0});
+    m.blocks_read = j.value("blocks_read", std::uint64_t{0});
+    m.blocks_reused = j.value("blocks_reused", std::uint64_t{0});
+    m.blocks_checked = j.value("blocks_checked", std::uint64_t{0});
+    m.blocks_missed = j.value("blocks_missed", std::uint64_t{0});
     for (const auto& a : j.at("archives")) {
       PgBackupArchive x;
       x.name = a.at("name").get<std::string>();

@@ -38,6 +38,17 @@ struct PgBackupManifest {
   std::int64_t started_at = 0, finished_at = 0;  // Unix µs; consistent once end_lsn is replayed
   std::uint64_t files = 0;                       // data files checked against the server manifest
   std::vector<PgBackupArchive> archives;
+  // "full", or "diff"/"incr": compared with `parent` (the last full, or the last backup),
+  // whose blocks it shares where the WAL between them says a block did not change.
+  std::string type = "full";
+  std::string parent;
+  // "base_backup" (BASE_BACKUP, checked against the server's manifest) or "sql" (read over
+  // an SQL session: pg_backup_start, pg_read_binary_file, pg_backup_stop; version 3).
+  std::string method = "base_backup";
+  std::uint64_t bytes_read = 0;                      // from the server
+  std::uint64_t blocks_read = 0, blocks_reused = 0;  // of relation files, "sql" only
+  // --verify-blocks: blocks the WAL said were unchanged, read to check; those that changed.
+  std::uint64_t blocks_checked = 0, blocks_missed = 0;
 };
 
 inline constexpr const char* kServerManifestName = "backup_manifest";

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/compressed_object_writer.hpp"
 #include "archive/file_io.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 
@@ -11,22 +12,34 @@ std::string stored_tar_file_name(const std::string& archive_name) {
   return archive_name + ".blocks.json.zst";
 }
 
+void store_member_list(const PendingBackup& backup, const PgBackupArchive& a,
+                       const std::vector<StoredTarMember>& members) {
+  CompressedObjectWriter out(backup.store(), backup.key(a.file),
+                             {.level = 3, .workers = 0, .sha256 = false});
+  out.write(stored_tar_json(members).dump());
+  out.finish();
+}
+
 ReadResult PgBackupTars::read(const PgBackupManifest& m, const PgBackupArchive& a,
                               const std::function<void(Bytes)>& sink) {
   if (a.storage == PgArchiveStorage::kTar)
     return read_zstd_object(archive_.store(), layout::backup_file(m.id, a.file), sink);
   auto listed = members(m, a);
+  ReadResult result;
+  read_stored_tar(block_reader(), listed, [&](Bytes b) {
+    result.bytes += b.size();
+    sink(b);
+  });
+  return result;
+}
+
+BlockReader PgBackupTars::block_reader() {
   // Condemned packs too: a backup that finished while an expire condemned packs it used is
   // complete, and only new backups must not count on them (block_sweep.hpp).
   if (!index_)
     index_ = BlockIndex::load(archive_.store(),
                               {.condemned = true, .pack_contents = false, .leave_out = {}});
-  ReadResult result;
-  read_stored_tar(BlockReader(archive_.store(), *index_), listed, [&](Bytes b) {
-    result.bytes += b.size();
-    sink(b);
-  });
-  return result;
+  return BlockReader(archive_.store(), *index_);
 }
 
 std::vector<StoredTarMember> PgBackupTars::members(const PgBackupManifest& m,
@@ -53,6 +66,7 @@ std::vector<std::string> verify_pg_backup(PgBackupTars& tars, const PgBackupMani
       problems.push_back(fmt::format("{}: {}", key, e.what()));
     }
   }
+  if (m.method == "sql") return problems;  // no server manifest: the block ids are the check
   auto server_key = layout::backup_file(m.id, kServerManifestName);
   try {
     auto text = archive.read_text(server_key);

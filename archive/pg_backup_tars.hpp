@@ -8,6 +8,7 @@
 #include "archive/block_store/block_index.hpp"
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_reader.hpp"
+#include "archive/pending_backup.hpp"
 #include "archive/pg_backup_manifest.hpp"
 
 namespace pitr::archive {
@@ -23,6 +24,8 @@ class PgBackupTars {
                   const std::function<void(Bytes)>& sink);
   // The member list of an archive stored as blocks.
   std::vector<StoredTarMember> members(const PgBackupManifest& m, const PgBackupArchive& a) const;
+  // Reads the blocks of complete backups (those in condemned packs too).
+  BlockReader block_reader();
 
  private:
   const Archive& archive_;
@@ -36,5 +39,8 @@ std::vector<std::string> verify_pg_backup(PgBackupTars& tars, const PgBackupMani
 
 // The member list object of an archive stored as blocks: JSON, zstd-compressed.
 std::string stored_tar_file_name(const std::string& archive_name);
+// Stores that object for archive `a` of a backup being written.
+void store_member_list(const PendingBackup& backup, const PgBackupArchive& a,
+                       const std::vector<StoredTarMember>& members);
 
 }  // namespace pitr::archive

@@ -47,7 +47,7 @@ std::vector<BackupSummary> summarize_backups(const Archive& archive) {
     out.push_back(
         {m.id, m.source_id, "mysql", "full", static_cast<std::int64_t>(m.consistent_at) * 1000000});
   for (const auto& m : list_pg_backups(archive))
-    out.push_back({m.id, m.source_id, "postgres", "full", m.finished_at});
+    out.push_back({m.id, m.source_id, "postgres", m.type, m.finished_at});
   sort_by_time(out);
   return out;
 }

@@ -89,7 +89,7 @@ void WalSourceListing::will_read() const {
 
 void WalSourceListing::read(const WalPiece& piece, const std::function<void(Bytes)>& sink) const {
   if (piece.open) {
-    sink(MappedFile(piece.open->path).bytes());
+    sink(piece.open->file->read_all());
     return;
   }
   read_indexed_object(*store, sealed_key(*piece.record), piece.end - piece.start,
@@ -165,9 +165,9 @@ void add_spooled(WalSourceListing& l, const fs::path& dir) {
     }
     auto wal = postgres::parse_wal_file_name(name.substr(0, 24), l.source.segment_size);
     if (!wal || name.substr(24) != ".partial") continue;
-    std::error_code gone;  // sealed and removed since the directory was read
-    auto size = fs::file_size(entry.path(), gone);
-    if (!gone) l.open.push_back({entry.path(), wal->timeline, wal->segment, size});
+    // None: sealed and removed since the directory was read.
+    if (auto file = open_if_present(entry.path()))
+      l.open.push_back({entry.path(), wal->timeline, wal->segment, file->size(), file});
   }
 }
 

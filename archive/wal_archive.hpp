@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.hpp"
+#include "archive/file_io.hpp"
 #include "archive/index_frame.hpp"
 #include "formats/byte_cursor.hpp"
 #include "formats/postgres/lsn.hpp"
@@ -59,6 +60,8 @@ struct OpenWalTail {
   fs::path path;  // in the spool
   TimelineId timeline = 0;
   std::uint64_t segment = 0, size = 0;
+  // Opened when listed: capture may seal and remove it before it is read.
+  std::shared_ptr<const File> file;
 };
 
 // One segment's WAL as the archive holds it: sealed, or the open tail.

@@ -12,11 +12,15 @@
    `restore_command = cp DIR/%f %p` from a local uncompressed directory; the time from
    server start to promotion.
 
+4. Incremental backup after 5% of the rows changed: `pitr backup --type incr` against a full
+   `pg_basebackup -Ft -Z zstd` (time and bytes read from the server).
+
 Prints each measurement and the ratios (> 1 means pitr is faster).
 
     bench/postgres_bench.py [--scale 20] [--seconds 30] [--pitr build/tools/pitr]
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -26,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from measure import run_measured  # noqa: E402
+from measure import run_measured, run_measured_output  # noqa: E402
 from harness import PITR, PostgreSQL, free_port, shared_with_postgres  # noqa: E402
 
 
@@ -48,6 +52,52 @@ def wait_promoted(pgdata, timeout=1800):
             raise SystemExit(f"recovery in {pgdata} did not finish; see its bench.log")
         time.sleep(0.05)
     return time.monotonic() - start
+
+
+def incremental(args, pg, tmp, env):
+    """4. Incremental backup after 5% of pgbench_accounts' rows changed (a slice of its pages
+    and the pages their new versions went to): `pitr backup --type incr` (changed blocks over
+    SQL, found through the WAL capture archived) against a full `pg_basebackup`, each round
+    after another 5%. Time until the backup is stored, and bytes read from the server."""
+    archive = shared_with_postgres(os.path.join(tmp, "incremental"))
+    capture = subprocess.Popen([args.pitr, "capture", "--archive", archive, "--source", pg.uri],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        full = json.loads(subprocess.run(
+            [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "full",
+             "--json"], env=env, check=True, capture_output=True).stdout)
+        rows = args.scale * 100000
+        bb_walls, pi_walls, pi_read, pi_cpu = [], [], [], []
+        for i in range(args.backup_runs):
+            first = i * rows // 20 + 1
+            pg.sql(f"UPDATE pgbench_accounts SET abalance = abalance + 1 "
+                   f"WHERE aid BETWEEN {first} AND {first + rows // 20 - 1}")
+            basebackup = os.path.join(tmp, f"incr-basebackup-{i}")
+            bb_walls.append(run_measured(
+                [pg.bin("pg_basebackup"), "-D", basebackup, "-Ft", "-Z", "zstd", "-X", "none",
+                 "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "pitr", "-w"],
+                env=env)[0])
+            shutil.rmtree(basebackup)
+            wall, cpu, out = run_measured_output(
+                [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "incr",
+                 "--json"], env=env)
+            result = json.loads(out)
+            if result["type"] != "incr":
+                raise SystemExit(f"round {i}: pitr took a {result['type']} backup, not incr")
+            pi_walls.append(wall)
+            pi_cpu.append(cpu)
+            pi_read.append(result["bytes_read"])
+        bb_wall, pi_wall = statistics.median(bb_walls), statistics.median(pi_walls)
+        read = statistics.median(pi_read)
+        print(f"incremental after 5% of rows changed: pg_basebackup -Ft -Z zstd {bb_wall:6.2f} s, "
+              f"read {full['bytes_read'] / 1048576:.0f} MiB | pitr backup --type incr "
+              f"{pi_wall:6.2f} s (cpu {statistics.median(pi_cpu):.2f} s), read "
+              f"{read / 1048576:.1f} MiB | time ratio {bb_wall / pi_wall:.2f}x, bytes read ratio "
+              f"{full['bytes_read'] / read:.1f}x (medians of {args.backup_runs}: "
+              f"{' '.join(f'{w:.2f}' for w in bb_walls)} | {' '.join(f'{w:.2f}' for w in pi_walls)})")
+    finally:
+        capture.terminate()
+        capture.wait()
 
 
 def main():
@@ -135,10 +185,12 @@ def main():
             # earlier backups (pages unchanged since are stored once: the daily case).
             cold = shared_with_postgres(os.path.join(tmp, f"cold-{i}"))
             cold_walls.append(run_measured(
-                [args.pitr, "backup", "--archive", cold, "--source", pg.uri], env=env)[0])
+                [args.pitr, "backup", "--archive", cold, "--source", pg.uri, "--type", "full"],
+                env=env)[0])
             shutil.rmtree(cold)
             pb_walls.append(run_measured(
-                [args.pitr, "backup", "--archive", archive, "--source", pg.uri], env=env)[0])
+                [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "full"],
+                env=env)[0])
         bb_wall, pb_wall = statistics.median(bb_walls), statistics.median(pb_walls)
         cold_wall = statistics.median(cold_walls)
         print(f"backup     pg_basebackup -Ft -Z zstd {bb_wall:6.2f} s | pitr backup into an empty "
@@ -176,6 +228,7 @@ def main():
         print(f"recovery   cp from a local directory {times['cp']:6.2f} s | pitr wal-fetch "
               f"{times['pitr wal-fetch']:6.2f} s | ratio {times['cp'] / times['pitr wal-fetch']:.2f}x"
               f" (backup {backup_dir}, {mib:.0f} MiB of WAL)")
+        incremental(args, pg, tmp, env)
     finally:
         pg.stop("immediate")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -8,6 +8,7 @@
 #include "capture/postgres/pg_base_backup.hpp"
 #include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
+#include "tools/duration_option.hpp"
 #include "tools/size_option.hpp"
 #include "tools/source_options.hpp"
 #include "tools/usage_error.hpp"
@@ -23,18 +24,44 @@ struct BackupArgs {
   int compression_level = 1;
   std::string pack_size = "16M";
   bool json = false;
+  std::optional<std::string> type;  // default: incr for PostgreSQL once a full exists
+  std::string wal_wait = "60s";
+  bool verify_blocks = false;
 };
 
 // --json: what scripts need to know about the new backup.
-void print_json(const std::string& id, const char* method, std::uint64_t bytes,
-                std::uint64_t stored) {
-  fmt::print("{}\n", nlohmann::json{{"id", id},
-                                    {"type", "full"},
-                                    {"method", method},
-                                    {"parent", nullptr},
-                                    {"bytes_read", bytes},
-                                    {"bytes_stored", stored}}
-                         .dump());
+void print_json(const std::string& id, const std::string& type, const char* method,
+                const std::string& parent, std::uint64_t bytes, std::uint64_t stored) {
+  fmt::print("{}\n",
+             nlohmann::json{{"id", id},
+                            {"type", type},
+                            {"method", method},
+                            {"parent", parent.empty() ? nlohmann::json() : nlohmann::json(parent)},
+                            {"bytes_read", bytes},
+                            {"bytes_stored", stored}}
+                 .dump());
+}
+
+void print_postgres_summary(const archive::PgBackupManifest& m, std::uint64_t bytes,
+                            std::uint64_t stored) {
+  fmt::print("backup {} of {} ({}): WAL {} to {} on timeline {}, {:.1f} s\n", m.id, m.source_id,
+             m.type, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn), m.timeline,
+             (m.finished_at - m.started_at) / 1e6);
+  if (m.method == "sql")
+    fmt::print(
+        "  compared with backup {} through the WAL between them: {} changed blocks read, {} "
+        "unchanged blocks shared; {:.1f} MiB read from the server; {} files, {:.1f} MiB, of "
+        "which {:.1f} MiB newly stored compressed\n",
+        m.parent, m.blocks_read, m.blocks_reused, m.bytes_read / 1048576.0, m.files,
+        bytes / 1048576.0, stored / 1048576.0);
+  else
+    fmt::print(
+        "  {} archives, {} files checked against the server's manifest; {:.1f} MiB, of which "
+        "{:.1f} MiB newly stored compressed (the rest was already in the block store)\n",
+        m.archives.size(), m.files, bytes / 1048576.0, stored / 1048576.0);
+  if (m.blocks_checked)
+    fmt::print("  --verify-blocks: {} blocks the WAL called unchanged were read: {} had changed\n",
+               m.blocks_checked, m.blocks_missed);
 }
 
 int run_postgres_backup(const BackupArgs& a) {
@@ -44,28 +71,38 @@ int run_postgres_backup(const BackupArgs& a) {
   o.compression_level = a.compression_level;
   o.pack_bytes = parse_option("--pack-size", a.pack_size, "a size like 16M", parse_size);
   o.progress = ::isatty(STDERR_FILENO);
+  o.type = a.type.value_or("incr");
+  o.wal_wait = parse_option("--wal-wait", a.wal_wait, "a duration like 60s", parse_duration);
+  o.verify_blocks = a.verify_blocks;
+  if (o.verify_blocks && o.type == "full")
+    throw UsageError(
+        "--verify-blocks checks a diff or incr backup; it means nothing with --type full");
+  o.type_by_default = !a.type;
   auto m = capture::take_postgres_backup(o);
   std::uint64_t bytes = 0, stored = 0;
   for (const auto& x : m.archives) {
     bytes += x.bytes;
     stored += x.stored_bytes;
   }
-  if (a.json) {
-    print_json(m.id, "physical", bytes, stored);
-    return kExitOk;
+  if (a.json)
+    print_json(m.id, m.type, "physical", m.parent, m.bytes_read, stored);
+  else
+    print_postgres_summary(m, bytes, stored);
+  if (m.blocks_missed) {
+    fmt::print(stderr,
+               "pitr backup: --verify-blocks found {} blocks changed that the WAL did not name. "
+               "The backup holds what was read and is sound, but backups compared through the "
+               "WAL cannot be trusted on this server: take full backups, and report this\n",
+               m.blocks_missed);
+    return kExitFailure;
   }
-  fmt::print(
-      "backup {} of {}: WAL {} to {} on timeline {}, {:.1f} s\n"
-      "  {} archives, {} files checked against the server's manifest; {:.1f} MiB, of which "
-      "{:.1f} MiB newly stored compressed (the rest was already in the block store)\n",
-      m.id, m.source_id, postgres::format_lsn(m.start_lsn), postgres::format_lsn(m.end_lsn),
-      m.timeline, (m.finished_at - m.started_at) / 1e6, m.archives.size(), m.files,
-      bytes / 1048576.0, stored / 1048576.0);
   return kExitOk;
 }
 
 int run_backup(const BackupArgs& a) {
   if (is_postgres_source(a.source)) return run_postgres_backup(a);
+  if (a.type && *a.type != "full")
+    throw UsageError("MySQL/MariaDB backups are logical and always full: use --type full");
   capture::BackupOptions o;
   o.endpoint = make_endpoint(a.source);
   o.chunk_bytes = parse_option("--chunk-size", a.chunk_size, "a size like 64M", parse_size);
@@ -83,7 +120,7 @@ int run_backup(const BackupArgs& a) {
     tables += f.kind == "data" && f.path.ends_with(".0000.sql.zst");
   }
   if (a.json) {
-    print_json(m.id, "logical", bytes, stored);
+    print_json(m.id, "full", "logical", "", bytes, stored);
     return kExitOk;
   }
   fmt::print(
@@ -103,7 +140,7 @@ CommandRunner add_backup_command(CLI::App& app) {
       "Take a consistent base backup into the archive: MySQL/MariaDB as SQL with the binlog "
       "position and GTID state it is consistent at; PostgreSQL through BASE_BACKUP with its "
       "start and end LSN and timeline");
-  add_archive_options(cmd, a->archive, SpoolUse::kNone,
+  add_archive_options(cmd, a->archive, SpoolUse::kOptional,
                       "The archive (created if missing): a directory, file://PATH or "
                       "s3://BUCKET/PREFIX");
   add_source_options(cmd, a->source);
@@ -117,6 +154,18 @@ CommandRunner add_backup_command(CLI::App& app) {
       ->check(CLI::Range(-7, 19));
   cmd->add_option("--pack-size", a->pack_size,
                   "PostgreSQL: blocks are stored in packs of about this size (default 16M)");
+  cmd->add_option("--type", a->type,
+                  "full, diff (compared with the last full) or incr (with the last backup). "
+                  "PostgreSQL 15/16: diff and incr read only the blocks the archived WAL says "
+                  "changed, over SQL, and fall back to full saying why; default incr once the "
+                  "archive holds a full. MySQL/MariaDB: full only")
+      ->check(CLI::IsMember({"full", "diff", "incr"}));
+  cmd->add_option("--wal-wait", a->wal_wait,
+                  "diff/incr: how long to wait for capture to archive the WAL up to the "
+                  "backup's start (default 60s)");
+  cmd->add_flag("--verify-blocks", a->verify_blocks,
+                "diff/incr: read every block too, and check that those the WAL called "
+                "unchanged did not change (exit 1 if any did); a periodic cross-check");
   cmd->add_flag("--json", a->json,
                 "Print the new backup as one JSON object: id, type, method, parent, bytes_read "
                 "(from the server), bytes_stored (newly, compressed)");

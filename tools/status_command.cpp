@@ -128,8 +128,9 @@ nlohmann::json postgres_status(const archive::Archive& archive) {
         stored += a.stored_bytes;
       }
       s["backups"].push_back({{"id", m.id},
-                              {"type", "full"},
+                              {"type", m.type},
                               {"method", "physical"},
+                              {"parent", m.parent.empty() ? nullptr : nlohmann::json(m.parent)},
                               {"bytes", bytes},
                               {"stored_bytes", stored},
                               {"timeline", m.timeline},

@@ -208,6 +208,38 @@ void add_blocks_used(const BlockReader& reader, const std::vector<StoredTarMembe
   });
 }
 
+std::vector<BlockId> store_id_lists(BlockWriter& blocks, const std::vector<BlockId>& data) {
+  std::vector<BlockId> lists;
+  std::vector<std::uint8_t> list;
+  for (std::size_t i = 0; i < data.size(); i += kIdsPerList) {
+    list.clear();
+    for (std::size_t k = i; k < std::min(data.size(), i + kIdsPerList); ++k)
+      list.insert(list.end(), data[k].bytes.begin(), data[k].bytes.end());
+    lists.push_back(blocks.put(list));
+  }
+  return lists;
+}
+
+std::vector<std::vector<BlockId>> data_block_ids(
+    const BlockReader& reader, const std::vector<const StoredTarMember*>& members) {
+  std::vector<BlockId> lists;
+  std::vector<const StoredTarMember*> owners;
+  std::vector<std::size_t> member_of;
+  for (std::size_t m = 0; m < members.size(); ++m)
+    for (const auto& id : members[m]->lists) {
+      lists.push_back(id);
+      owners.push_back(members[m]);
+      member_of.push_back(m);
+    }
+  std::vector<std::vector<BlockId>> listed(lists.size());
+  read_for(reader, lists, owners,
+           [&](std::size_t i, Bytes b) { listed[i] = ids_in_list(*owners[i], b); });
+  std::vector<std::vector<BlockId>> out(members.size());
+  for (std::size_t i = 0; i < lists.size(); ++i)
+    out[member_of[i]].insert(out[member_of[i]].end(), listed[i].begin(), listed[i].end());
+  return out;
+}
+
 std::uint64_t stored_tar_length(const std::vector<StoredTarMember>& members) {
   std::uint64_t length = 2 * kTarBlock;
   for (const auto& m : members)

@@ -47,6 +47,14 @@ class StoredTarWriter {
   std::vector<std::uint8_t> block_, list_;
 };
 
+// The list blocks of a file whose data blocks are `data` (for members built without a tar
+// stream: backups that compose a file from fetched blocks and an earlier backup's).
+std::vector<BlockId> store_id_lists(BlockWriter& blocks, const std::vector<BlockId>& data);
+
+// Each member's data block ids, in order, read from its list blocks in one batch.
+std::vector<std::vector<BlockId>> data_block_ids(
+    const BlockReader& reader, const std::vector<const StoredTarMember*>& members);
+
 // Calls sink with the tar stream, ending with the end-of-archive blocks. A missing or damaged
 // block is a std::runtime_error naming the member it belongs to.
 void read_stored_tar(const BlockReader& reader, const std::vector<StoredTarMember>& members,

@@ -13,6 +13,7 @@
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
+#include "capture/postgres/pg_incremental_backup.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/server_manifest.hpp"
@@ -73,14 +74,6 @@ class ArchiveSink {
   archive::PgBackupArchive info_;
 };
 
-void store_member_list(const archive::PendingBackup& backup, const archive::PgBackupArchive& a,
-                       const std::vector<archive::StoredTarMember>& members) {
-  archive::CompressedObjectWriter out(backup.store(), backup.key(a.file),
-                                      {.level = 3, .workers = 0, .sha256 = false});
-  out.write(archive::stored_tar_json(members).dump());
-  out.finish();
-}
-
 // The server's page size: relation files are cut into blocks of it.
 std::size_t block_size(PgConnection& conn) {
   auto r = conn.exec("SHOW block_size");
@@ -115,9 +108,7 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-}  // namespace
-
-archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
+archive::PgBackupManifest take_full_backup(const PgBackupOptions& o) {
   o.archive.create_or_check();
   PgConnection conn(o.endpoint, true);
   archive::PgBackupManifest m;
@@ -199,13 +190,28 @@ archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
   if (auto problems = postgres::compare_with_manifest(server_manifest, seen); !problems.empty())
     throw std::runtime_error("the backup does not match the server's manifest: " + problems[0]);
   m.files = server_manifest.files.size();
+  for (const auto& a : m.archives) m.bytes_read += a.bytes;
   blocks.finish();  // every block is stored before a member list names it
   for (std::size_t i = 0; i < m.archives.size(); ++i)
-    store_member_list(backup, m.archives[i], members[i]);
+    archive::store_member_list(backup, m.archives[i], members[i]);
   backup.store().put_bytes(backup.key(archive::kServerManifestName), as_bytes(manifest_text),
                            storage::PutMode::kIfAbsent);
   backup.commit(archive::pg_manifest_json(m));
   return m;
+}
+
+}  // namespace
+
+archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& o) {
+  if (o.type != "full") {
+    auto incremental = take_postgres_incremental(o);
+    if (incremental.manifest) return *incremental.manifest;
+    if (!(o.type_by_default && incremental.first_backup))
+      fmt::print(stderr, "pitr backup: taking a full backup instead of {}: {}\n",
+                 o.type == "diff" ? "a differential one" : "an incremental one",
+                 incremental.not_possible);
+  }
+  return take_full_backup(o);
 }
 
 }  // namespace pitr::capture

@@ -2,6 +2,7 @@
 // pitr backup for PostgreSQL: BASE_BACKUP over a replication connection (the PostgreSQL 15
 // stream format), each tar archive compressed into the archive as it arrives, every file
 // checked against the server's backup manifest before the backup is listed.
+#include <chrono>
 #include <string>
 #include "archive/archive.hpp"
 
@@ -17,6 +18,14 @@ struct PgBackupOptions {
   std::size_t pack_bytes = 16u << 20;  // block-store packs
   bool progress = false;               // a progress line on stderr
   bool fast_checkpoint = true;         // CHECKPOINT 'fast' rather than waiting for the next one
+  // "full"; "diff" or "incr" compare with the last full or the last backup
+  // (pg_incremental_backup.hpp), and fall back to a full backup, saying why, when they cannot.
+  std::string type = "full";
+  std::chrono::seconds wal_wait{60};  // for capture to archive the WAL up to the new start
+  bool verify_blocks = false;         // diff/incr: read everything, check what the WAL said
+  // The type was not asked for: a server's first backup is a full one without a word (any
+  // other reason to fall back is still said, on stderr).
+  bool type_by_default = false;
 };
 
 archive::PgBackupManifest take_postgres_backup(const PgBackupOptions& options);

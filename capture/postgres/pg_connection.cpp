@@ -176,6 +176,19 @@ PgResult PgConnection::run(const std::string& sql) {
   return kept;
 }
 
+PgResult PgConnection::query(const std::string& sql, const std::vector<std::string>& params,
+                             bool binary, const std::string& what) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PgResult kept;
+  if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                        nullptr, nullptr, binary ? 1 : 0))
+    while (auto r = next_result())
+      if (!kept || PQresultStatus(kept.get()) != PGRES_FATAL_ERROR) kept = std::move(r);
+  expect(kept, PGRES_TUPLES_OK, what);
+  return kept;
+}
+
 PgResult PgConnection::next_result() {
   if (answer_timeout_) {
     auto deadline = std::chrono::steady_clock::now() + *answer_timeout_;

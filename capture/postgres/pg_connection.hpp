@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <libpq-fe.h>
 
@@ -58,6 +59,10 @@ class PgConnection {
   // Runs one command as PQexec does (the last result, the first error, or the COPY state
   // it entered), within the answer timeout; the caller checks the result.
   PgResult run(const std::string& sql);
+  // Runs one statement with text parameters ($1, ...), its results in binary when asked;
+  // expects tuples, otherwise throws PgError naming `what`.
+  PgResult query(const std::string& sql, const std::vector<std::string>& params, bool binary,
+                 const std::string& what);
   // The next result of a command sent (nullptr at the end), within the answer timeout.
   PgResult next_result();
   // Throws PgError for a result whose status is not `status`.

@@ -6,6 +6,7 @@ namespace pitr::postgres {
 namespace {
 
 constexpr std::uint8_t kRmXlog = 0, kRmXact = 1, kRmSmgr = 2, kRmDbase = 4;
+constexpr std::uint8_t kSpecialRelUpdate = 0x01;  // XLR_SPECIAL_REL_UPDATE
 constexpr std::uint8_t kXlogParameterChange = 0x60;
 constexpr std::uint8_t kSmgrCreate = 0x10, kSmgrTruncate = 0x20;
 constexpr std::uint32_t kTruncateHeap = 0x1;
@@ -43,6 +44,7 @@ void WalChanges::add(const WalRecordParts& r) {
       add_dbase(r);
       break;
     default:
+      if (r.info & kSpecialRelUpdate) unknown_file_change_ = true;
       break;
   }
   for (const auto& b : r.blocks) {

@@ -38,6 +38,9 @@ class WalChanges {
   // wal_level=minimal was in force somewhere in the range: relation files may have been
   // written without WAL, so nothing can be compared.
   bool minimal_wal_seen() const { return minimal_wal_; }
+  // A record changed relation files in a way its block references do not tell and this map
+  // does not know (XLR_SPECIAL_REL_UPDATE from a custom or newer resource manager).
+  bool unknown_file_change_seen() const { return unknown_file_change_; }
   std::uint64_t records() const { return records_; }
 
  private:
@@ -54,6 +57,7 @@ class WalChanges {
   std::map<std::pair<RelFile, Fork>, Entry> forks_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> replaced_databases_;
   bool minimal_wal_ = false;
+  bool unknown_file_change_ = false;
   std::uint64_t records_ = 0;
 };
 

@@ -101,12 +101,14 @@ class SinkOutput : public WalOutput {
 
 using OpenOutput = std::function<std::unique_ptr<WalOutput>()>;
 
+std::optional<bool> serve_segment(const archive::Archive& archive, const WalSourceRef& s,
+                                  const std::string& name, const OpenOutput& open_output);
+
 // Copies the archived form of `name` (sealed, sealed at a timeline's end, or the open tail)
 // to `dest`; segments that end early are padded with zeros, which recovery reads as the end
 // of WAL.
 bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::string& name,
            const OpenOutput& open_output) {
-  const auto& store = archive.store();
   if (auto tli = postgres::parse_history_file_name(name)) {
     auto text = archive.read_text(archive::layout::wal_history(s.id, *tli));
     if (!text) return false;
@@ -116,6 +118,17 @@ bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::st
     return true;
   }
   if (!postgres::parse_wal_file_name(name, s.segment_size)) return false;
+  // The open tail is looked at after the store: capture stores a sealed segment before it
+  // removes the tail, and a tail gone by then is sealed, looked at again.
+  for (int attempt = 0; attempt < 2; ++attempt)
+    if (auto served = serve_segment(archive, s, name, open_output)) return *served;
+  return false;
+}
+
+// The segment from the store or the spool; none when the open tail vanished in between.
+std::optional<bool> serve_segment(const archive::Archive& archive, const WalSourceRef& s,
+                                  const std::string& name, const OpenOutput& open_output) {
+  const auto& store = archive.store();
   for (bool complete : {true, false}) {
     auto key = archive::layout::sealed_wal(s.id, name, complete);
     auto info = store.stat(key);
@@ -130,11 +143,11 @@ bool serve(const archive::Archive& archive, const WalSourceRef& s, const std::st
     return true;
   }
   if (!archive.spool()) return false;
-  auto open = archive.spool_path(archive::layout::open_wal(s.id, name));
-  if (!fs::exists(open)) return false;
-  archive::MappedFile tail(open);
+  auto tail = archive::open_if_present(archive.spool_path(archive::layout::open_wal(s.id, name)));
+  if (!tail) return std::nullopt;  // not there, or sealed since the store was looked at
+  auto bytes = tail->read_all();
   auto out = open_output();
-  out->write(tail.bytes().first(std::min<std::size_t>(tail.bytes().size(), s.segment_size)));
+  out->write(Bytes(bytes).first(std::min<std::size_t>(bytes.size(), s.segment_size)));
   out->pad_to(s.segment_size);
   out->commit();
   return true;

@@ -372,7 +372,7 @@ def shared_with_postgres(path):
 
 
 # The commands that read the open tail from a capture's spool (tools/archive_options.cpp).
-_SPOOL_READERS = ("capture", "get", "status", "verify", "find", "restore", "wal-fetch")
+_SPOOL_READERS = ("capture", "get", "status", "verify", "find", "restore", "wal-fetch", "backup")
 
 
 def with_spool(args):

@@ -45,10 +45,10 @@ class RestoredServer:
         self.password = test.pg.password  # the restored cluster has the source's roles
         self.uri = f"postgres://pitr@127.0.0.1:{port}/postgres"
 
-    def sql(self, statement):
+    def sql(self, statement, db="postgres"):
         out = self.test.pg.as_owner(
             [self.test.pg.bin("psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h",
-             self.pgdata, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-c",
+             self.pgdata, "-p", str(self.port), "-U", "postgres", "-d", db, "-c",
              statement], capture_output=True, text=True)
         if out.returncode != 0:
             raise AssertionError(f"SQL on the restored server failed: {out.stderr}")
@@ -243,9 +243,9 @@ class BlockStoreTest(PostgresTestCase):
         return json.loads(pitr("get", "--archive", self.archive, "--backup", backup_id,
                                "manifest.json").stdout)
 
-    def json_backup(self):
+    def json_backup(self, *args):
         return json.loads(pitr("backup", "--archive", self.archive, "--source", self.pg.uri,
-                               "--json", password=self.pg.password, timeout=600).stdout)
+                               "--json", *args, password=self.pg.password, timeout=600).stdout)
 
     def packs(self):
         """Stored packs (not a local store's temporary files)."""
@@ -265,7 +265,7 @@ class BlockStoreTest(PostgresTestCase):
         pg.sql("CREATE TABLE marker (id int PRIMARY KEY)")
         first = self.json_backup()
         self.pgbench("-n", "-c", "2", "-t", "100")
-        second = self.json_backup()
+        second = self.json_backup("--type", "full")
         self.assertEqual((second["type"], second["method"]), ("full", "physical"))
         self.assertEqual(self.stored(second["id"]), second["bytes_stored"])
         first, second = first["id"], second["id"]

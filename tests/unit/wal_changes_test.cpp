@@ -5,6 +5,8 @@
 
 #include "archive/file_io.hpp"
 #include "archive/wal_change_scan.hpp"
+#include "formats/postgres/data_dir_rules.hpp"
+#include "formats/postgres/segment_plan.hpp"
 #include "formats/postgres/wal_changes.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "tests/unit/wal_builder.hpp"
@@ -216,7 +218,7 @@ class WalChangeScanTest : public ::testing::Test {
       auto size =
           std::min(s + 1 == segments ? last_size : kSegment, wal_.bytes().size() - s * kSegment);
       archive::write_file_atomically(path, Bytes(wal_.bytes()).subspan(s * kSegment, size));
-      l.open.push_back({path, 1, s, size});
+      l.open.push_back({path, 1, s, size, archive::open_if_present(path)});
     }
     return l;
   }
@@ -249,6 +251,100 @@ TEST_F(WalChangeScanTest, AMissingOrShortSegmentIsNamed) {
   EXPECT_FALSE(short_tail.changes);
   EXPECT_NE(short_tail.missing.find("ends at 0/1003E8"), std::string::npos) << short_tail.missing;
   EXPECT_FALSE(archive::scan_wal_changes(listing(2), 2, lsns_[0], lsns_[5]).changes);
+}
+
+}  // namespace
+}  // namespace pitr::postgres
+
+namespace pitr::postgres {
+namespace {
+
+TEST(DataDirRules, TakesWhatBaseBackupTakes) {
+  EXPECT_EQ(backup_rule("base/5/16384", false), BackupRule::kTake);
+  EXPECT_EQ(backup_rule("global/pg_control", false), BackupRule::kTake);
+  EXPECT_EQ(backup_rule("pg_wal", true), BackupRule::kTakeEmpty);
+  EXPECT_EQ(backup_rule("pg_replslot", true), BackupRule::kTakeEmpty);
+  EXPECT_EQ(backup_rule("postmaster.pid", false), BackupRule::kLeaveOut);
+  EXPECT_EQ(backup_rule("backup_label", false), BackupRule::kLeaveOut);
+  EXPECT_EQ(backup_rule("base/5/backup_label", false), BackupRule::kTake);  // only at the top
+  EXPECT_EQ(backup_rule("base/5/pg_internal.init", false), BackupRule::kLeaveOut);
+  EXPECT_EQ(backup_rule("base/pgsql_tmp", true), BackupRule::kLeaveOut);
+  EXPECT_EQ(backup_rule("base/5/t3_16390", false), BackupRule::kLeaveOut);  // temporary
+  EXPECT_EQ(backup_rule("base/5/t3_16390_fsm.2", false), BackupRule::kLeaveOut);
+  EXPECT_EQ(backup_rule("pg_xact/t3_16390", false), BackupRule::kTake);  // not a relation dir
+}
+
+TEST(DataDirRules, RelationFileNamesSayTablespaceDatabaseForkAndSegment) {
+  auto main = relation_segment("base/5/16384");
+  ASSERT_TRUE(main);
+  EXPECT_EQ(main->file, (RelFile{kDefaultTablespace, 5, 16384}));
+  EXPECT_EQ(main->fork, Fork::kMain);
+  EXPECT_EQ(main->segment, 0u);
+  auto vm = relation_segment("pg_tblspc/16500/PG_15_202209061/16400/16390_vm.3");
+  ASSERT_TRUE(vm);
+  EXPECT_EQ(vm->file, (RelFile{16500, 16400, 16390}));
+  EXPECT_EQ(vm->fork, Fork::kVm);
+  EXPECT_EQ(vm->segment, 3u);
+  auto shared = relation_segment("global/1262");
+  ASSERT_TRUE(shared);
+  EXPECT_EQ(shared->file, (RelFile{kGlobalTablespace, 0, 1262}));
+  for (auto other : {"base/5/PG_VERSION", "base/5/pg_filenode.map", "base/5/16384.0",
+                     "base/5/16384_foo", "base/5/t3_16384", "pg_xact/0000", "16384",
+                     "base/5/99999999999", "pg_tblspc/16500/16400/16390"})
+    EXPECT_FALSE(relation_segment(other)) << other;
+  std::set<RelFile> unlogged{{kDefaultTablespace, 5, 16384}};
+  EXPECT_TRUE(is_unlogged_data(*relation_segment("base/5/16384.1"), unlogged));
+  EXPECT_TRUE(is_unlogged_data(*relation_segment("base/5/16384_fsm"), unlogged));
+  EXPECT_FALSE(is_unlogged_data(*relation_segment("base/5/16384_init"), unlogged));
+  EXPECT_FALSE(is_unlogged_data(*relation_segment("base/5/16385"), unlogged));
+}
+
+TEST(SegmentPlan, ReadsChangedBlocksAndWhatGrewButWholeWhereTheMapCannotSpeak) {
+  WalChanges changes;
+  const RelFile table{kDefaultTablespace, 5, 16384};
+  std::vector<WalBlockRef> refs;
+  for (std::uint32_t b : {3u, 7u, 131072u + 2u}) refs.push_back({table, Fork::kMain, b, false});
+  WalRecordParts heap;
+  heap.rmid = 10;
+  heap.blocks = refs;
+  changes.add(heap);
+  RelationSegment first{table, Fork::kMain, 0}, second{table, Fork::kMain, 1};
+  // Changed blocks, and blocks past the parent's length.
+  auto plan = plan_segment(first, 100, 102, changes, 131072);
+  EXPECT_FALSE(plan.whole);
+  EXPECT_EQ(plan.blocks, (std::vector<std::uint32_t>{3, 7, 100, 101}));
+  // The second segment counts its blocks from its own start.
+  EXPECT_EQ(plan_segment(second, 10, 10, changes, 131072).blocks, (std::vector<std::uint32_t>{2}));
+  // Shorter now: nothing past the end is read.
+  EXPECT_EQ(plan_segment(first, 100, 5, changes, 131072).blocks, (std::vector<std::uint32_t>{3}));
+  // Untouched relations: nothing; new files, other forks, mostly changed files: whole.
+  RelationSegment other{{kDefaultTablespace, 5, 16390}, Fork::kMain, 0};
+  EXPECT_TRUE(plan_segment(other, 50, 50, changes, 131072).blocks.empty());
+  EXPECT_FALSE(plan_segment(other, 50, 50, changes, 131072).whole);
+  EXPECT_TRUE(plan_segment(other, std::nullopt, 50, changes, 131072).whole);
+  EXPECT_TRUE(plan_segment({table, Fork::kVm, 0}, 1, 1, changes, 131072).whole);
+  EXPECT_TRUE(plan_segment(first, 1, 20, changes, 131072).whole);  // 19 of 20 blocks to read
+
+  // Created again (SMGR_CREATE) after block 3 was changed: everything from block 0 on.
+  auto created = rel_file(table);
+  put(created, 0, 4);  // main fork
+  WalRecordParts smgr;
+  smgr.rmid = 2;
+  smgr.info = 0x10;
+  smgr.main_data = created;
+  changes.add(smgr);
+  EXPECT_TRUE(plan_segment(first, 100, 100, changes, 131072).whole);
+  // A database created in the range: its files are taken whole.
+  std::vector<std::uint8_t> database;
+  put(database, 16390, 4);
+  put(database, kDefaultTablespace, 4);
+  WalRecordParts dbase;
+  dbase.rmid = 4;
+  dbase.info = 0x10;
+  dbase.main_data = database;
+  changes.add(dbase);
+  EXPECT_TRUE(
+      plan_segment({{kDefaultTablespace, 16390, 1}, Fork::kMain, 0}, 5, 5, changes, 131072).whole);
 }
 
 }  // namespace
