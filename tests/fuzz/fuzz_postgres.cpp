@@ -1,13 +1,16 @@
 // libFuzzer target for the PostgreSQL parsers: the WAL record walker, one record's block
 // references and the change map, replication and base-backup messages, tar streams, backup
-// manifests and timeline history files. The
+// manifests, timeline history files, and data directory paths as a server lists them (with
+// the plan of the segment they name). The
 // first byte picks the parser; everything must end in success or a DecodeError.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "formats/postgres/base_backup_stream.hpp"
+#include "formats/postgres/data_dir_rules.hpp"
 #include "formats/postgres/replication_messages.hpp"
+#include "formats/postgres/segment_plan.hpp"
 #include "formats/postgres/server_manifest.hpp"
 #include "formats/postgres/timeline_history.hpp"
 #include "formats/postgres/wal_changes.hpp"
@@ -20,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Bytes input(data + 1, size - 1);
   try {
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
       case 0: {
         postgres::WalScanner scanner(1u << 20);
         // In two pieces, so that records and page headers are split across feeds.
@@ -54,6 +57,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (record.size() >= 4) store_le(record.data(), record.size(), 4);
         postgres::WalChanges changes;
         changes.add(postgres::decode_wal_record(record, 0xD110));
+        break;
+      }
+      case 7: {
+        auto path = as_text(input);
+        postgres::backup_rule(path, input.size() % 2 == 0);
+        if (auto segment = postgres::relation_segment(path)) {
+          postgres::WalChanges changes;
+          postgres::plan_segment(*segment, segment->file.rel % 5, segment->segment % 9, changes,
+                                 131072);
+        }
         break;
       }
     }
