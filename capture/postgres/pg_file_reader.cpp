@@ -6,7 +6,8 @@ namespace pitr::capture {
 namespace {
 
 // One query walks the tree: a directory's entries are stat'ed as they are listed, and
-// directories are listed in turn (pg_stat_file follows tablespace links).
+// directories are listed in turn (pg_stat_file follows tablespace links). Byte order puts a
+// directory before what it holds.
 constexpr const char* kListQuery = R"(
 WITH RECURSIVE tree(path, size, mtime, isdir) AS (
   SELECT n, s.size, s.modification, s.isdir
@@ -17,7 +18,7 @@ WITH RECURSIVE tree(path, size, mtime, isdir) AS (
     FROM tree AS t, pg_ls_dir(t.path, true, false) AS n, pg_stat_file(t.path || '/' || n, true) AS s
    WHERE t.isdir AND s.isdir IS NOT NULL
 )
-SELECT path, size, extract(epoch FROM mtime)::bigint, isdir FROM tree ORDER BY path)";
+SELECT path, size, extract(epoch FROM mtime)::bigint, isdir FROM tree ORDER BY path COLLATE "C")";
 
 constexpr const char* kReadQuery = R"(
 SELECT pg_read_binary_file(r.path, r.off, r.len, true)
