@@ -54,6 +54,16 @@ def wait_promoted(pgdata, timeout=1800):
     return time.monotonic() - start
 
 
+def time_basebackup(pg, into, env):
+    """Wall seconds of a full `pg_basebackup -Ft -Z zstd` (its output removed after)."""
+    wall = run_measured(
+        [pg.bin("pg_basebackup"), "-D", into, "-Ft", "-Z", "zstd", "-X", "none",
+         "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "pitr", "-w"],
+        env=env)[0]
+    shutil.rmtree(into)
+    return wall
+
+
 def incremental(args, pg, tmp, env):
     """4. Incremental backup after 5% of pgbench_accounts' rows changed (a slice of its pages
     and the pages their new versions went to): `pitr backup --type incr` (changed blocks over
@@ -72,12 +82,7 @@ def incremental(args, pg, tmp, env):
             first = i * rows // 20 + 1
             pg.sql(f"UPDATE pgbench_accounts SET abalance = abalance + 1 "
                    f"WHERE aid BETWEEN {first} AND {first + rows // 20 - 1}")
-            basebackup = os.path.join(tmp, f"incr-basebackup-{i}")
-            bb_walls.append(run_measured(
-                [pg.bin("pg_basebackup"), "-D", basebackup, "-Ft", "-Z", "zstd", "-X", "none",
-                 "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "pitr", "-w"],
-                env=env)[0])
-            shutil.rmtree(basebackup)
+            bb_walls.append(time_basebackup(pg, os.path.join(tmp, f"incr-basebackup-{i}"), env))
             wall, cpu, out = run_measured_output(
                 [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "incr",
                  "--json"], env=env)
@@ -175,12 +180,7 @@ def main():
         # Backups are short: alternate the two tools and compare medians.
         bb_walls, pb_walls, cold_walls = [], [], []
         for i in range(args.backup_runs):
-            basebackup = os.path.join(tmp, f"basebackup-{i}")
-            bb_walls.append(run_measured(
-                [pg.bin("pg_basebackup"), "-D", basebackup, "-Ft", "-Z", "zstd", "-X", "none",
-                 "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "pitr", "-w"],
-                env=env)[0])
-            shutil.rmtree(basebackup)
+            bb_walls.append(time_basebackup(pg, os.path.join(tmp, f"basebackup-{i}"), env))
             # Into an empty archive (every page new), and into the archive that already holds
             # earlier backups (pages unchanged since are stored once: the daily case).
             cold = shared_with_postgres(os.path.join(tmp, f"cold-{i}"))

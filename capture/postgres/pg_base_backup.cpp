@@ -9,7 +9,6 @@
 #include <optional>
 
 #include "archive/block_store/stored_tar.hpp"
-#include "archive/compressed_object_writer.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"

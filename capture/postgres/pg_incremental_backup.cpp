@@ -4,7 +4,6 @@
 
 #include <array>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <set>
 #include <thread>
@@ -211,23 +210,23 @@ class RangeFetcher {
     for (std::uint64_t at = 0; at < range.length; at += kPage) {
       Bytes page = Bytes(*bytes).subspan(at, std::min(kPage, range.length - at));
       auto block = (range.offset + at) / kPage;
-      if (job.relation) check_unplanned(job, block, page);
       job.ids.at(block) = blocks_.put(page);
-      stats_.blocks_read += job.relation;
+      if (job.relation && !checked_unplanned(job, block, page)) ++stats_.blocks_read;
     }
   }
 
   // --verify-blocks: a page the WAL did not name must not have changed between the two
   // starts (a page's LSN moves with every WAL-logged change, hint bits do not move it; a
   // change after the new start is replayed from the WAL when restoring).
-  void check_unplanned(const FileJob& job, std::uint64_t block, Bytes page) {
-    if (job.planned.empty() || job.planned[block] || page.size() != kPage) return;
+  // Returns whether the page was such a check (read only to be checked, not as a change).
+  bool checked_unplanned(const FileJob& job, std::uint64_t block, Bytes page) {
+    if (job.planned.empty() || job.planned[block] || page.size() != kPage) return false;
     ++stats_.checked;
-    --stats_.blocks_read;  // counted again by deliver: it was read only to be checked
     ++stats_.blocks_reused;
     if (auto lsn = page_lsn(page); lsn >= from_ && lsn < to_)
-      stats_.missed.push_back(fmt::format("{} block {} (page LSN {})", job.path, block,
-                                          postgres::format_lsn(page_lsn(page))));
+      stats_.missed.push_back(
+          fmt::format("{} block {} (page LSN {})", job.path, block, postgres::format_lsn(lsn)));
+    return true;
   }
 
   PgConnection& conn_;
