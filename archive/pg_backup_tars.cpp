@@ -2,22 +2,14 @@
 
 #include <fmt/format.h>
 
-#include "archive/compressed_object_writer.hpp"
 #include "archive/file_io.hpp"
+#include "archive/member_list_object.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 
 namespace pitr::archive {
 
 std::string stored_tar_file_name(const std::string& archive_name) {
   return archive_name + ".blocks.json.zst";
-}
-
-void store_member_list(const PendingBackup& backup, const PgBackupArchive& a,
-                       const std::vector<StoredTarMember>& members) {
-  CompressedObjectWriter out(backup.store(), backup.key(a.file),
-                             {.level = 3, .workers = 0, .sha256 = false});
-  out.write(stored_tar_json(members).dump());
-  out.finish();
 }
 
 ReadResult PgBackupTars::read(const PgBackupManifest& m, const PgBackupArchive& a,
@@ -44,10 +36,7 @@ BlockReader PgBackupTars::block_reader() {
 
 std::vector<StoredTarMember> PgBackupTars::members(const PgBackupManifest& m,
                                                    const PgBackupArchive& a) const {
-  auto key = layout::backup_file(m.id, a.file);
-  std::string text;
-  read_zstd_object(archive_.store(), key, [&](Bytes b) { text.append(as_text(b)); });
-  return stored_tar_from_json(nlohmann::json::parse(text, nullptr, false), key);
+  return read_member_list(archive_, layout::backup_file(m.id, a.file));
 }
 
 std::vector<std::string> verify_pg_backup(PgBackupTars& tars, const PgBackupManifest& m) {

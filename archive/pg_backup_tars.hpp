@@ -39,8 +39,5 @@ std::vector<std::string> verify_pg_backup(PgBackupTars& tars, const PgBackupMani
 
 // The member list object of an archive stored as blocks: JSON, zstd-compressed.
 std::string stored_tar_file_name(const std::string& archive_name);
-// Stores that object for archive `a` of a backup being written.
-void store_member_list(const PendingBackup& backup, const PgBackupArchive& a,
-                       const std::vector<StoredTarMember>& members);
 
 }  // namespace pitr::archive

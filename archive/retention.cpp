@@ -45,7 +45,7 @@ std::vector<BackupSummary> summarize_backups(const Archive& archive) {
   std::vector<BackupSummary> out;
   for (const auto& m : list_backups(archive))
     out.push_back(
-        {m.id, m.source_id, "mysql", "full", static_cast<std::int64_t>(m.consistent_at) * 1000000});
+        {m.id, m.source_id, "mysql", m.type, static_cast<std::int64_t>(m.consistent_at) * 1000000});
   for (const auto& m : list_pg_backups(archive))
     out.push_back({m.id, m.source_id, "postgres", m.type, m.finished_at});
   sort_by_time(out);
@@ -91,6 +91,11 @@ SweepHooks retention_sweep_hooks(const Archive& archive, std::set<std::string> g
       for (const auto& a : m.archives)
         if (a.storage == PgArchiveStorage::kBlocks)
           add_blocks_used(reader, tars.members(m, a), live);
+    }
+    for (const auto& m : list_backups(archive)) {
+      if (gone.contains(m.id) || skip.contains(m.id)) continue;
+      seen.insert(m.id);
+      if (m.method == "physical") add_blocks_used(reader, physical_members(archive, m), live);
     }
   };
   hooks.backup_in_progress = [archive] { return !backups_in_progress(archive).empty(); };

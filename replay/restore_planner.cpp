@@ -296,11 +296,19 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
 }
 
 void choose_backup(const std::vector<archive::BackupManifest>& backups,
-                   const std::optional<std::string>& wanted, RestorePlan& plan) {
+                   const std::optional<std::string>& wanted, const std::string& method,
+                   RestorePlan& plan) {
   std::optional<archive::BackupManifest> best;
   std::string oldest;
   for (const auto& b : backups) {
     if (wanted && b.id != *wanted) continue;
+    if (b.method != method) {
+      if (wanted)
+        throw PlanError(fmt::format(
+            "base backup {} is {}: restore it with {}", b.id, b.method,
+            b.method == "physical" ? "--datadir DIR" : "--target mysql://... or --sql-out FILE"));
+      continue;
+    }
     auto at = position_of(b);
     if (wanted && position_less(plan.stop, at))
       throw PlanError(fmt::format(
@@ -319,9 +327,10 @@ void choose_backup(const std::vector<archive::BackupManifest>& backups,
                     *wanted, plan.source_id));
   if (!best)
     throw PlanError(
-        fmt::format("no base backup of {} is consistent before the target{}; take "
-                    "backups regularly with `pitr backup`",
-                    plan.source_id, oldest));
+        fmt::format("no {}base backup of {} is consistent before the target{}; take "
+                    "backups regularly with `pitr backup{}`",
+                    method == "physical" ? "physical " : "", plan.source_id, oldest,
+                    method == "physical" ? " --method physical" : ""));
   plan.backup = *best;
 }
 
@@ -377,7 +386,7 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
   auto backups = backups_of(archive, plan.source_id);
   StartCounter counter(backups);
   auto walk = resolve_stop(archive, target, plan, backups, counter);
-  choose_backup(backups, target.backup, plan);
+  choose_backup(backups, target.backup, target.method, plan);
   check_continuity(archive, plan);
   plan.transactions = walk.started_before_stop - counter.started_before(position_of(plan.backup));
   plan.last_commit_time = plan.transactions ? walk.last_commit_time : 0;
@@ -387,12 +396,14 @@ RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTar
 std::string describe_plan(const RestorePlan& p) {
   return fmt::format(
       "restore plan for source {}:\n"
-      "  1. load base backup {} (consistent at {}:{}, GTID position '{}', taken {})\n"
+      "  1. {} base backup {} (consistent at {}:{}, GTID position '{}', taken {})\n"
       "  2. apply {} archived transaction(s) from {}:{} to {}:{} (binlog files {})\n"
       "  target: {}\n",
-      p.source_id, p.backup.id, p.backup.binlog_file, p.backup.binlog_position,
-      p.backup.gtid_position, format_iso_time(static_cast<std::int64_t>(p.backup.consistent_at)),
-      p.transactions, p.backup.binlog_file, p.backup.binlog_position, p.stop.file, p.stop.offset,
+      p.source_id,
+      p.backup.method == "physical" ? "rebuild the data directory of physical" : "load logical",
+      p.backup.id, p.backup.binlog_file, p.backup.binlog_position, p.backup.gtid_position,
+      format_iso_time(static_cast<std::int64_t>(p.backup.consistent_at)), p.transactions,
+      p.backup.binlog_file, p.backup.binlog_position, p.stop.file, p.stop.offset,
       fmt::join(p.files, ", "), p.stop_reason);
 }
 

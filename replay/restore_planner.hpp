@@ -27,6 +27,7 @@ struct RestoreTarget {
   std::optional<std::int64_t> since;  // kBeforeMatch
   std::optional<std::string> backup;  // the base backup to start from (default: the newest
                                       // one consistent before the target)
+  std::string method = "logical";     // of the backups the restore can start from
   std::string describe() const;
 };
 

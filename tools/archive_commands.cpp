@@ -9,6 +9,7 @@
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
 #include "archive/compressed_object_reader.hpp"
+#include "archive/member_list_object.hpp"
 #include "archive/pg_backup_manifest.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_verify.hpp"
@@ -84,8 +85,9 @@ struct BackupFileEntry {
   std::function<archive::ReadResult(const std::function<void(Bytes)>&)> read;
 };
 
-// A MySQL backup's file by its path, a PostgreSQL backup's tar by the server's name for it
-// ("base.tar") or the stored one; either with or without ".zst".
+// A MySQL logical backup's file by its path, a physical one's files as "datadir.tar", a
+// PostgreSQL backup's tar by the server's name for it ("base.tar") or the stored one; either
+// with or without ".zst".
 std::optional<BackupFileEntry> find_backup_file(const archive::Archive& archive,
                                                 const std::string& id, const std::string& name) {
   auto named = [&](const std::string& stored) { return name == stored || name + ".zst" == stored; };
@@ -100,7 +102,16 @@ std::optional<BackupFileEntry> find_backup_file(const archive::Archive& archive,
                                }};
     return std::nullopt;
   }
-  for (const auto& f : archive::read_manifest(archive, id).files)
+  auto m = archive::read_manifest(archive, id);
+  if (m.method == "physical" && (name == "datadir.tar" || named(m.physical.member_list))) {
+    auto members = archive::physical_members(archive, m);
+    return BackupFileEntry{
+        "datadir.tar", archive::stored_tar_length(members), "",
+        [&archive, members](const auto& sink) {
+          return archive::ReadResult{archive::read_backup_files(archive, members, sink), ""};
+        }};
+  }
+  for (const auto& f : m.files)
     if (named(f.path))
       return BackupFileEntry{f.path, f.bytes, f.sha256,
                              [&archive, id, path = f.path](const auto& sink) {

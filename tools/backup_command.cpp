@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capture/mysql/base_backup.hpp"
+#include "capture/mysql/physical_backup.hpp"
 #include "capture/postgres/pg_base_backup.hpp"
 #include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
@@ -27,6 +28,8 @@ struct BackupArgs {
   std::optional<std::string> type;  // default: incr for PostgreSQL once a full exists
   std::string wal_wait = "60s";
   bool verify_blocks = false;
+  std::string method = "logical";  // MySQL/MariaDB
+  std::string mariabackup = "mariabackup";
 };
 
 // --json: what scripts need to know about the new backup.
@@ -99,10 +102,41 @@ int run_postgres_backup(const BackupArgs& a) {
   return kExitOk;
 }
 
+int run_physical_backup(const BackupArgs& a) {
+  capture::PhysicalBackupOptions o;
+  o.type = a.type.value_or("incr");
+  o.type_by_default = !a.type;
+  o.note = [](const std::string& text) { fmt::print(stderr, "pitr backup: {}\n", text); };
+  o.endpoint = make_endpoint(a.source);
+  o.archive = open_archive(a.archive, SpoolUse::kNone);
+  o.jobs = a.jobs;
+  o.compression_level = a.compression_level;
+  o.pack_bytes = parse_option("--pack-size", a.pack_size, "a size like 16M", parse_size);
+  o.progress = ::isatty(STDERR_FILENO);
+  o.mariabackup = a.mariabackup;
+  auto m = capture::take_physical_backup(o);
+  const auto& p = m.physical;
+  if (a.json) {
+    print_json(m.id, m.type, "physical", m.parent, p.bytes_read, p.stored_bytes);
+    return kExitOk;
+  }
+  fmt::print(
+      "backup {} of {} ({}, physical{}): consistent at {}:{} (GTID position '{}'), InnoDB LSN {}\n"
+      "  {:.1f} MiB read from mariabackup; {} files, {:.1f} MiB, of which {:.1f} MiB newly "
+      "stored compressed (the rest was already in the block store)\n",
+      m.id, m.source_id, m.type, m.parent.empty() ? "" : ", compared with " + m.parent,
+      m.binlog_file, m.binlog_position, m.gtid_position, p.to_lsn, p.bytes_read / 1048576.0,
+      p.files, p.bytes / 1048576.0, p.stored_bytes / 1048576.0);
+  return kExitOk;
+}
+
 int run_backup(const BackupArgs& a) {
-  if (is_postgres_source(a.source)) return run_postgres_backup(a);
+  if (is_postgres_source(a.source)) {
+    return run_postgres_backup(a);  // always physical
+  }
+  if (a.method == "physical") return run_physical_backup(a);
   if (a.type && *a.type != "full")
-    throw UsageError("MySQL/MariaDB backups are logical and always full: use --type full");
+    throw UsageError("MySQL/MariaDB logical backups are always full: use --type full");
   capture::BackupOptions o;
   o.endpoint = make_endpoint(a.source);
   o.chunk_bytes = parse_option("--chunk-size", a.chunk_size, "a size like 64M", parse_size);
@@ -155,10 +189,11 @@ CommandRunner add_backup_command(CLI::App& app) {
   cmd->add_option("--pack-size", a->pack_size,
                   "PostgreSQL: blocks are stored in packs of about this size (default 16M)");
   cmd->add_option("--type", a->type,
-                  "full, diff (compared with the last full) or incr (with the last backup). "
-                  "PostgreSQL 15/16: diff and incr read only the blocks the archived WAL says "
-                  "changed, over SQL, and fall back to full saying why; default incr once the "
-                  "archive holds a full. MySQL/MariaDB: full only")
+                  "full, diff (compared with the last full) or incr (with the last backup); "
+                  "default incr once the archive holds a full. PostgreSQL 15/16: diff and incr "
+                  "read only the blocks the archived WAL says changed, over SQL, and fall back "
+                  "to full saying why. MariaDB --method physical: only the pages changed since "
+                  "(mariabackup --incremental-lsn). MySQL/MariaDB logical: full only")
       ->check(CLI::IsMember({"full", "diff", "incr"}));
   cmd->add_option("--wal-wait", a->wal_wait,
                   "diff/incr: how long to wait for capture to archive the WAL up to the "
@@ -166,6 +201,13 @@ CommandRunner add_backup_command(CLI::App& app) {
   cmd->add_flag("--verify-blocks", a->verify_blocks,
                 "diff/incr: read every block too, and check that those the WAL called "
                 "unchanged did not change (exit 1 if any did); a periodic cross-check");
+  cmd->add_option("--method", a->method,
+                  "MySQL/MariaDB: logical (SQL per table, default) or physical (MariaDB's "
+                  "mariabackup run on the database host; its files kept in the block store). "
+                  "PostgreSQL backups are physical")
+      ->check(CLI::IsMember({"logical", "physical"}));
+  cmd->add_option("--mariabackup", a->mariabackup,
+                  "--method physical: the mariabackup program (default: mariabackup on PATH)");
   cmd->add_flag("--json", a->json,
                 "Print the new backup as one JSON object: id, type, method, parent, bytes_read "
                 "(from the server), bytes_stored (newly, compressed)");

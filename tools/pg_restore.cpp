@@ -149,7 +149,7 @@ int run_pg_restore(const PgRestoreArgs& a) {
   replay::PgServerStart s;
   s.pgdata = o.pgdata;
   s.pg_version = written.pg_version;
-  s.port = a.port;
+  s.port = a.port.value_or(5432);
   s.run_as = o.run_as;
   s.progress = o.progress;
   auto stopped = replay::start_restored_server(s);
@@ -158,7 +158,7 @@ int run_pg_restore(const PgRestoreArgs& a) {
   for (const auto& f : secrets) fs::remove(f);
   fmt::print(stderr, "recovered and promoted in {:.1f} s; the server listens on 127.0.0.1:{}\n{}\n",
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-             a.port, stopped.empty() ? "" : "server log: " + stopped);
+             s.port, stopped.empty() ? "" : "server log: " + stopped);
   return kExitOk;
 }
 

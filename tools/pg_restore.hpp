@@ -16,7 +16,7 @@ struct PgRestoreArgs {
   std::optional<std::string> to_time, to_lsn, to_name, backup;
   std::optional<std::uint32_t> to_xid, timeline;
   bool immediate = false, start = false, dry_run = false;
-  std::uint16_t port = 5432;
+  std::optional<std::uint16_t> port;        // default 5432
   std::string run_as;                       // default when root: postgres
   std::vector<std::string> tablespace_map;  // OLD=NEW
 };

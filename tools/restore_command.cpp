@@ -8,6 +8,8 @@
 #include "formats/iso_time.hpp"
 #include "replay/backup_loader.hpp"
 #include "replay/binlog_applier.hpp"
+#include "replay/mariadb/physical_restore.hpp"
+#include "replay/mariadb/private_server.hpp"
 #include "replay/parallel_apply.hpp"
 #include "replay/restore_planner.hpp"
 #include "tools/commands.hpp"
@@ -26,6 +28,7 @@ struct RestoreArgs {
   unsigned jobs = 4;
   bool dry_run = false;
   PgRestoreArgs pg;
+  std::string datadir, mariabackup = "mariabackup";
 };
 
 int run_postgres_restore(const RestoreArgs& a) {
@@ -91,18 +94,100 @@ std::unique_ptr<replay::StatementTarget> make_replay_target(const capture::Mysql
   return std::make_unique<replay::ParallelSessionTarget>(endpoint, jobs);
 }
 
+// The archive's binlog catalog and the plan for the restore the command line asks for, from a
+// backup of `method`; the plan is printed.
+std::pair<archive::BinlogArchive, replay::RestorePlan> plan_for(const RestoreArgs& a,
+                                                                const char* method) {
+  auto target = make_target(a);  // a bad command line is told before the archive is read
+  target.method = method;
+  archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional, /*read_ahead=*/true));
+  auto plan = replay::plan_restore(catalog, target, a.source_id);
+  fmt::print(stderr, "{}", replay::describe_plan(plan));
+  return {std::move(catalog), std::move(plan)};
+}
+
+// Applies the plan's archived binlog to a server holding its base backup.
+replay::ReplayStats apply_binlog(const archive::BinlogArchive& catalog,
+                                 const replay::RestorePlan& plan,
+                                 const capture::MysqlEndpoint& endpoint, unsigned jobs) {
+  auto started = std::chrono::steady_clock::now();
+  auto target = make_replay_target(endpoint, jobs);
+  std::function<void(const replay::ReplayStats&)> progress;
+  if (::isatty(STDERR_FILENO))
+    progress = [&](const replay::ReplayStats& s) {
+      fmt::print(stderr, "\rapplied {} of {} transactions", s.transactions, plan.transactions);
+    };
+  auto stats = replay::replay_binlog(catalog, plan, *target, progress);
+  if (progress) fmt::print(stderr, "\n");
+  if (auto* parallel = dynamic_cast<replay::ParallelSessionTarget*>(target.get()))
+    fmt::print(stderr, "{} transaction(s) applied in parallel on {} sessions, {} alone\n",
+               parallel->parallel(), jobs, parallel->alone());
+  fmt::print(stderr, "applied the binlog in {:.2f} s\n",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return stats;
+}
+
+std::string binlog_basename(const std::string& file) {
+  auto dot = file.rfind('.');
+  return dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
+}
+
+// --datadir: a MariaDB physical backup rebuilt and prepared into DIR, then, for a moment
+// after it, rolled forward by a private server on DIR.
+int run_physical_restore(const RestoreArgs& a) {
+  if (a.sql_out || !a.target.source.empty())
+    throw UsageError(
+        "--datadir restores a physical backup into a directory; --target and "
+        "--sql-out restore a logical one: give one of them");
+  auto [catalog, plan] = plan_for(a, "physical");
+  if (a.dry_run) return kExitOk;
+  const auto& archive = catalog.archive();
+  auto started = std::chrono::steady_clock::now();
+  auto run_as = a.pg.run_as.empty() && ::geteuid() == 0 ? "mysql" : a.pg.run_as;
+  auto files = replay::restore_physical_backup(
+      archive, plan.backup,
+      {.datadir = a.datadir, .run_as = run_as, .mariabackup = a.mariabackup, .progress = true});
+  fmt::print(stderr, "rebuilt and prepared {} files of backup {} in {:.1f} s\n", files.files,
+             plan.backup.id,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  replay::ReplayStats stats;
+  if (plan.transactions > 0 || a.pg.start) {
+    auto port = a.pg.port.value_or(a.pg.start ? 3306 : replay::free_loopback_port());
+    fmt::print(stderr, "starting a server on {} (127.0.0.1:{})\n", a.datadir, port);
+    replay::PrivateMariadb server({.datadir = a.datadir,
+                                   .port = port,
+                                   .run_as = run_as,
+                                   .server_options = files.server_options,
+                                   .binlog_basename = binlog_basename(plan.backup.binlog_file)});
+    if (!plan.backup.gtid_position.empty()) server.continue_gtid_state(plan.backup.gtid_position);
+    stats = apply_binlog(catalog, plan, server.endpoint(), a.jobs);
+    if (a.pg.start) {
+      server.release();
+      fmt::print(stderr,
+                 "the restored server runs on 127.0.0.1:{} (its accounts are the source's)\n",
+                 port);
+    } else {
+      server.shutdown();
+    }
+  }
+  fmt::print(
+      stderr,
+      "restored: physical backup {} plus {} transaction(s) ({} events) into {} in {:.1f} s\n",
+      plan.backup.id, stats.transactions, stats.events, a.datadir,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return kExitOk;
+}
+
 int run_restore(const RestoreArgs& a) {
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
+  if (!a.datadir.empty()) return run_physical_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
     throw UsageError(
         "--to-lsn, --to-xid, --to-name, --immediate and --start restore PostgreSQL and need "
-        "--pgdata DIR");
-  auto target = make_target(a);  // a bad command line is told before the archive is read
-  auto archive = open_archive(a.archive, SpoolUse::kOptional, /*read_ahead=*/true);
-  archive::BinlogArchive catalog(archive);
-  auto plan = replay::plan_restore(catalog, target, a.source_id);
-  fmt::print(stderr, "{}", replay::describe_plan(plan));
+        "--pgdata DIR (--start also a MariaDB physical backup, with --datadir DIR)");
+  auto [catalog, plan] = plan_for(a, "logical");
   if (a.dry_run) return kExitOk;
+  const auto& archive = catalog.archive();
   auto started = std::chrono::steady_clock::now();
   replay::ReplayStats stats;
   if (a.sql_out) {
@@ -122,19 +207,7 @@ int run_restore(const RestoreArgs& a) {
     auto loaded = std::chrono::steady_clock::now();
     fmt::print(stderr, "loaded the base backup in {:.2f} s; applying the archived binlog...\n",
                std::chrono::duration<double>(loaded - started).count());
-    auto target = make_replay_target(endpoint, a.jobs);
-    std::function<void(const replay::ReplayStats&)> progress;
-    if (::isatty(STDERR_FILENO))
-      progress = [&](const replay::ReplayStats& s) {
-        fmt::print(stderr, "\rapplied {} of {} transactions", s.transactions, plan.transactions);
-      };
-    stats = replay::replay_binlog(catalog, plan, *target, progress);
-    if (progress) fmt::print(stderr, "\n");
-    if (auto* parallel = dynamic_cast<replay::ParallelSessionTarget*>(target.get()))
-      fmt::print(stderr, "{} transaction(s) applied in parallel on {} sessions, {} alone\n",
-                 parallel->parallel(), a.jobs, parallel->alone());
-    fmt::print(stderr, "applied the binlog in {:.2f} s\n",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - loaded).count());
+    stats = apply_binlog(catalog, plan, endpoint, a.jobs);
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr, "restored: base backup {} plus {} transaction(s) ({} events) in {:.1f} s{}\n",
@@ -170,7 +243,16 @@ CommandRunner add_restore_command(CLI::App& app) {
                              "KIND[:DB.TABLE] (as pitr find --match)");
   cmd->add_option("--since", a->since, "With --before-match: look from this time on")->needs(t5);
   auto& pg = a->pg;
-  cmd->add_option("--pgdata", pg.pgdata, "PostgreSQL: new or empty data directory to restore into");
+  auto* pgdata = cmd->add_option("--pgdata", pg.pgdata,
+                                 "PostgreSQL: new or empty data directory to restore into");
+  auto* datadir = cmd->add_option(
+      "--datadir", a->datadir,
+      "MariaDB: new or empty data directory to rebuild a physical backup into "
+      "(one mariabackup --prepare); for a moment after the backup, a private server "
+      "on it applies the archived binlog");
+  datadir->excludes(pgdata);
+  cmd->add_option("--mariabackup", a->mariabackup,
+                  "MariaDB: the mariabackup program (default: mariabackup on PATH)");
   auto* t6 = cmd->add_option("--to-lsn", pg.to_lsn, "PostgreSQL: recover up to this LSN");
   auto* t7 = cmd->add_option("--to-xid", pg.to_xid, "PostgreSQL: recover through this transaction");
   auto* t8 = cmd->add_option("--to-name", pg.to_name,
@@ -185,11 +267,13 @@ CommandRunner add_restore_command(CLI::App& app) {
                   "the newest archived)");
   cmd->add_flag("--start", pg.start,
                 "PostgreSQL: start the server and wait until recovery reached the target and the "
-                "server is promoted");
-  cmd->add_option("--port", pg.port, "PostgreSQL: port for --start (default 5432)");
+                "server is promoted. MariaDB (--datadir): leave the restored server running");
+  cmd->add_option("--port", pg.port,
+                  "Port of the restored server on 127.0.0.1 (default: PostgreSQL 5432; MariaDB "
+                  "3306 with --start, otherwise a free one)");
   cmd->add_option("--run-as", pg.run_as,
-                  "PostgreSQL: OS user owning the data directory and running the server "
-                  "(default when root: postgres)");
+                  "OS user owning the restored data directory and running the server (default "
+                  "when root: postgres, or mysql for MariaDB)");
   cmd->add_option("--tablespace-map", pg.tablespace_map,
                   "PostgreSQL: OLD=NEW, restore the tablespace at OLD into NEW (repeatable)");
   std::vector<CLI::Option*> targets{t1, t2, t3, t4, t5, t6, t7, t8, t9};

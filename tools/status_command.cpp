@@ -181,6 +181,7 @@ void print_postgres_status(const nlohmann::json& sources) {
 
 // A logical backup's SQL and what it takes in the archive.
 std::pair<std::uint64_t, std::uint64_t> sizes_of(const archive::BackupManifest& m) {
+  if (m.method == "physical") return {m.physical.bytes, m.physical.stored_bytes};
   std::uint64_t bytes = 0, stored = 0;
   for (const auto& f : m.files) {
     bytes += f.bytes;
@@ -210,10 +211,12 @@ void print_binlog_status(const std::vector<SourceSummary>& sources,
   for (auto& m : backups) {
     auto [bytes, stored] = sizes_of(m);
     fmt::print(
-        "  - {} of {}: full logical, consistent at {}:{} ({}), GTID position '{}'; {:.1f} MiB "
-        "of SQL stored in {:.1f} MiB\n",
-        m.id, m.source_id, m.binlog_file, m.binlog_position, iso_time(m.consistent_at),
-        m.gtid_position, bytes / 1048576.0, stored / 1048576.0);
+        "  - {} of {}: {} {}, consistent at {}:{} ({}), GTID position '{}'; {:.1f} MiB "
+        "of {} stored in {:.1f} MiB{}\n",
+        m.id, m.source_id, m.type, m.method, m.binlog_file, m.binlog_position,
+        iso_time(m.consistent_at), m.gtid_position, bytes / 1048576.0,
+        m.method == "physical" ? "files" : "SQL", stored / 1048576.0,
+        m.method == "physical" ? " new in the block store" : "");
   }
 }
 
@@ -230,16 +233,18 @@ int run_status(const ArchiveArgs& args, bool json) {
     for (auto& s : sources) j["sources"].push_back(to_json(s));
     j["backups"] = nlohmann::json::array();
     for (auto& m : backups)
-      j["backups"].push_back({{"id", m.id},
-                              {"type", "full"},
-                              {"method", "logical"},
-                              {"bytes", sizes_of(m).first},
-                              {"stored_bytes", sizes_of(m).second},
-                              {"source_id", m.source_id},
-                              {"binlog_file", m.binlog_file},
-                              {"binlog_position", m.binlog_position},
-                              {"gtid_position", m.gtid_position},
-                              {"consistent_at", iso_time(m.consistent_at)}});
+      j["backups"].push_back(
+          {{"id", m.id},
+           {"type", m.type},
+           {"method", m.method},
+           {"parent", m.parent.empty() ? nlohmann::json() : nlohmann::json(m.parent)},
+           {"bytes", sizes_of(m).first},
+           {"stored_bytes", sizes_of(m).second},
+           {"source_id", m.source_id},
+           {"binlog_file", m.binlog_file},
+           {"binlog_position", m.binlog_position},
+           {"gtid_position", m.gtid_position},
+           {"consistent_at", iso_time(m.consistent_at)}});
     for (auto& g : gaps)
       j["gaps"].push_back({{"source_id", g.source_id},
                            {"after_file", g.after_file},

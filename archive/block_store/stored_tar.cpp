@@ -1,5 +1,7 @@
 #include "archive/block_store/stored_tar.hpp"
 
+#include "archive/block_store/stored_files.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -131,47 +133,25 @@ const char* type_name(TarEntry::Type type) {
 }  // namespace
 
 StoredTarWriter::StoredTarWriter(BlockWriter& blocks, std::size_t block_size)
-    : blocks_(blocks),
-      block_size_(block_size),
-      reader_({[this](const TarEntry& e) { begin(e); }, [this](Bytes b) { data(b); },
-               [this] { end(); }}) {}
+    : files_(std::make_unique<StoredFilesWriter>(blocks, block_size)),
+      reader_({[this](const TarEntry& e) {
+                 if (e.type == TarEntry::Type::kOther)
+                   throw DecodeError("tar entry '" + e.name +
+                                     "' is neither a file, a directory nor a symlink: it could "
+                                     "not be restored");
+                 current_ = e.name;
+                 files_->begin(e);
+               },
+               [this](Bytes b) { files_->append(current_, b); },
+               [this] {
+                 if (files_->is_open(current_)) files_->close(current_);
+               }}) {}
 
-void StoredTarWriter::begin(const TarEntry& entry) {
-  if (entry.type == TarEntry::Type::kOther)
-    throw DecodeError("tar entry '" + entry.name +
-                      "' is neither a file, a directory nor a symlink: it could not be restored");
-  members_.push_back({entry, {}});
-}
-
-void StoredTarWriter::data(Bytes bytes) {
-  while (!bytes.empty()) {
-    auto n = std::min(block_size_ - block_.size(), bytes.size());
-    block_.insert(block_.end(), bytes.begin(), bytes.begin() + static_cast<long>(n));
-    bytes = bytes.subspan(n);
-    if (block_.size() == block_size_) store_block();
-  }
-}
-
-void StoredTarWriter::end() {
-  if (!block_.empty()) store_block();
-  if (!list_.empty()) store_list();
-}
-
-void StoredTarWriter::store_block() {
-  auto id = blocks_.put(block_);
-  block_.clear();
-  list_.insert(list_.end(), id.bytes.begin(), id.bytes.end());
-  if (list_.size() == kIdsPerList * BlockId::kSize) store_list();
-}
-
-void StoredTarWriter::store_list() {
-  members_.back().lists.push_back(blocks_.put(list_));
-  list_.clear();
-}
+StoredTarWriter::~StoredTarWriter() = default;
 
 std::vector<StoredTarMember> StoredTarWriter::finish() {
   reader_.finish();
-  return std::move(members_);
+  return files_->finish();
 }
 
 void read_stored_tar(const BlockReader& reader, const std::vector<StoredTarMember>& members,

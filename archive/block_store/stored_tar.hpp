@@ -8,6 +8,7 @@
 // back: the same entries and content (the headers are rebuilt, not the server's bytes).
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -26,25 +27,20 @@ struct StoredTarMember {
   std::vector<BlockId> lists;  // list blocks, for regular files
 };
 
+class StoredFilesWriter;
+
 class StoredTarWriter {
  public:
   StoredTarWriter(BlockWriter& blocks, std::size_t block_size);
+  ~StoredTarWriter();
   void feed(Bytes tar) { reader_.feed(tar); }
   // Throws DecodeError when the stream stopped inside an entry.
   std::vector<StoredTarMember> finish();
 
  private:
-  void begin(const TarEntry& entry);
-  void data(Bytes bytes);
-  void end();
-  void store_block();
-  void store_list();
-
-  BlockWriter& blocks_;
-  std::size_t block_size_;
+  std::unique_ptr<StoredFilesWriter> files_;
+  std::string current_;  // the entry being read
   TarReader reader_;
-  std::vector<StoredTarMember> members_;
-  std::vector<std::uint8_t> block_, list_;
 };
 
 // The list blocks of a file whose data blocks are `data` (for members built without a tar

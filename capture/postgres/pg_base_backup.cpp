@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "archive/block_store/stored_tar.hpp"
+#include "archive/member_list_object.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
@@ -192,7 +193,7 @@ archive::PgBackupManifest take_full_backup(const PgBackupOptions& o) {
   for (const auto& a : m.archives) m.bytes_read += a.bytes;
   blocks.finish();  // every block is stored before a member list names it
   for (std::size_t i = 0; i < m.archives.size(); ++i)
-    archive::store_member_list(backup, m.archives[i], members[i]);
+    archive::store_member_list(backup, m.archives[i].file, members[i]);
   backup.store().put_bytes(backup.key(archive::kServerManifestName), as_bytes(manifest_text),
                            storage::PutMode::kIfAbsent);
   backup.commit(archive::pg_manifest_json(m));

@@ -10,6 +10,7 @@
 
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_writer.hpp"
+#include "archive/member_list_object.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
@@ -535,7 +536,7 @@ archive::PgBackupManifest run_incremental(const PgBackupOptions& o, PgConnection
   auto archives = run.finish(spaces);
   blocks.finish();  // every block is stored before a member list names it
   for (auto& [a, members] : archives) {
-    archive::store_member_list(backup, a, members);
+    archive::store_member_list(backup, a.file, members);
     for (const auto& member : members) m.files += member.entry.type == TarEntry::Type::kFile;
     m.archives.push_back(a);
   }

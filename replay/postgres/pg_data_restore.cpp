@@ -17,20 +17,14 @@
 
 #include "archive/file_io.hpp"
 #include "archive/pg_backup_tars.hpp"
-#include "replay/postgres/tar_extractor.hpp"
+#include "capture/child_process.hpp"
+#include "replay/os_account.hpp"
+#include "replay/tar_extractor.hpp"
 
 namespace pitr::replay {
 namespace {
 
 namespace fs = std::filesystem;
-
-void require_empty(const fs::path& dir, const char* what) {
-  if (fs::exists(dir) && !fs::is_empty(dir))
-    throw std::runtime_error(fmt::format(
-        "{} {} exists and is not empty; pitr restore writes only into a new or empty directory, "
-        "so it can never overwrite a database",
-        what, dir.string()));
-}
 
 void extract(archive::PgBackupTars& tars, const archive::PgBackupManifest& backup,
              const archive::PgBackupArchive& a, const fs::path& root, PgDataResult& result) {
@@ -55,23 +49,6 @@ void rewrite_tablespace_map(const fs::path& pgdata,
     out += line + "\n";
   }
   archive::write_file_atomically(path, as_bytes(out));
-}
-
-void chown_tree(const fs::path& root, uid_t uid, gid_t gid) {
-  if (::lchown(root.c_str(), uid, gid) != 0) archive::throw_errno("chown", root);
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (::lchown(e.path().c_str(), uid, gid) != 0) archive::throw_errno("chown", e.path());
-}
-
-struct Account {
-  uid_t uid;
-  gid_t gid;
-};
-
-Account account_of(const std::string& user) {
-  auto* pw = ::getpwnam(user.c_str());
-  if (!pw) throw std::runtime_error("no OS user " + user + " to own the restored data directory");
-  return {pw->pw_uid, pw->pw_gid};
 }
 
 }  // namespace
@@ -110,16 +87,6 @@ void write_private_file(const fs::path& path, const std::string& content,
 
 namespace {
 
-std::string tail_of(const fs::path& log, std::size_t lines) {
-  std::ifstream in(log);
-  std::vector<std::string> all;
-  for (std::string l; std::getline(in, l);) all.push_back(l);
-  std::string out;
-  for (auto i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
-    out += "  " + all[i] + "\n";
-  return out;
-}
-
 std::string last_line_with(const fs::path& log, const std::string& needle) {
   std::ifstream in(log);
   std::string found;
@@ -152,24 +119,6 @@ bool in_production(const fs::path& bin, const fs::path& pgdata) {
   return false;
 }
 
-int run(const std::vector<std::string>& argv) {
-  auto pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(null, STDOUT_FILENO);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 }  // namespace
 
 std::string shell_quote(const std::string& text) {
@@ -180,14 +129,14 @@ std::string shell_quote(const std::string& text) {
 
 PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRestorePlan& plan,
                                    const PgDataOptions& o) {
-  require_empty(o.pgdata, "data directory");
+  require_empty_directory(o.pgdata, "data directory");
   std::map<std::string, fs::path> locations;
   for (const auto& a : plan.backup.archives) {
     if (a.tablespace_oid.empty()) continue;
     auto it = o.tablespace_map.find(a.tablespace_path);
     locations[a.name] =
         it == o.tablespace_map.end() ? fs::path(a.tablespace_path) : fs::path(it->second);
-    require_empty(locations[a.name], "tablespace location");
+    require_empty_directory(locations[a.name], "tablespace location");
   }
   fs::create_directories(o.pgdata);
   fs::permissions(o.pgdata, fs::perms::owner_all, fs::perm_options::replace);
@@ -215,8 +164,8 @@ PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRest
     result.pg_version.pop_back();
   if (!o.run_as.empty()) {
     auto acct = account_of(o.run_as);
-    chown_tree(o.pgdata, acct.uid, acct.gid);
-    for (const auto& [name, loc] : locations) chown_tree(loc, acct.uid, acct.gid);
+    chown_tree(o.pgdata, acct);
+    for (const auto& [name, loc] : locations) chown_tree(loc, acct);
   }
   int fd = ::open(o.pgdata.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
@@ -238,9 +187,9 @@ std::string start_restored_server(const PgServerStart& o) {
                     shell_quote(o.pgdata.string())),
         std::string("start")})
     argv.push_back(a);
-  if (run(argv) != 0)
+  if (capture::run_to_end({argv, false, {}}) != 0)
     throw std::runtime_error("pg_ctl could not start the restored server; its log says:\n" +
-                             tail_of(log, 20));
+                             capture::tail_of_log(log, 20));
   auto started = std::chrono::steady_clock::now();
   auto last_note = started;
   while (true) {
@@ -256,7 +205,7 @@ std::string start_restored_server(const PgServerStart& o) {
     if (!recovering && running && in_production(bin, o.pgdata)) break;
     if (!running && std::chrono::steady_clock::now() - started > std::chrono::seconds(2))
       throw std::runtime_error("the restored server stopped during recovery; its log says:\n" +
-                               tail_of(log, 20));
+                               capture::tail_of_log(log, 20));
     auto now = std::chrono::steady_clock::now();
     if (now - started > o.timeout)
       throw std::runtime_error("recovery did not finish within the timeout; see " + log.string());

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "archive/archive_layout.hpp"
+#include "archive/block_store/stored_files.hpp"
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_writer.hpp"
 #include "archive/pg_backup_tars.hpp"
@@ -132,6 +133,71 @@ TEST_F(StoredTarTest, ASecondBackupOfChangedFilesStoresOnlyTheChangedBlocks) {
   EXPECT_EQ(stats.new_blocks, 2u);  // the block and the list naming it
   EXPECT_EQ(stats.new_bytes, kBlock + kIdsPerList * BlockId::kSize);
   EXPECT_EQ(entries_of(read_back(members))[5].content, changed[5].content);
+}
+
+TEST_F(StoredTarTest, FilesArrivingInterleavedAreStoredAsIfOneAfterTheOther) {
+  auto index = BlockIndex::load(store_);
+  BlockWriter blocks(store_, index, {.level = 1, .pack_bytes = 4096});
+  StoredFilesWriter files(blocks, kBlock);
+  auto a = content(kBlock * 3 + 2, 'a'), b = content(kBlock * 2, 'b');
+  using T = TarEntry::Type;
+  files.begin({"a", "", 0, 0640, 1, T::kFile});
+  files.begin({"b", "", 0, 0640, 1, T::kFile});
+  EXPECT_THROW(files.begin({"a", "", 0, 0640, 1, T::kFile}), DecodeError);
+  // Pieces that do not line up with blocks, alternating between the files.
+  for (std::size_t at = 0; at < a.size(); at += 5) {
+    files.append("a", as_bytes(a.substr(at, 5)));
+    if (at < b.size()) files.append("b", as_bytes(b.substr(at, 5)));
+  }
+  files.close("b");
+  EXPECT_THROW(files.finish(), DecodeError);  // "a" is still open
+  files.close("a");
+  EXPECT_THROW(files.append("a", as_bytes(std::string("x"))), DecodeError);
+  auto members = files.finish();
+  blocks.finish();
+  auto back = entries_of(read_back(members));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].content, a);
+  EXPECT_EQ(back[0].header.size, a.size());
+  EXPECT_EQ(back[1].content, b);
+  // The same files stored one after the other give the same lists: blocks are shared.
+  auto sequential =
+      store({{{"a", "", 0, 0640, 1, T::kFile}, a}, {{"b", "", 0, 0640, 1, T::kFile}, b}}, nullptr);
+  EXPECT_EQ(sequential[0].lists, members[0].lists);
+  EXPECT_EQ(sequential[1].lists, members[1].lists);
+}
+
+TEST_F(StoredTarTest, BytesOfTheFirstBlockCanBeWrittenAgainUntilTheFileCloses) {
+  using T = TarEntry::Type;
+  auto big = content(kBlock * (kIdsPerList + 3), 'x');  // the first list fills before close
+  auto index = BlockIndex::load(store_);
+  BlockWriter blocks(store_, index, {.level = 1, .pack_bytes = 4096});
+  StoredFilesWriter files(blocks, kBlock);
+  files.begin({"big", "", 0, 0640, 1, T::kFile});
+  files.begin({"small", "", 0, 0640, 1, T::kFile});
+  files.begin({"gone", "", 0, 0640, 1, T::kFile});
+  files.append("big", as_bytes(big));
+  files.append("small", as_bytes(std::string("abc")));
+  files.overwrite("big", 2, as_bytes(std::string("XY")));
+  files.overwrite("small", 1, as_bytes(std::string("B")));
+  EXPECT_THROW(files.overwrite("big", kBlock, as_bytes(std::string("Z"))), DecodeError);
+  files.close("big");
+  files.close("small");
+  files.close("gone");
+  EXPECT_TRUE(files.rename_closed("small", "renamed"));
+  EXPECT_FALSE(files.rename_closed("small", "again"));
+  EXPECT_EQ(files.remove_closed([](const std::string& n) { return n == "gone"; }), 1u);
+  auto members = files.finish();
+  blocks.finish();
+  big.replace(2, 2, "XY");
+  auto back = entries_of(read_back(members));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].content, big);
+  EXPECT_EQ(back[1].header.name, "renamed");
+  EXPECT_EQ(back[1].content, "aBc");
+  // The same lists as the final content stored in one go: nothing of the first version stays.
+  auto direct = store({{{"big", "", 0, 0640, 1, T::kFile}, big}}, nullptr);
+  EXPECT_EQ(direct[0].lists, members[0].lists);
 }
 
 TEST_F(StoredTarTest, ADamagedBlockNamesItsFile) {

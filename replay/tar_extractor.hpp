@@ -27,4 +27,8 @@ class TarExtractor {
   std::uint64_t files_ = 0;
 };
 
+// Throws when `dir` exists and is not empty: restores write only into a new or empty
+// directory, so they can never overwrite a database. `what` names it ("data directory").
+void require_empty_directory(const std::filesystem::path& dir, const char* what);
+
 }  // namespace pitr::replay

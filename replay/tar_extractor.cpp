@@ -1,4 +1,4 @@
-#include "replay/postgres/tar_extractor.hpp"
+#include "replay/tar_extractor.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -49,6 +49,14 @@ void TarExtractor::begin(const TarEntry& e) {
                       "a symlink",
                       e.name));
   }
+}
+
+void require_empty_directory(const fs::path& dir, const char* what) {
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    throw std::runtime_error(fmt::format(
+        "{} {} exists and is not empty; pitr restore writes only into a new or empty directory, "
+        "so it can never overwrite a database",
+        what, dir.string()));
 }
 
 }  // namespace pitr::replay

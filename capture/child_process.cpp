@@ -1,0 +1,138 @@
+#include "capture/child_process.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <stdexcept>
+
+namespace pitr::capture {
+namespace {
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void exec_child(char* const* argv, int out, int log, int report, bool own_session) {
+  if (own_session) ::setsid();
+  int null = ::open("/dev/null", O_RDWR);
+  ::dup2(null, STDIN_FILENO);
+  ::dup2(out >= 0 ? out : null, STDOUT_FILENO);
+  if (log >= 0) ::dup2(log, STDERR_FILENO);
+  ::execvp(argv[0], argv);
+  int error = errno;
+  [[maybe_unused]] auto n = ::write(report, &error, sizeof error);
+  ::_exit(127);
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(ChildOptions o) {
+  if (o.argv.empty()) throw std::invalid_argument("ChildProcess: no program");
+  std::vector<char*> argv;
+  for (auto& a : o.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2] = {-1, -1}, report[2] = {-1, -1};
+  if (o.pipe_stdout && ::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    close_fd(out[0]);
+    close_fd(out[1]);
+    throw std::runtime_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+  }
+  int log = -1;
+  if (!o.stderr_log.empty())
+    log = ::open(o.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_ = ::fork();
+  if (pid_ == 0) exec_child(argv.data(), out[1], log, report[1], o.own_session);
+  int fork_error = errno;
+  close_fd(out[1]);
+  close_fd(report[1]);
+  close_fd(log);
+  stdout_ = out[0];
+  if (pid_ < 0) {
+    close_fd(stdout_);
+    close_fd(report[0]);
+    throw std::runtime_error(
+        fmt::format("cannot start {}: {}", o.argv[0], std::strerror(fork_error)));
+  }
+  int exec_error = 0;
+  auto n = ::read(report[0], &exec_error, sizeof exec_error);
+  close_fd(report[0]);
+  if (n == sizeof exec_error) {
+    wait();
+    close_fd(stdout_);
+    throw std::runtime_error(
+        fmt::format("cannot run {}: {}{}", o.argv[0], std::strerror(exec_error),
+                    exec_error == ENOENT ? " (is it installed and on PATH?)" : ""));
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  close_fd(stdout_);
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+std::size_t ChildProcess::read(std::uint8_t* into, std::size_t size) {
+  while (true) {
+    auto n = ::read(stdout_, into, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR)
+      throw std::runtime_error(
+          fmt::format("reading from process {}: {}", pid_, std::strerror(errno)));
+  }
+}
+
+int ChildProcess::wait() {
+  if (reaped_) return status_;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
+  reaped_ = true;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status_;
+}
+
+void ChildProcess::terminate() {
+  if (!reaped_) ::kill(pid_, SIGTERM);
+}
+
+bool ChildProcess::running() {
+  if (reaped_) return false;
+  int status = 0;
+  auto r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  reaped_ = true;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+int run_to_end(ChildOptions options) {
+  return ChildProcess(std::move(options)).wait();
+}
+
+std::string tail_of_log(const std::filesystem::path& log, std::size_t lines) {
+  std::ifstream in(log);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string out;
+  for (const auto& l : last) out += "  " + l + "\n";
+  return out;
+}
+
+}  // namespace pitr::capture
