@@ -68,27 +68,33 @@ class TablespaceMerge {
 
   StoredTarMember merge(const StoredTarMember* base) {
     auto out = base ? *base : new_member(path_);
-    if (delta_.blocks.empty() && delta_.held.empty() && !grows(out)) return out;  // unchanged
+    if (delta_.blocks.empty() && delta_.held.empty() && out.entry.size >= wanted_bytes())
+      return out;  // unchanged
     std::vector<BlockId> ids;
     if (page_size_ == c_.block_size && (!base || base->entry.size % c_.block_size == 0)) {
       if (base) ids = archive::data_block_ids(c_.parent_blocks, {base}).at(0);
       put_pages(ids);
+      if (ids.size() * c_.block_size < wanted_bytes())
+        ids.resize(wanted_bytes() / c_.block_size, zero_block());
+      out.entry.size = ids.size() * c_.block_size;
     } else {
-      ids = recut(base);
+      auto bytes = patched_bytes(base);
+      out.entry.size = bytes.size();
+      for (std::size_t at = 0; at < bytes.size(); at += c_.block_size)
+        ids.push_back(
+            c_.blocks.put(Bytes(bytes).subspan(at, std::min(c_.block_size, bytes.size() - at))));
     }
-    auto wanted = delta_.tablespace_pages && !path_.starts_with("ibdata")
-                      ? std::uint64_t{*delta_.tablespace_pages} * page_size_
-                      : 0;
-    if (ids.size() * c_.block_size < wanted) ids.resize(wanted / c_.block_size, zero_block());
     out.lists = archive::store_id_lists(c_.blocks, ids);
-    out.entry.size = std::max<std::uint64_t>(ids.size() * c_.block_size, recut_size_);
     return out;
   }
 
  private:
-  bool grows(const StoredTarMember& m) const {
-    return delta_.tablespace_pages && !path_.starts_with("ibdata") &&
-           m.entry.size < std::uint64_t{*delta_.tablespace_pages} * page_size_;
+  // A tablespace's first page says how many pages it has: the file grows to that (never
+  // shrinks). Not for the system tablespace, whose size may span several files.
+  std::uint64_t wanted_bytes() const {
+    return delta_.tablespace_pages && !path_.starts_with("ibdata")
+               ? std::uint64_t{*delta_.tablespace_pages} * page_size_
+               : 0;
   }
 
   const BlockId& zero_block() {
@@ -103,8 +109,14 @@ class TablespaceMerge {
     }
   }
 
-  // Pages that are not blocks: the file's bytes, the pages written over them, cut again.
-  std::vector<BlockId> recut(const StoredTarMember* base) {
+  // Pages that are not blocks (compressed tables' smaller pages): the file's bytes with the
+  // pages written over them, to be cut into blocks again.
+  std::vector<std::uint8_t> patched_bytes(const StoredTarMember* base) {
+    if (!delta_.blocks.empty())
+      throw DecodeError(
+          fmt::format("{}: a delta of {}-byte pages cannot be put into a file of "
+                      "{} bytes",
+                      path_, page_size_, base ? base->entry.size : 0));
     std::vector<std::uint8_t> bytes;
     if (base) {
       auto ids = archive::data_block_ids(c_.parent_blocks, {base}).at(0);
@@ -113,24 +125,13 @@ class TablespaceMerge {
                                 [&](std::size_t i, Bytes b) { got[i].assign(b.begin(), b.end()); });
       for (const auto& b : got) bytes.insert(bytes.end(), b.begin(), b.end());
     }
-    if (!delta_.blocks.empty())
-      throw DecodeError(
-          fmt::format("{}: a delta of {}-byte pages cannot be merged", path_, page_size_));
     for (const auto& [page, content] : delta_.held) {
-      auto at = std::uint64_t{page} * page_size_;
+      auto at = std::size_t{page} * page_size_;
       if (bytes.size() < at + content.size()) bytes.resize(at + content.size(), 0);
       std::copy(content.begin(), content.end(), bytes.begin() + static_cast<long>(at));
     }
-    if (delta_.tablespace_pages)
-      bytes.resize(
-          std::max<std::size_t>(bytes.size(), std::size_t{*delta_.tablespace_pages} * page_size_),
-          0);
-    recut_size_ = bytes.size();
-    std::vector<BlockId> ids;
-    for (std::size_t at = 0; at < bytes.size(); at += c_.block_size)
-      ids.push_back(
-          c_.blocks.put(Bytes(bytes).subspan(at, std::min(c_.block_size, bytes.size() - at))));
-    return ids;
+    if (bytes.size() < wanted_bytes()) bytes.resize(wanted_bytes(), 0);
+    return bytes;
   }
 
   const MergeContext& c_;
@@ -138,7 +139,6 @@ class TablespaceMerge {
   const DeltaPages& delta_;
   std::size_t page_size_;
   std::optional<BlockId> zero_;
-  std::uint64_t recut_size_ = 0;
 };
 
 // The incremental's own markers, on its side: a dropped or renamed tablespace's delta goes
