@@ -224,8 +224,9 @@ CommandRunner add_restore_command(CLI::App& app) {
       "restore",
       "Restore to a moment in the archive: the newest base backup before it, then the archived "
       "log up to it. With no target option: everything archived.\n"
-      "MySQL/MariaDB: --target a server (or --sql-out); PostgreSQL: --pgdata a new data "
-      "directory (add --start to recover and promote it).\n"
+      "MySQL/MariaDB: --target a server (or --sql-out) from a logical backup, or --datadir a new "
+      "data directory from a MariaDB physical one; PostgreSQL: --pgdata a new data directory "
+      "(add --start to recover and promote it).\n"
       "Binlog times have one-second resolution; --before-gtid or --before-match name a moment "
       "precisely.");
   add_archive_options(cmd, a->archive, SpoolUse::kOptional);
