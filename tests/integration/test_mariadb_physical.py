@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (Capture, ServerTestCase, archive_keys, archive_object, pitr,
+from harness import (PITR, Capture, ServerTestCase, archive_keys, archive_object, pitr,
                      replace_archive_object, wait_until)
 
 TABLES = ["shop.orders", "shop.notes", "shop.logbook"]
@@ -229,8 +229,10 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertLess(incr2["bytes_stored"], full["bytes_stored"] / 2)
 
         # Expiring the full breaks nothing: every later backup is complete on its own.
-        out = pitr("expire", "--archive", archive, "--keep", "3")
-        self.assertIn(full["id"].encode(), out.stdout)
+        out = pitr("expire", "--archive", archive, "--keep", "3").stdout.decode()
+        self.assertIn(f"expire {full['id']}", out)
+        # The blocks only the full used (pages changed since, the dropped table) are gone.
+        self.assertRegex(out, r"[1-9]\d* no longer needed \([\d.]+ MiB\).*; deleted")
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
         for b in (incr1, incr2, diff):
@@ -248,6 +250,47 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertIn(diff["id"].encode(), out.stderr)
         server = self.start_by_hand(datadir, source.password)
         self.assertEqual(moment_of(server, tables), at_end)
+        self.stop_by_hand(server)
+
+    def test_a_killed_backup_run_again_uploads_only_what_is_missing(self):
+        source = self.mariadb()
+        archive = self.new_archive()
+        source.sql("""CREATE DATABASE shop; USE shop;
+            CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(200));
+            INSERT INTO orders SELECT seq, MD5(seq) FROM seq_1_to_200000;""")
+        capture = Capture(archive, source)
+
+        def packs():
+            return [k for k in archive_keys(archive, "blocks/packs/") if k.endswith(".pack")]
+
+        def pack_bytes():
+            return sum(len(archive_object(archive, k)) for k in packs())
+
+        # zstd level 19 and small packs: the first run is killed after its first packs.
+        env = dict(os.environ, PITR_PASSWORD=source.password)
+        first = subprocess.Popen([PITR, "backup", "--archive", archive, "--source", source.uri,
+                                  "--method", "physical", "--compression-level", "19",
+                                  "--pack-size", "1M"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        wait_until(lambda: len(packs()) >= 2, timeout=120, what="the first packs of the backup")
+        first.kill()
+        first.wait()
+        self.assertEqual(first.returncode, -signal.SIGKILL, "the backup ended before the kill")
+        kept = pack_bytes()
+        again = json.loads(pitr("backup", "--archive", archive, "--source", source.uri,
+                                "--method", "physical", "--json",
+                                password=source.password).stdout)
+        self.assertEqual(again["type"], "full")  # the killed run left no backup to compare with
+        # Every block the killed run stored is used again, not uploaded again.
+        self.assertLessEqual(again["bytes_stored"], pack_bytes() - kept)
+        expected = checksums(source.sql, ["shop.orders"])
+        self.assert_archive_matches(archive, source)
+        self.assertEqual(capture.stop(), 0)
+        self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
+        datadir = os.path.join(self.tmp, "restored")
+        pitr("restore", "--archive", archive, "--datadir", datadir)
+        server = self.start_by_hand(datadir, source.password)
+        self.assertEqual(checksums(server.sql, ["shop.orders"]), expected)
         self.stop_by_hand(server)
 
     def test_a_damaged_block_is_named_by_verify_and_refused_by_restore(self):
