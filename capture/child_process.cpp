@@ -80,7 +80,11 @@ ChildProcess::~ChildProcess() {
   close_fd(stdout_);
   if (!reaped_ && pid_ > 0) {
     ::kill(pid_, SIGKILL);
-    wait();
+    try {
+      wait();
+    } catch (const std::exception&) {
+      // Reaped elsewhere (SIGCHLD ignored): nothing is left to wait for.
+    }
   }
 }
 

@@ -139,6 +139,11 @@ int run_physical_restore(const RestoreArgs& a) {
     throw UsageError(
         "--datadir restores a physical backup into a directory; --target and "
         "--sql-out restore a logical one: give one of them");
+  if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || !a.pg.tablespace_map.empty())
+    throw UsageError(
+        "--to-lsn, --to-xid, --to-name, --immediate and --tablespace-map are for PostgreSQL; "
+        "with --datadir use --to-time, --to-position, --to-gtid, --before-gtid or "
+        "--before-match");
   auto [catalog, plan] = plan_for(a, "physical");
   if (a.dry_run) return kExitOk;
   const auto& archive = catalog.archive();
@@ -152,7 +157,8 @@ int run_physical_restore(const RestoreArgs& a) {
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   replay::ReplayStats stats;
   if (plan.transactions > 0 || a.pg.start) {
-    auto port = a.pg.port.value_or(a.pg.start ? 3306 : replay::free_loopback_port());
+    // Never 3306 by default: this runs on the database host, beside the production server.
+    auto port = a.pg.port ? *a.pg.port : replay::free_loopback_port();
     fmt::print(stderr, "starting a server on {} (127.0.0.1:{})\n", a.datadir, port);
     replay::PrivateMariadb server({.datadir = a.datadir,
                                    .port = port,
@@ -271,7 +277,7 @@ CommandRunner add_restore_command(CLI::App& app) {
                 "server is promoted. MariaDB (--datadir): leave the restored server running");
   cmd->add_option("--port", pg.port,
                   "Port of the restored server on 127.0.0.1 (default: PostgreSQL 5432; MariaDB "
-                  "3306 with --start, otherwise a free one)");
+                  "a free one, printed)");
   cmd->add_option("--run-as", pg.run_as,
                   "OS user owning the restored data directory and running the server (default "
                   "when root: postgres, or mysql for MariaDB)");

@@ -141,61 +141,119 @@ class TablespaceMerge {
   std::optional<BlockId> zero_;
 };
 
-// The incremental's own markers, on its side: a dropped or renamed tablespace's delta goes
-// with it; a complete copy (.new) replaces the file and its delta.
-void apply_incremental_markers(IncrementalParts& parts, PhysicalFileMap& result,
-                               std::set<std::string>& present) {
-  auto& whole = parts.whole.files;
-  for (auto it = whole.begin(); it != whole.end();) {
-    const auto& path = it->first;
-    if (ends_with(path, ".del")) {
-      parts.deltas.erase(without_suffix(path, ".del") + ".ibd");
-    } else if (ends_with(path, ".ren")) {
-      auto to = parts.renames.at(path) + ".ibd";
-      auto node = parts.deltas.extract(without_suffix(path, ".ren") + ".ibd");
-      if (!node.empty()) {
-        node.key() = to;
-        parts.deltas.insert(std::move(node));
-      }
-    } else if (ends_with(path, ".new")) {
-      auto target = without_suffix(path, ".new") + ".ibd";
-      parts.deltas.erase(target);
-      auto m = it->second;
-      m.entry.name = target;
-      result.files[target] = m;
-      result.space_ids.erase(target);
-      if (auto id = parts.whole.space_ids.find(path); id != parts.whole.space_ids.end())
-        result.space_ids[target] = id->second;
-      present.insert(target);
-    } else {
-      ++it;
-      continue;
-    }
-    it = whole.erase(it);
+// Renames all at once: every source taken out before any target is written, so that swaps
+// (a to b, b to a) and chains keep every file. Sources that are missing are skipped.
+template <typename Map>
+void rename_all(Map& map, const std::vector<std::pair<std::string, std::string>>& renames) {
+  std::vector<typename Map::node_type> moving;
+  for (const auto& [from, to] : renames) {
+    auto node = map.extract(from);
+    if (node.empty()) continue;
+    node.key() = to;
+    moving.push_back(std::move(node));
+  }
+  for (auto& node : moving) {
+    map.erase(node.key());
+    map.insert(std::move(node));
   }
 }
 
-// Where a delta's pages go: the same file when its space id matches, a file holding that space
-// under another name (renamed since), or a new file (created, or replaced under the name).
-const StoredTarMember* base_for(PhysicalFileMap& result, const std::string& path,
-                                std::uint32_t space_id) {
-  if (is_system_tablespace(path)) {
-    auto it = result.files.find(path);
-    return it == result.files.end() ? nullptr : &it->second;
-  }
-  auto it = result.files.find(path);
-  auto id = result.space_ids.find(path);
-  // A file whose space id was never learned is taken as the same tablespace.
-  if (it != result.files.end() && (id == result.space_ids.end() || id->second == space_id))
-    return &it->second;
-  drop_file(result, path);
-  for (const auto& [other, other_id] : result.space_ids)
-    if (other_id == space_id && in_database_dir(other) && ends_with(other, ".ibd")) {
-      auto from = other;  // a copy: move_file changes the map it lives in
-      move_file(result, from, path);
-      return &result.files.at(path);
+// The parent's tablespace files as the incremental's deltas claim them. A file whose name a
+// tablespace with another space id now has is set aside, not dropped: a delta may claim it
+// by its id under another name (renamed, and its name reused). What nothing claims is
+// dropped at the end.
+class TablespaceClaims {
+ public:
+  explicit TablespaceClaims(PhysicalFileMap& result) : result_(result) {}
+
+  // Where a delta's pages go: the same file when its space id matches, the file holding that
+  // space under another name or set aside, or none (a new tablespace).
+  const StoredTarMember* base_for(const std::string& path, std::uint32_t space_id) {
+    auto& files = result_.files;
+    if (is_system_tablespace(path)) {
+      auto it = files.find(path);
+      return it == files.end() ? nullptr : &it->second;
     }
-  return nullptr;
+    auto it = files.find(path);
+    auto id = result_.space_ids.find(path);
+    // A file whose space id was never learned is taken as the same tablespace.
+    if (it != files.end() && (id == result_.space_ids.end() || id->second == space_id))
+      return &it->second;
+    set_aside(path);
+    if (auto kept = set_aside_.extract(space_id); !kept.empty()) {
+      kept.mapped().entry.name = path;
+      files[path] = std::move(kept.mapped());
+      result_.space_ids[path] = space_id;
+      return &files.at(path);
+    }
+    for (const auto& [other, other_id] : result_.space_ids)
+      if (other_id == space_id && in_database_dir(other) && ends_with(other, ".ibd") &&
+          !claimed_.contains(other)) {
+        auto from = other;  // a copy: move_file changes the map it lives in
+        move_file(result_, from, path);
+        return &files.at(path);
+      }
+    return nullptr;
+  }
+  // The file under `path`, if any, is kept aside by its space id.
+  void set_aside(const std::string& path) {
+    auto it = result_.files.find(path);
+    if (it == result_.files.end()) return;
+    auto id = result_.space_ids.find(path);
+    if (id != result_.space_ids.end() && !is_system_tablespace(path))
+      set_aside_[id->second] = std::move(it->second);
+    drop_file(result_, path);
+  }
+  void claim(const std::string& path) { claimed_.insert(path); }
+  // A tablespace the incremental has neither a delta nor a copy of was dropped.
+  void drop_unclaimed() {
+    for (auto it = result_.files.begin(); it != result_.files.end();)
+      if (in_database_dir(it->first) && !claimed_.contains(it->first)) {
+        result_.space_ids.erase(it->first);
+        it = result_.files.erase(it);
+      } else {
+        ++it;
+      }
+  }
+
+ private:
+  PhysicalFileMap& result_;
+  std::map<std::uint32_t, StoredTarMember> set_aside_;
+  std::set<std::string> claimed_;
+};
+
+// The incremental's own markers, on its side and in mariabackup's order: a dropped
+// tablespace's delta goes (.del), a renamed one's follows it (.ren), a complete copy replaces
+// the file and its delta (.new; the file it replaces is set aside for a delta claiming it).
+void apply_incremental_markers(IncrementalParts& parts, PhysicalFileMap& result,
+                               TablespaceClaims& claims) {
+  auto& whole = parts.whole.files;
+  std::vector<std::string> dels, news;
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (const auto& [path, m] : whole) {
+    if (ends_with(path, ".del")) dels.push_back(path);
+    if (ends_with(path, ".ren"))
+      renames.emplace_back(without_suffix(path, ".ren") + ".ibd", parts.renames.at(path) + ".ibd");
+    if (ends_with(path, ".new")) news.push_back(path);
+  }
+  for (const auto& path : dels) {
+    parts.deltas.erase(without_suffix(path, ".del") + ".ibd");
+    whole.erase(path);
+  }
+  rename_all(parts.deltas, renames);
+  for (const auto& [from, to] : renames) whole.erase(without_suffix(from, ".ibd") + ".ren");
+  for (const auto& path : news) {
+    auto target = without_suffix(path, ".new") + ".ibd";
+    parts.deltas.erase(target);
+    claims.set_aside(target);
+    auto m = whole.at(path);
+    m.entry.name = target;
+    result.files[target] = std::move(m);
+    if (auto id = parts.whole.space_ids.find(path); id != parts.whole.space_ids.end())
+      result.space_ids[target] = id->second;
+    claims.claim(target);
+    whole.erase(path);
+  }
 }
 
 }  // namespace
@@ -212,10 +270,13 @@ void apply_ddl_markers(PhysicalFileMap& map,
     drop_file(map, without_suffix(p, ".del") + ".ibd");
     drop_file(map, p);
   }
-  for (const auto& p : rens) {
-    move_file(map, without_suffix(p, ".ren") + ".ibd", rename_text(p) + ".ibd");
-    drop_file(map, p);
-  }
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (const auto& p : rens)
+    renames.emplace_back(without_suffix(p, ".ren") + ".ibd", rename_text(p) + ".ibd");
+  for (const auto& p : rens) drop_file(map, p);
+  rename_all(map.files, renames);
+  rename_all(map.space_ids, renames);
+  for (auto& [path, m] : map.files) m.entry.name = path;
   for (const auto& p : news) move_file(map, p, without_suffix(p, ".new") + ".ibd");
 }
 
@@ -227,25 +288,18 @@ PhysicalFileMap merge_incremental(PhysicalFileMap parent, IncrementalParts parts
     if (ends_with(path, ".ibd") || is_system_tablespace(path)) result.files.emplace(path, m);
   for (auto& [path, id] : parent.space_ids)
     if (result.files.contains(path)) result.space_ids.emplace(path, id);
-  std::set<std::string> present;
-  apply_incremental_markers(parts, result, present);
+  TablespaceClaims claims(result);
+  apply_incremental_markers(parts, result, claims);
   for (const auto& [path, delta] : parts.deltas) {
     if (!delta.meta)
       throw DecodeError(fmt::format("the incremental backup has {}.delta without its .meta", path));
-    auto* base = base_for(result, path, delta.meta->space_id);
+    auto* base = claims.base_for(path, delta.meta->space_id);
     auto merged = TablespaceMerge(c, path, delta).merge(base);
     result.files[path] = std::move(merged);
     if (!is_system_tablespace(path)) result.space_ids[path] = delta.meta->space_id;
-    present.insert(path);
+    claims.claim(path);
   }
-  // A tablespace the incremental has neither a delta nor a copy of was dropped.
-  for (auto it = result.files.begin(); it != result.files.end();)
-    if (in_database_dir(it->first) && !present.contains(it->first)) {
-      result.space_ids.erase(it->first);
-      it = result.files.erase(it);
-    } else {
-      ++it;
-    }
+  claims.drop_unclaimed();
   for (auto& [path, m] : parts.whole.files)
     if (!result.files.contains(path)) result.files.emplace(path, std::move(m));
   for (auto& [path, id] : parts.whole.space_ids)

@@ -121,6 +121,52 @@ TEST_F(PhysicalMergeTest, PagesGoIntoTheRightFilesAndEverythingElseComesFromTheI
                                                                     {"db/same.ibd", 9}}));
 }
 
+TEST_F(PhysicalMergeTest, ANameReusedByAnotherTablespaceKeepsTheRenamedOne) {
+  // Between the backups: RENAME TABLE t TO t_old; CREATE TABLE t. The new t's delta sorts
+  // first and must not take away the file t_old's delta needs.
+  PhysicalFileMap parent;
+  parent.files["db/t.ibd"] = file("db/t.ibd", pages("abc"));
+  parent.space_ids["db/t.ibd"] = 5;
+  IncrementalParts parts;
+  auto& t = parts.deltas["db/t.ibd"] = delta(kBlock, 9);
+  t.blocks = {{0, writer_->put(as_bytes(pages("N")))}};
+  auto& old = parts.deltas["db/t_old.ibd"] = delta(kBlock, 5);
+  old.blocks = {{2, writer_->put(as_bytes(pages("Z")))}};
+  auto merged = merge(std::move(parent), std::move(parts));
+  EXPECT_EQ(content_of(merged.files["db/t.ibd"]), pages("N"));
+  EXPECT_EQ(content_of(merged.files["db/t_old.ibd"]), pages("abZ"));
+}
+
+TEST_F(PhysicalMergeTest, MarkersOfTheIncrementalApplyInMariabackupsOrder) {
+  // During the incremental: RENAME TABLE t TO t_old; CREATE TABLE t (t.ren, then t.new), and
+  // DROP TABLE b; RENAME TABLE a TO b (b.del, a.ren).
+  PhysicalFileMap parent;
+  for (auto [name, content] :
+       {std::pair{"db/t.ibd", pages("tt")}, {"db/a.ibd", pages("aa")}, {"db/b.ibd", pages("bb")}})
+    parent.files[name] = file(name, content);
+  parent.space_ids = {{"db/t.ibd", 5}, {"db/a.ibd", 6}, {"db/b.ibd", 7}};
+  IncrementalParts parts;
+  auto& t = parts.deltas["db/t.ibd"] = delta(kBlock, 5);  // copied before the rename
+  t.blocks = {{1, writer_->put(as_bytes(pages("T")))}};
+  auto& a = parts.deltas["db/a.ibd"] = delta(kBlock, 6);
+  a.blocks = {{0, writer_->put(as_bytes(pages("A")))}};
+  parts.deltas["db/b.ibd"] = delta(kBlock, 7);
+  for (auto [name, content] : {std::pair{"db/t.ren", std::string("db/t_old")},
+                               {"db/t.new", pages("n")},
+                               {"db/b.del", std::string()},
+                               {"db/a.ren", std::string("db/b")}})
+    parts.whole.files[name] = file(name, content);
+  parts.renames = {{"db/t.ren", "db/t_old"}, {"db/a.ren", "db/b"}};
+  auto merged = merge(std::move(parent), std::move(parts));
+  std::vector<std::string> names;
+  for (const auto& [name, m] : merged.files) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"db/b.ibd", "db/t.ibd", "db/t_old.ibd",
+                                             "xtrabackup_checkpoints"}));
+  EXPECT_EQ(content_of(merged.files["db/t_old.ibd"]), pages("tT"));
+  EXPECT_EQ(content_of(merged.files["db/t.ibd"]), pages("n"));
+  EXPECT_EQ(content_of(merged.files["db/b.ibd"]), pages("Aa"));
+}
+
 TEST_F(PhysicalMergeTest, SmallerPagesArePutIntoTheBlocksThatHoldThem) {
   PhysicalFileMap parent;
   parent.files["db/z.ibd"] = file("db/z.ibd", pages("ab"));
