@@ -11,6 +11,8 @@
 #include <deque>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 namespace pitr::capture {
 namespace {
@@ -20,14 +22,29 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// pitr's environment but the passwords it was given: a helper (or a server left running)
+// would otherwise keep them readable in /proc/<pid>/environ.
+std::vector<char*> environment_without_secrets() {
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (!v.starts_with("PITR_PASSWORD=") && !v.starts_with("MYSQL_PWD=") &&
+        !v.starts_with("PGPASSWORD="))
+      env.push_back(*e);
+  }
+  env.push_back(nullptr);
+  return env;
+}
+
 // In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(char* const* argv, int out, int log, int report, bool own_session) {
+[[noreturn]] void exec_child(char* const* argv, char* const* env, int out, int log, int report,
+                             bool own_session) {
   if (own_session) ::setsid();
   int null = ::open("/dev/null", O_RDWR);
   ::dup2(null, STDIN_FILENO);
   ::dup2(out >= 0 ? out : null, STDOUT_FILENO);
   if (log >= 0) ::dup2(log, STDERR_FILENO);
-  ::execvp(argv[0], argv);
+  ::execvpe(argv[0], argv, env);
   int error = errno;
   [[maybe_unused]] auto n = ::write(report, &error, sizeof error);
   ::_exit(127);
@@ -51,8 +68,9 @@ ChildProcess::ChildProcess(ChildOptions o) {
   int log = -1;
   if (!o.stderr_log.empty())
     log = ::open(o.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  auto env = environment_without_secrets();
   pid_ = ::fork();
-  if (pid_ == 0) exec_child(argv.data(), out[1], log, report[1], o.own_session);
+  if (pid_ == 0) exec_child(argv.data(), env.data(), out[1], log, report[1], o.own_session);
   int fork_error = errno;
   close_fd(out[1]);
   close_fd(report[1]);

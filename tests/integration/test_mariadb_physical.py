@@ -324,6 +324,18 @@ class MariadbPhysicalTest(ServerTestCase):
                    password=source.password, check=False)
         self.assertEqual(out.returncode, 1)
         self.assertIn(b"cannot run /nonexistent/mariabackup", out.stderr)
+        # mariabackup gets the password in a 0600 option file, never in argv or its environment.
+        spy = os.path.join(self.tmp, "spy-mariabackup")
+        seen = os.path.join(self.tmp, "seen")
+        with open(spy, "w") as f:
+            f.write(f"#!/bin/sh\n{{ env; echo \"$@\"; }} > {seen}\nexit 1\n")
+        os.chmod(spy, 0o755)
+        out = pitr("backup", "--archive", archive, "--source", source.uri, "--method",
+                   "physical", "--mariabackup", spy, password=source.password, check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(b"mariabackup failed (exit status 1)", out.stderr)
+        with open(seen) as f:
+            self.assertNotIn(source.password, f.read())
         out = pitr("backup", "--archive", archive, "--source", source.uri, "--method",
                    "physical", password="wrong", check=False)
         self.assertEqual(out.returncode, 1)
