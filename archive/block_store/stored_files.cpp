@@ -102,6 +102,8 @@ void StoredFilesWriter::close(const std::string& name) {
 bool StoredFilesWriter::rename_closed(const std::string& from, const std::string& to) {
   auto it = closed_.find(from);
   if (it == closed_.end()) return false;
+  if (open_.contains(to))
+    throw DecodeError("file " + from + " is renamed to " + to + ", which is being written");
   auto i = it->second;
   closed_.erase(it);
   remove_closed([&](const std::string& n) { return n == to; });

@@ -184,6 +184,10 @@ TEST_F(StoredTarTest, BytesOfTheFirstBlockCanBeWrittenAgainUntilTheFileCloses) {
   files.close("big");
   files.close("small");
   files.close("gone");
+  files.begin({"open", "", 0, 0640, 1, T::kFile});
+  EXPECT_THROW(files.rename_closed("small", "open"), DecodeError);
+  files.close("open");
+  EXPECT_EQ(files.remove_closed([](const std::string& n) { return n == "open"; }), 1u);
   EXPECT_TRUE(files.rename_closed("small", "renamed"));
   EXPECT_FALSE(files.rename_closed("small", "again"));
   EXPECT_EQ(files.remove_closed([](const std::string& n) { return n == "gone"; }), 1u);
