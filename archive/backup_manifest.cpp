@@ -140,13 +140,14 @@ std::vector<StoredTarMember> physical_members(const Archive& archive, const Back
 namespace {
 
 // Every block of every file is read: its id (a SHA-256) checks its content.
-std::vector<std::string> verify_physical_backup(const Archive& archive, const BackupManifest& m) {
+std::vector<std::string> verify_physical_backup(const Archive& archive, const BackupManifest& m,
+                                                CompleteBackupBlocks& blocks) {
   try {
     auto members = physical_members(archive, m);
     if (members.size() != m.physical.files)
       return {fmt::format("backup {}: its member list names {} files, its manifest {}", m.id,
                           members.size(), m.physical.files)};
-    read_backup_files(archive, members, [](Bytes) {});
+    blocks.read_files(members, [](Bytes) {});
     return {};
   } catch (const std::exception& e) {
     return {fmt::format("backup {}: {}", m.id, e.what())};
@@ -155,8 +156,9 @@ std::vector<std::string> verify_physical_backup(const Archive& archive, const Ba
 
 }  // namespace
 
-std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& m) {
-  if (m.method == "physical") return verify_physical_backup(archive, m);
+std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& m,
+                                       CompleteBackupBlocks& blocks) {
+  if (m.method == "physical") return verify_physical_backup(archive, m, blocks);
   std::vector<std::string> problems;
   for (const auto& f : m.files) {
     try {

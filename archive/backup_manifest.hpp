@@ -13,6 +13,8 @@
 
 namespace pitr::archive {
 
+class CompleteBackupBlocks;  // member_list_object.hpp
+
 struct BackupFile {
   std::string path;  // relative to the backup directory
   std::string kind;  // "schema" or "data"
@@ -68,7 +70,9 @@ nlohmann::json read_manifest_json(const Archive& archive, const std::string& id)
 std::string manifest_json(const BackupManifest& manifest);
 BackupManifest read_manifest(const Archive& archive, const std::string& id);
 // Problems with a backup's files: missing, or content that fails its checksum.
-std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& manifest);
+// A physical backup's blocks are read through `blocks` (one index for every backup).
+std::vector<std::string> verify_backup(const Archive& archive, const BackupManifest& manifest,
+                                       CompleteBackupBlocks& blocks);
 
 // The files of a physical backup, as a member list over the block store.
 std::vector<StoredTarMember> physical_members(const Archive& archive, const BackupManifest& m);

@@ -126,6 +126,13 @@ void fsync_directory(const fs::path& dir) {
   if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", path);
 }
 
+void sync_filesystem_of(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::syncfs(fd);
+  ::close(fd);
+}
+
 void write_file_atomically(const fs::path& path, Bytes data) {
   // The temporary name is the writer's own: capture and backup may both set up a new
   // archive at the same moment.

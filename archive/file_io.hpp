@@ -55,6 +55,9 @@ class File {
 std::shared_ptr<const File> open_if_present(const fs::path& path);
 
 void fsync_directory(const fs::path& dir);
+// Flushes the whole filesystem `dir` is on, once, after a restore wrote many files into it
+// (as pg_basebackup does at its end); best effort, as the files were written already.
+void sync_filesystem_of(const fs::path& dir);
 // Removes `files` (all in `dir`), then makes the removal durable.
 void remove_files(const std::vector<fs::path>& files, const fs::path& dir);
 

@@ -20,12 +20,17 @@ std::vector<StoredTarMember> read_member_list(const Archive& archive, const std:
   return stored_tar_from_json(nlohmann::json::parse(text, nullptr, false), key);
 }
 
-std::uint64_t read_backup_files(const Archive& archive, const std::vector<StoredTarMember>& members,
-                                const std::function<void(Bytes)>& sink) {
-  auto index = BlockIndex::load(archive.store(),
-                                {.condemned = true, .pack_contents = false, .leave_out = {}});
+BlockReader CompleteBackupBlocks::reader() {
+  if (!index_)
+    index_ = BlockIndex::load(archive_.store(),
+                              {.condemned = true, .pack_contents = false, .leave_out = {}});
+  return BlockReader(archive_.store(), *index_);
+}
+
+std::uint64_t CompleteBackupBlocks::read_files(const std::vector<StoredTarMember>& members,
+                                               const std::function<void(Bytes)>& sink) {
   std::uint64_t length = 0;
-  read_stored_tar(BlockReader(archive.store(), index), members, [&](Bytes b) {
+  read_stored_tar(reader(), members, [&](Bytes b) {
     length += b.size();
     sink(b);
   });

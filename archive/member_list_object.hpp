@@ -2,6 +2,7 @@
 // The member list of files stored as blocks (block_store/stored_tar.hpp), kept as one object
 // of a backup: JSON, zstd-compressed. PostgreSQL backups keep one per tar archive, MariaDB
 // physical backups one for the data directory.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,20 @@ void store_member_list(const PendingBackup& backup, const std::string& file,
 // Reads the list at `key`; throws naming the key when it is missing or damaged.
 std::vector<StoredTarMember> read_member_list(const Archive& archive, const std::string& key);
 
-// Writes the members as a tar stream (read_stored_tar), reading the blocks of complete backups:
-// those in packs an expire condemned too (block_sweep.hpp). Returns the stream's length.
-std::uint64_t read_backup_files(const Archive& archive, const std::vector<StoredTarMember>& members,
-                                const std::function<void(Bytes)>& sink);
+// Reads the blocks of complete backups, those in packs an expire condemned too (a backup that
+// finished while an expire condemned packs it used is complete; only new backups must not
+// count on them, block_sweep.hpp). The block index is loaded once, when first needed.
+class CompleteBackupBlocks {
+ public:
+  explicit CompleteBackupBlocks(const Archive& archive) : archive_(archive) {}
+  BlockReader reader();
+  // Writes the members as a tar stream (read_stored_tar); returns the stream's length.
+  std::uint64_t read_files(const std::vector<StoredTarMember>& members,
+                           const std::function<void(Bytes)>& sink);
+
+ private:
+  const Archive& archive_;
+  std::optional<BlockIndex> index_;
+};
 
 }  // namespace pitr::archive

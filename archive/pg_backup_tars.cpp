@@ -16,22 +16,7 @@ ReadResult PgBackupTars::read(const PgBackupManifest& m, const PgBackupArchive& 
                               const std::function<void(Bytes)>& sink) {
   if (a.storage == PgArchiveStorage::kTar)
     return read_zstd_object(archive_.store(), layout::backup_file(m.id, a.file), sink);
-  auto listed = members(m, a);
-  ReadResult result;
-  read_stored_tar(block_reader(), listed, [&](Bytes b) {
-    result.bytes += b.size();
-    sink(b);
-  });
-  return result;
-}
-
-BlockReader PgBackupTars::block_reader() {
-  // Condemned packs too: a backup that finished while an expire condemned packs it used is
-  // complete, and only new backups must not count on them (block_sweep.hpp).
-  if (!index_)
-    index_ = BlockIndex::load(archive_.store(),
-                              {.condemned = true, .pack_contents = false, .leave_out = {}});
-  return BlockReader(archive_.store(), *index_);
+  return {blocks_.read_files(members(m, a), sink), ""};
 }
 
 std::vector<StoredTarMember> PgBackupTars::members(const PgBackupManifest& m,

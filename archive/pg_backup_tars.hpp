@@ -8,6 +8,7 @@
 #include "archive/block_store/block_index.hpp"
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_reader.hpp"
+#include "archive/member_list_object.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_manifest.hpp"
 
@@ -15,7 +16,7 @@ namespace pitr::archive {
 
 class PgBackupTars {
  public:
-  explicit PgBackupTars(const Archive& archive) : archive_(archive) {}
+  explicit PgBackupTars(const Archive& archive) : archive_(archive), blocks_(archive) {}
   const Archive& archive() const { return archive_; }
 
   // Streams archive `a` of backup `m` to `sink`; returns its length (and, for a tar stored
@@ -25,11 +26,12 @@ class PgBackupTars {
   // The member list of an archive stored as blocks.
   std::vector<StoredTarMember> members(const PgBackupManifest& m, const PgBackupArchive& a) const;
   // Reads the blocks of complete backups (those in condemned packs too).
-  BlockReader block_reader();
+  BlockReader block_reader() { return blocks_.reader(); }
+  CompleteBackupBlocks& blocks() { return blocks_; }
 
  private:
   const Archive& archive_;
-  std::optional<BlockIndex> index_;  // loaded for the first archive stored as blocks
+  CompleteBackupBlocks blocks_;  // the index is loaded for the first archive stored as blocks
 };
 
 // Problems with a backup: an archive missing, a block missing or damaged (naming the file),

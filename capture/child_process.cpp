@@ -22,6 +22,11 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// A wait status as a number: the exit status, or 128 + the signal that ended the process.
+int exit_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // pitr's environment but the passwords it was given: a helper (or a server left running)
 // would otherwise keep them readable in /proc/<pid>/environ.
 std::vector<char*> environment_without_secrets() {
@@ -122,7 +127,7 @@ int ChildProcess::wait() {
   while (::waitpid(pid_, &status, 0) < 0)
     if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
   reaped_ = true;
-  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  status_ = exit_code(status);
   return status_;
 }
 
@@ -136,7 +141,7 @@ bool ChildProcess::running() {
   auto r = ::waitpid(pid_, &status, WNOHANG);
   if (r == 0) return true;
   reaped_ = true;
-  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  status_ = exit_code(status);
   return false;
 }
 

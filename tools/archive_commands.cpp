@@ -105,11 +105,11 @@ std::optional<BackupFileEntry> find_backup_file(const archive::Archive& archive,
   auto m = archive::read_manifest(archive, id);
   if (m.method == "physical" && (name == "datadir.tar" || named(m.physical.member_list))) {
     auto members = archive::physical_members(archive, m);
-    return BackupFileEntry{
-        "datadir.tar", archive::stored_tar_length(members), "",
-        [&archive, members](const auto& sink) {
-          return archive::ReadResult{archive::read_backup_files(archive, members, sink), ""};
-        }};
+    return BackupFileEntry{"datadir.tar", archive::stored_tar_length(members), "",
+                           [&archive, members](const auto& sink) {
+                             archive::CompleteBackupBlocks blocks(archive);
+                             return archive::ReadResult{blocks.read_files(members, sink), ""};
+                           }};
   }
   for (const auto& f : m.files)
     if (named(f.path))
@@ -171,9 +171,10 @@ int run_verify(const ArchiveArgs& args) {
   for (const auto& log : catalog.logs()) logs.push_back(&log);
   catalog.will_read(logs);
   auto problems = catalog.verify();
+  archive::PgBackupTars tars(archive);  // one block index for the backups of both engines
   auto backups = archive::list_backups(archive);
   for (const auto& manifest : backups)
-    for (auto& p : archive::verify_backup(archive, manifest)) problems.push_back(p);
+    for (auto& p : archive::verify_backup(archive, manifest, tars.blocks())) problems.push_back(p);
   std::size_t segments = 0, wal_segments = 0, pg_backups = 0;
   for (const auto& log : catalog.logs()) segments += log.segments.size();
   for (const auto& source : archive::list_wal_sources(archive)) {
@@ -181,7 +182,6 @@ int run_verify(const ArchiveArgs& args) {
     source.will_read();
     for (auto& p : archive::verify_wal(source)) problems.push_back(p);
   }
-  archive::PgBackupTars tars(archive);
   for (const auto& manifest : archive::list_pg_backups(archive)) {
     ++pg_backups;
     for (auto& p : archive::verify_pg_backup(tars, manifest)) problems.push_back(p);

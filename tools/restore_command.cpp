@@ -106,6 +106,10 @@ std::pair<archive::BinlogArchive, replay::RestorePlan> plan_for(const RestoreArg
   return {std::move(catalog), std::move(plan)};
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Applies the plan's archived binlog to a server holding its base backup.
 replay::ReplayStats apply_binlog(const archive::BinlogArchive& catalog,
                                  const replay::RestorePlan& plan,
@@ -122,14 +126,38 @@ replay::ReplayStats apply_binlog(const archive::BinlogArchive& catalog,
   if (auto* parallel = dynamic_cast<replay::ParallelSessionTarget*>(target.get()))
     fmt::print(stderr, "{} transaction(s) applied in parallel on {} sessions, {} alone\n",
                parallel->parallel(), jobs, parallel->alone());
-  fmt::print(stderr, "applied the binlog in {:.2f} s\n",
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  fmt::print(stderr, "applied the binlog in {:.2f} s\n", seconds_since(started));
   return stats;
 }
 
 std::string binlog_basename(const std::string& file) {
   auto dot = file.rfind('.');
   return dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
+}
+
+// A private server on the prepared --datadir applies the plan's binlog; with --start it is
+// left running, otherwise shut down cleanly.
+replay::ReplayStats roll_forward(const RestoreArgs& a, const archive::BinlogArchive& catalog,
+                                 const replay::RestorePlan& plan, const std::string& server_options,
+                                 const std::string& run_as) {
+  // Never 3306 by default: this runs on the database host, beside the production server.
+  auto port = a.pg.port ? *a.pg.port : replay::free_loopback_port();
+  fmt::print(stderr, "starting a server on {} (127.0.0.1:{})\n", a.datadir, port);
+  replay::PrivateMariadb server({.datadir = a.datadir,
+                                 .port = port,
+                                 .run_as = run_as,
+                                 .server_options = server_options,
+                                 .binlog_basename = binlog_basename(plan.backup.binlog_file)});
+  if (!plan.backup.gtid_position.empty()) server.continue_gtid_state(plan.backup.gtid_position);
+  auto stats = apply_binlog(catalog, plan, server.endpoint(), a.jobs);
+  if (a.pg.start) {
+    server.release();
+    fmt::print(stderr, "the restored server runs on 127.0.0.1:{} (its accounts are the source's)\n",
+               port);
+  } else {
+    server.shutdown();
+  }
+  return stats;
 }
 
 // --datadir: a MariaDB physical backup rebuilt and prepared into DIR, then, for a moment
@@ -153,34 +181,14 @@ int run_physical_restore(const RestoreArgs& a) {
       archive, plan.backup,
       {.datadir = a.datadir, .run_as = run_as, .mariabackup = a.mariabackup, .progress = true});
   fmt::print(stderr, "rebuilt and prepared {} files of backup {} in {:.1f} s\n", files.files,
-             plan.backup.id,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  replay::ReplayStats stats;
-  if (plan.transactions > 0 || a.pg.start) {
-    // Never 3306 by default: this runs on the database host, beside the production server.
-    auto port = a.pg.port ? *a.pg.port : replay::free_loopback_port();
-    fmt::print(stderr, "starting a server on {} (127.0.0.1:{})\n", a.datadir, port);
-    replay::PrivateMariadb server({.datadir = a.datadir,
-                                   .port = port,
-                                   .run_as = run_as,
-                                   .server_options = files.server_options,
-                                   .binlog_basename = binlog_basename(plan.backup.binlog_file)});
-    if (!plan.backup.gtid_position.empty()) server.continue_gtid_state(plan.backup.gtid_position);
-    stats = apply_binlog(catalog, plan, server.endpoint(), a.jobs);
-    if (a.pg.start) {
-      server.release();
-      fmt::print(stderr,
-                 "the restored server runs on 127.0.0.1:{} (its accounts are the source's)\n",
-                 port);
-    } else {
-      server.shutdown();
-    }
-  }
+             plan.backup.id, seconds_since(started));
+  auto stats = plan.transactions > 0 || a.pg.start
+                   ? roll_forward(a, catalog, plan, files.server_options, run_as)
+                   : replay::ReplayStats{};
   fmt::print(
       stderr,
       "restored: physical backup {} plus {} transaction(s) ({} events) into {} in {:.1f} s\n",
-      plan.backup.id, stats.transactions, stats.events, a.datadir,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      plan.backup.id, stats.transactions, stats.events, a.datadir, seconds_since(started));
   return kExitOk;
 }
 
@@ -215,7 +223,7 @@ int run_restore(const RestoreArgs& a) {
                std::chrono::duration<double>(loaded - started).count());
     stats = apply_binlog(catalog, plan, endpoint, a.jobs);
   }
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto seconds = seconds_since(started);
   fmt::print(stderr, "restored: base backup {} plus {} transaction(s) ({} events) in {:.1f} s{}\n",
              plan.backup.id, stats.transactions, stats.events, seconds,
              a.sql_out ? " (written to " + *a.sql_out + ")" : "");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 namespace pitr::archive {
+
 bool StoredFilesWriter::has_closed(const std::string& name) const {
   return closed_.contains(name);
 }
@@ -17,7 +18,7 @@ void StoredFilesWriter::begin(const TarEntry& entry) {
     return;
   }
   members_.back().entry.size = 0;
-  open_.emplace(entry.name, OpenFile{members_.size() - 1, {}, {}, {}, {}, 0});
+  open_.emplace(entry.name, OpenFile{members_.size() - 1, {}, {}, {}, {}});
 }
 
 StoredFilesWriter::OpenFile& StoredFilesWriter::open_file(const std::string& name) {
@@ -36,14 +37,14 @@ void StoredFilesWriter::append(const std::string& name, Bytes bytes) {
   auto& f = open_file(name);
   members_[f.member].entry.size += bytes.size();
   while (!bytes.empty()) {
-    auto& filling = f.blocks == 0 ? f.first : f.block;
+    bool in_first = f.first.size() < block_size_;
+    auto& filling = in_first ? f.first : f.block;
     auto n = std::min(block_size_ - filling.size(), bytes.size());
     filling.insert(filling.end(), bytes.begin(), bytes.begin() + static_cast<long>(n));
     bytes = bytes.subspan(n);
     if (filling.size() < block_size_) continue;
-    if (f.blocks == 0) {  // held: a placeholder id keeps its place in the first list
+    if (in_first) {  // held: a placeholder id keeps its place in the first list
       f.list.resize(BlockId::kSize);
-      ++f.blocks;
     } else {
       add_block(f, f.block);
       f.block.clear();
@@ -64,7 +65,6 @@ void StoredFilesWriter::overwrite(const std::string& name, std::uint64_t offset,
 void StoredFilesWriter::add_block(OpenFile& f, Bytes content) {
   auto id = blocks_.put(content);
   f.list.insert(f.list.end(), id.bytes.begin(), id.bytes.end());
-  ++f.blocks;
 }
 
 // A full list while the first block is held is the first list, which names it: it is kept,
@@ -84,10 +84,7 @@ void StoredFilesWriter::close(const std::string& name) {
   auto& f = open_file(name);
   auto& lists = members_[f.member].lists;
   if (!f.first.empty()) {
-    if (f.blocks == 0) {  // shorter than a block: its id is the only one
-      f.list.resize(BlockId::kSize);
-      f.blocks = 1;
-    }
+    if (f.first.size() < block_size_) f.list.resize(BlockId::kSize);  // its id is the only one
     if (!f.block.empty()) add_block(f, f.block);
     auto id = blocks_.put(f.first);
     auto& first_list = lists.empty() ? f.list : f.first_list;

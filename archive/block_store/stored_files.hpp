@@ -42,7 +42,6 @@ class StoredFilesWriter {
     std::size_t member;
     std::vector<std::uint8_t> first, block;  // the first block, held; the one filling
     std::vector<std::uint8_t> first_list, list;
-    std::uint64_t blocks = 0;
   };
   OpenFile& open_file(const std::string& name);
   void add_block(OpenFile& f, Bytes content);

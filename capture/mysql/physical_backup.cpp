@@ -59,6 +59,10 @@ class StreamFiles {
 
   void payload(const std::string& path, std::uint64_t offset, Bytes data, bool rewrite) {
     if (parts_ && path.ends_with(mariadb::kDeltaSuffix)) return delta_payload(path, data);
+    if (parts_ && path.ends_with(mariadb::kMetaSuffix)) {
+      metas_[path].append(as_text(data));
+      return;
+    }
     if (!files_.is_open(path)) {
       if (rewrite) files_.remove_closed([&](const std::string& n) { return n == path; });
       if (files_.has_closed(path))
@@ -79,13 +83,13 @@ class StreamFiles {
   }
   void end_of_file(const std::string& path) {
     if (parts_ && path.ends_with(mariadb::kDeltaSuffix)) return delta_end(path);
+    if (parts_ && path.ends_with(mariadb::kMetaSuffix)) {  // kept as what it says, not stored
+      auto space = path.substr(0, path.size() - mariadb::kMetaSuffix.size());
+      parts_->deltas[space].meta = mariadb::parse_delta_meta(metas_[path]);
+      return;
+    }
     if (!files_.is_open(path)) begin(path);  // an empty file is its end alone
     files_.close(path);
-    if (parts_ && path.ends_with(mariadb::kMetaSuffix)) {
-      files_.remove_closed([&](const std::string& n) { return n == path; });
-      auto space = path.substr(0, path.size() - mariadb::kMetaSuffix.size());
-      parts_->deltas[space].meta = mariadb::parse_delta_meta(kept_.at(path));
-    }
   }
   void seek(const std::string& path, std::uint64_t) {
     if (!files_.is_open(path))
@@ -164,8 +168,7 @@ class StreamFiles {
                   .mtime = std::time(nullptr),
                   .type = TarEntry::Type::kFile});
     if (path == mariadb::kCheckpointsFile || path == mariadb::kBinlogInfoFile ||
-        path == mariadb::kRedoLogFile || is_tablespace_copy(path) || path.ends_with(".ren") ||
-        path.ends_with(mariadb::kMetaSuffix))
+        path == mariadb::kRedoLogFile || is_tablespace_copy(path) || path.ends_with(".ren"))
       kept_[path].clear();
   }
 
@@ -173,7 +176,8 @@ class StreamFiles {
   archive::StoredFilesWriter files_;
   IncrementalParts* parts_;
   std::map<std::string, std::unique_ptr<mariadb::DeltaReader>> delta_readers_;
-  std::map<std::string, std::string> kept_;  // metadata files' first bytes
+  std::map<std::string, std::string> kept_;   // metadata files' first bytes
+  std::map<std::string, std::string> metas_;  // an incremental's .meta files
 };
 
 class StreamProgress {
@@ -285,9 +289,8 @@ TakenFiles take_files(const PhysicalBackupOptions& o, archive::BlockWriter& bloc
   auto map = files.finish();
   if (parent) {
     parts.whole = std::move(map);
-    auto index = archive::BlockIndex::load(
-        o.archive.store(), {.condemned = true, .pack_contents = false, .leave_out = {}});
-    archive::BlockReader reader(o.archive.store(), index);
+    archive::CompleteBackupBlocks parent_blocks(o.archive);
+    auto reader = parent_blocks.reader();
     auto full = t.checkpoints;
     full.backup_type = "full-backuped";
     full.from_lsn = 0;

@@ -22,7 +22,7 @@ std::uint64_t rebuild_files(const archive::Archive& archive, const archive::Back
                             const fs::path& datadir) {
   auto members = archive::physical_members(archive, m);
   TarExtractor tar(datadir);
-  archive::read_backup_files(archive, members, [&](Bytes b) { tar.feed(b); });
+  archive::CompleteBackupBlocks(archive).read_files(members, [&](Bytes b) { tar.feed(b); });
   tar.finish();
   return tar.files();
 }
@@ -68,11 +68,7 @@ PhysicalRestoreResult restore_physical_backup(const archive::Archive& archive,
     prepare(o);
     remove_backup_metadata(o.datadir);
     if (!o.run_as.empty()) chown_tree(o.datadir, account_of(o.run_as));
-    int fd = ::open(o.datadir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-      ::syncfs(fd);
-      ::close(fd);
-    }
+    archive::sync_filesystem_of(o.datadir);
   } catch (...) {
     remove_contents(o.datadir);
     throw;

@@ -167,11 +167,7 @@ PgDataResult write_restored_pgdata(const archive::Archive& archive, const PgRest
     chown_tree(o.pgdata, acct);
     for (const auto& [name, loc] : locations) chown_tree(loc, acct);
   }
-  int fd = ::open(o.pgdata.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::syncfs(fd);  // one flush of everything written, as pg_basebackup does at its end
-    ::close(fd);
-  }
+  archive::sync_filesystem_of(o.pgdata);
   return result;
 }
 
