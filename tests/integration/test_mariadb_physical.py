@@ -1,6 +1,7 @@
 """MariaDB physical backups (pitr backup --method physical): mariabackup's stream kept in the
 block store, rebuilt and prepared into an empty data directory, and rolled forward with the
 archived binlog to a GTID or to the end, on real MariaDB servers."""
+import datetime
 import json
 import os
 import signal
@@ -217,6 +218,12 @@ class MariadbPhysicalTest(ServerTestCase):
         diff = backup("diff")
         states[diff["id"]] = moment(tables)
         source.sql("INSERT INTO shop.logbook VALUES (2, 'after every backup');")
+        at_time = moment(tables)
+        # Binlog times have one-second resolution: the next write lands in a later second.
+        time.sleep(1.1)
+        to_time = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        time.sleep(1.1)
+        source.sql("UPDATE shop.orders SET note = 'after the moment' WHERE id < 10;")
         at_end = moment(tables)
         self.assert_archive_matches(archive, source)
         self.assertEqual(capture.stop(), 0)
@@ -244,7 +251,15 @@ class MariadbPhysicalTest(ServerTestCase):
             self.assertEqual(checksums(server.sql, tables), expected, b["type"])
             self.stop_by_hand(server)
 
-        # Point in time after the last backup: the newest physical one plus the binlog.
+        # A time after the last backup: the newest physical one plus the binlog up to it.
+        datadir = os.path.join(self.tmp, "restored-time")
+        out = pitr("restore", "--archive", archive, "--datadir", datadir, "--to-time", to_time)
+        self.assertIn(diff["id"].encode(), out.stderr)
+        server = self.start_by_hand(datadir, source.password)
+        self.assertEqual(moment_of(server, tables), at_time)
+        self.stop_by_hand(server)
+
+        # Everything archived: the end state.
         datadir = os.path.join(self.tmp, "restored-end")
         out = pitr("restore", "--archive", archive, "--datadir", datadir)
         self.assertIn(diff["id"].encode(), out.stderr)
