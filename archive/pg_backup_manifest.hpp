@@ -49,6 +49,8 @@ struct PgBackupManifest {
   std::uint64_t blocks_read = 0, blocks_reused = 0;  // of relation files, "sql" only
   // --verify-blocks: blocks the WAL said were unchanged, read to check; those that changed.
   std::uint64_t blocks_checked = 0, blocks_missed = 0;
+  // Pages whose data checksum was verified when read ("sql"; 0 without data checksums).
+  std::uint64_t pages_checksummed = 0;
 };
 
 inline constexpr const char* kServerManifestName = "backup_manifest";

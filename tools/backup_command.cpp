@@ -27,7 +27,7 @@ struct BackupArgs {
   bool json = false;
   std::optional<std::string> type;  // default: incr for PostgreSQL once a full exists
   std::string wal_wait = "60s";
-  bool verify_blocks = false;
+  bool verify_blocks = false, no_verify_checksums = false;
   std::string method = "logical";  // MySQL/MariaDB
   std::string mariabackup = "mariabackup";
 };
@@ -65,6 +65,8 @@ void print_postgres_summary(const archive::PgBackupManifest& m, std::uint64_t by
   if (m.blocks_checked)
     fmt::print("  --verify-blocks: {} blocks the WAL called unchanged were read: {} had changed\n",
                m.blocks_checked, m.blocks_missed);
+  if (m.pages_checksummed)
+    fmt::print("  data checksums: {} pages read, all sound\n", m.pages_checksummed);
 }
 
 int run_postgres_backup(const BackupArgs& a) {
@@ -77,6 +79,7 @@ int run_postgres_backup(const BackupArgs& a) {
   o.type = a.type.value_or("incr");
   o.wal_wait = parse_option("--wal-wait", a.wal_wait, "a duration like 60s", parse_duration);
   o.verify_blocks = a.verify_blocks;
+  o.verify_checksums = !a.no_verify_checksums;
   if (o.verify_blocks && o.type == "full")
     throw UsageError(
         "--verify-blocks checks a diff or incr backup; it means nothing with --type full");
@@ -201,6 +204,9 @@ CommandRunner add_backup_command(CLI::App& app) {
   cmd->add_flag("--verify-blocks", a->verify_blocks,
                 "diff/incr: read every block too, and check that those the WAL called "
                 "unchanged did not change (exit 1 if any did); a periodic cross-check");
+  cmd->add_flag("--no-verify-checksums", a->no_verify_checksums,
+                "PostgreSQL with data checksums: store pages that fail their checksum instead "
+                "of failing the backup (as pg_basebackup's option of that name)");
   cmd->add_option("--method", a->method,
                   "MySQL/MariaDB: logical (SQL per table, default) or physical (MariaDB's "
                   "mariabackup run on the database host; its files kept in the block store). "

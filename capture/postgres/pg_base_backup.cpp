@@ -129,8 +129,9 @@ archive::PgBackupManifest take_full_backup(const PgBackupOptions& o) {
                               {.level = o.compression_level, .pack_bytes = o.pack_bytes});
   auto command = fmt::format(
       "BASE_BACKUP (LABEL {}, PROGRESS, CHECKPOINT '{}', MANIFEST 'yes', TABLESPACE_MAP, "
-      "MANIFEST_CHECKSUMS 'CRC32C')",
-      conn.quote_literal("pitr " + m.id), o.fast_checkpoint ? "fast" : "spread");
+      "MANIFEST_CHECKSUMS 'CRC32C', VERIFY_CHECKSUMS {})",
+      conn.quote_literal("pitr " + m.id), o.fast_checkpoint ? "fast" : "spread",
+      o.verify_checksums ? "true" : "false");
   if (!PQsendQuery(conn.get(), command.c_str())) conn.fail("BASE_BACKUP");
   std::tie(m.start_lsn, m.timeline) = read_position(conn, "BASE_BACKUP");
   auto spaces = conn.next_result();

@@ -23,6 +23,9 @@ struct PgBackupOptions {
   std::string type = "full";
   std::chrono::seconds wal_wait{60};  // for capture to archive the WAL up to the new start
   bool verify_blocks = false;         // diff/incr: read everything, check what the WAL said
+  // With data checksums on, the server checks the pages a full backup reads, pitr those a
+  // diff or incr reads; a damaged page fails the backup unless this is false.
+  bool verify_checksums = true;
   // The type was not asked for: a server's first backup is a full one without a word (any
   // other reason to fall back is still said, on stderr).
   bool type_by_default = false;

@@ -15,8 +15,10 @@
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
 #include "archive/wal_change_scan.hpp"
+#include "capture/postgres/fetched_page_check.hpp"
 #include "capture/postgres/pg_file_reader.hpp"
 #include "formats/postgres/data_dir_rules.hpp"
+#include "formats/postgres/data_page.hpp"
 #include "formats/postgres/segment_plan.hpp"
 
 namespace pitr::capture {
@@ -25,7 +27,7 @@ namespace {
 using archive::BlockId;
 using postgres::Lsn;
 
-constexpr std::uint64_t kPage = 8192;
+constexpr std::uint64_t kPage = postgres::kPageSize;
 constexpr std::uint64_t kRangeBytes = 1u << 20;  // one range of a query at most
 constexpr std::uint64_t kQueryBytes = 8u << 20;  // the ranges of one query together
 constexpr std::size_t kQueryRanges = 1024;
@@ -60,6 +62,7 @@ struct ServerFacts {
   postgres::TimelineId timeline = 0;
   std::string version, version_directory;  // "PG_15_202209061" in every tablespace
   std::uint32_t blocks_per_segment = 0;
+  bool data_checksums = false;
 };
 
 void check_grants(PgConnection& conn) {
@@ -90,6 +93,7 @@ ServerFacts read_server(PgConnection& conn) {
     throw NotPossible{"the server's block size is " + size + ", not 8192"};
   s.blocks_per_segment = static_cast<std::uint32_t>(
       parse_postgres_size(value(conn.exec("SHOW segment_size"), 0)) / kPage);
+  s.data_checksums = value(conn.exec("SHOW data_checksums"), 0) == "on";
   auto control = conn.exec("SELECT system_identifier, catalog_version_no FROM pg_control_system()");
   s.system_identifier = std::stoull(value(control, 0));
   s.version_directory = fmt::format("PG_{}_{}", version / 10000, value(control, 1));
@@ -146,7 +150,8 @@ struct FileJob {
   std::size_t member = 0;
   std::string path;  // on the server
   std::uint64_t size = 0;
-  bool relation = false;
+  bool relation = false;                     // a main fork's segment
+  std::optional<std::uint32_t> first_block;  // a relation fork's: its first block's number
   std::vector<BlockId> ids;
   std::vector<bool> planned;  // --verify-blocks: the blocks the WAL named (others are checked)
   std::size_t pending = 0;    // ranges not yet read
@@ -159,19 +164,14 @@ struct ReadStats {
   std::vector<std::string> missed;  // --verify-blocks: blocks changed that the WAL did not name
 };
 
-// The page's LSN (pd_lsn: two 32-bit halves, high first).
-Lsn page_lsn(Bytes page) {
-  ByteCursor c(page, "page header");
-  auto high = c.u32();
-  return (Lsn{high} << 32) | c.u32();
-}
-
 // Reads ranges of files many to a query, and stores what it reads as blocks.
 class RangeFetcher {
  public:
   // Changes the WAL in [from, to) made are the ones a --verify-blocks check expects named.
-  RangeFetcher(PgConnection& conn, archive::BlockWriter& blocks, Lsn from, Lsn to, ReadStats& stats)
-      : conn_(conn), blocks_(blocks), from_(from), to_(to), stats_(stats) {}
+  // `checksums`: checks the pages of relation files; none when the cluster has no checksums.
+  RangeFetcher(PgConnection& conn, archive::BlockWriter& blocks, Lsn from, Lsn to, ReadStats& stats,
+               FetchedPageCheck* checksums)
+      : conn_(conn), blocks_(blocks), from_(from), to_(to), stats_(stats), checksums_(checksums) {}
 
   void add(FileJob& job, std::uint64_t offset, std::uint64_t length) {
     ++job.pending;
@@ -209,8 +209,12 @@ class RangeFetcher {
     // until WAL replay writes it.
     bytes->resize(range.length, 0);
     for (std::uint64_t at = 0; at < range.length; at += kPage) {
-      Bytes page = Bytes(*bytes).subspan(at, std::min(kPage, range.length - at));
+      auto read = std::span(*bytes).subspan(at, std::min(kPage, range.length - at));
       auto block = (range.offset + at) / kPage;
+      if (checksums_ && job.first_block)
+        checksums_->check(job.path, range.offset + at,
+                          *job.first_block + static_cast<std::uint32_t>(block), read);
+      Bytes page = read;
       job.ids.at(block) = blocks_.put(page);
       if (job.relation && !checked_unplanned(job, block, page)) ++stats_.blocks_read;
     }
@@ -224,7 +228,7 @@ class RangeFetcher {
     if (job.planned.empty() || job.planned[block] || page.size() != kPage) return false;
     ++stats_.checked;
     ++stats_.blocks_reused;
-    if (auto lsn = page_lsn(page); lsn >= from_ && lsn < to_)
+    if (auto lsn = postgres::page_lsn(page); lsn >= from_ && lsn < to_)
       stats_.missed.push_back(
           fmt::format("{} block {} (page LSN {})", job.path, block, postgres::format_lsn(lsn)));
     return true;
@@ -234,6 +238,7 @@ class RangeFetcher {
   archive::BlockWriter& blocks_;
   Lsn from_, to_;
   ReadStats& stats_;
+  FetchedPageCheck* checksums_;
   std::vector<Pending> pending_;
   std::uint64_t bytes_ = 0;
 };
@@ -249,7 +254,9 @@ class IncrementalRun {
         changes_(changes),
         blocks_(blocks),
         parent_reader_(parent_tars.block_reader()),
-        fetcher_(conn, blocks, parent.start_lsn, start, stats_) {
+        checksums_(conn, start),
+        fetcher_(conn, blocks, parent.start_lsn, start, stats_,
+                 server.data_checksums && o.verify_checksums ? &checksums_ : nullptr) {
     for (const auto& a : parent.archives) {
       auto& tar = tars_[a.name];
       tar.parent_members = parent_tars.members(parent, a);
@@ -320,6 +327,7 @@ class IncrementalRun {
   }
 
   const ReadStats& stats() const { return stats_; }
+  const FetchedPageCheck& checksums() const { return checksums_; }
 
  private:
   bool taken(const DataDirEntry& e, const std::set<postgres::RelFile>& with_init_fork,
@@ -407,6 +415,7 @@ class IncrementalRun {
   postgres::SegmentPlan plan(FileJob& job) {
     auto seg = postgres::relation_segment(job.path);
     job.relation = seg && seg->fork == postgres::Fork::kMain;
+    if (seg) job.first_block = seg->segment * server_.blocks_per_segment;
     auto* earlier = parent_member(job);
     if (!seg || !earlier || job.size % kPage != 0 || earlier->entry.size % kPage != 0)
       return {true, {}};
@@ -469,10 +478,26 @@ class IncrementalRun {
   archive::BlockWriter& blocks_;
   archive::BlockReader parent_reader_;
   ReadStats stats_;
+  FetchedPageCheck checksums_;
   RangeFetcher fetcher_;
   std::map<std::string, TarBuild> tars_;
   std::vector<FileJob> window_;
 };
+
+// Damaged pages fail the backup, as they fail BASE_BACKUP.
+void check_no_damage(const FetchedPageCheck& checksums) {
+  const auto& damaged = checksums.damaged();
+  if (damaged.empty()) return;
+  std::vector<std::string> shown(damaged.begin(),
+                                 damaged.begin() + std::min<std::size_t>(10, damaged.size()));
+  throw std::runtime_error(fmt::format(
+      "{} of the server's data directory {}: {}{}. The data directory is damaged (the server "
+      "reports the same when it reads them); find the damage with pg_amcheck or pg_checksums, "
+      "or store the backup anyway with --no-verify-checksums",
+      damaged.size() == 1 ? "1 page" : fmt::format("{} pages", damaged.size()),
+      damaged.size() == 1 ? "fails its checksum" : "fail their checksums", fmt::join(shown, "; "),
+      damaged.size() > shown.size() ? "; ..." : ""));
+}
 
 std::map<std::string, std::string> tablespace_paths(PgConnection& conn) {
   auto r = conn.exec(
@@ -530,6 +555,7 @@ archive::PgBackupManifest run_incremental(const PgBackupOptions& o, PgConnection
   m.end_lsn = postgres::parse_lsn(value(stop, 0));
   if (label_timeline(value(stop, 1)) != m.timeline)
     throw std::runtime_error("the server changed timeline while the backup ran; run it again");
+  check_no_damage(run.checksums());
   run.add_generated("backup_label", value(stop, 1));
   if (!value(stop, 2).empty()) run.add_generated("tablespace_map", value(stop, 2));
   m.finished_at = now_micros();
@@ -546,6 +572,7 @@ archive::PgBackupManifest run_incremental(const PgBackupOptions& o, PgConnection
   m.blocks_reused = run.stats().blocks_reused;
   m.blocks_checked = run.stats().checked;
   m.blocks_missed = run.stats().missed.size();
+  m.pages_checksummed = run.checksums().checked();
   for (std::size_t i = 0; i < std::min<std::size_t>(10, run.stats().missed.size()); ++i)
     fmt::print(stderr, "pitr backup: --verify-blocks: changed, yet not named by the WAL: {}\n",
                run.stats().missed[i]);

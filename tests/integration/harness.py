@@ -164,20 +164,21 @@ class MariaDB:
 class PostgreSQL:
     """A private PostgreSQL server on 127.0.0.1 with a role pitr (REPLICATION)."""
 
-    def __init__(self, root, name="pg", settings=()):
+    def __init__(self, root, name="pg", settings=(), data_checksums=False):
         self.dir = os.path.join(root, name)
         self.port = free_port()
         self.settings = list(settings)
-        self.start()
+        self.start(["--data-checksums"] if data_checksums else [])
         with open(os.path.join(self.dir, "password")) as f:
             self.password = f.read().strip()
 
-    def start(self):
+    def start(self, initdb_options=()):
         extra = []
         for s in self.settings:
             extra += ["-c", s]
+        env = dict(os.environ, PITR_PG_INITDB_OPTIONS=" ".join(initdb_options))
         subprocess.run([PG_INSTANCE, "start", self.dir, str(self.port), "--", " ".join(extra)],
-                       check=True)
+                       check=True, env=env)
 
     def stop(self, mode="fast"):
         subprocess.run([PG_INSTANCE, "stop", self.dir, mode], check=True)
@@ -538,9 +539,9 @@ class ServerTestCase(unittest.TestCase):
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def postgres(self, name="pg", settings=()):
+    def postgres(self, name="pg", settings=(), data_checksums=False):
         os.chmod(self.tmp, 0o755)  # the server runs as another OS user
-        s = PostgreSQL(self.tmp, name, settings)
+        s = PostgreSQL(self.tmp, name, settings, data_checksums)
         self.servers.append(s)
         return s
 

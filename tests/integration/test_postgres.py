@@ -75,8 +75,8 @@ class PostgresTestCase(ServerTestCase):
         self.captures = getattr(self, "captures", []) + [c]
         return c
 
-    def start_source(self, settings=()):
-        self.pg = self.postgres("source", settings)
+    def start_source(self, settings=(), data_checksums=False):
+        self.pg = self.postgres("source", settings, data_checksums)
         return self.pg
 
     def pgbench(self, *args):

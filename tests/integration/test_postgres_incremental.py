@@ -100,7 +100,8 @@ class IncrementalBackupTest(PostgresTestCase):
             server.stop()
 
     def test_incrementals_across_schema_changes_each_restore_alone(self):
-        pg = self.start_source()
+        # With data checksums: every page an incremental reads is checked, none falsely.
+        pg = self.start_source(data_checksums=True)
         capture = self.capture(pg)
         self.pgbench("-i", "-s", "10", "-q")
         pg.sql(TABLE_HASHES)
@@ -122,6 +123,7 @@ class IncrementalBackupTest(PostgresTestCase):
         m = self.manifest(first["id"])
         self.assertEqual((m["method"], m["version"]), ("sql", 3))
         self.assertGreater(m["blocks_reused"], 5 * m["blocks_read"])
+        self.assertGreaterEqual(m["pages_checksummed"], m["blocks_read"])
         # It read no more than the pages that changed and the other files, and far less
         # than the full backup.
         truth = changed_bytes(self.base_tar(full["id"]), self.base_tar(first["id"]))
@@ -201,6 +203,34 @@ class IncrementalBackupTest(PostgresTestCase):
         self.assertRegex(out, r"taking a full backup instead of a differential one: the archived "
                               r"WAL between \S+ and \S+ on timeline 1 is not whole")
 
+        self.assertEqual(capture.stop(), 0, capture.output())
+
+    def test_a_page_failing_its_checksum_fails_the_incremental(self):
+        pg = self.start_source(data_checksums=True)
+        capture = self.capture(pg)
+        pg.sql("CREATE TABLE t (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = off);"
+               "INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g")
+        full, _ = self.backup_json("--type", "full")
+        # Block 0 changes (the WAL names it), reaches the disk, then is damaged there; the
+        # server's clean copy in its buffers is never written back.
+        pg.sql("UPDATE t SET pad = 'changed' WHERE id = 1; CHECKPOINT")
+        path = os.path.join(pg.dir, "data", pg.sql("SELECT pg_relation_filepath('t')").strip())
+        with open(path, "r+b") as f:
+            f.seek(8000)
+            byte = f.read(1)
+            f.seek(8000)
+            f.write(bytes([byte[0] ^ 0x55]))
+        out = pitr("backup", "--archive", self.archive, "--source", pg.uri, "--type", "incr",
+                   password=pg.password, check=False, timeout=600)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        relative = os.path.relpath(path, os.path.join(pg.dir, "data"))
+        self.assertRegex(out.stderr.decode(), rf"1 page of the server's data directory fails its "
+                                              rf"checksum: {re.escape(relative)} block 0: checksum")
+        self.assertEqual([b["id"] for b in self.status()[0]["backups"]], [full["id"]])
+        # Asked to, it stores the page as it is.
+        stored, err = self.backup_json("--type", "incr", "--no-verify-checksums")
+        self.assertEqual((stored["type"], stored["parent"]), ("incr", full["id"]), err)
+        self.assertEqual(self.manifest(stored["id"])["pages_checksummed"], 0)
         self.assertEqual(capture.stop(), 0, capture.output())
 
 
