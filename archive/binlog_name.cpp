@@ -25,4 +25,8 @@ bool binlog_name_less(const std::string& a, const std::string& b) {
          std::make_tuple(base_of(b), binlog_sequence(b), b);
 }
 
+bool binlog_same_series(const std::string& a, const std::string& b) {
+  return base_of(a) == base_of(b);
+}
+
 }  // namespace pitr::archive

@@ -181,6 +181,19 @@ struct WalkResult {
   std::uint32_t last_commit_time = 0;     // of the last of them
 };
 
+// The backup --to-gtid G names by its GTID position: one of a MariaDB server with a single
+// replication domain whose last transaction is G (so nothing after G is in it), of the
+// method asked for (and the backup asked for, if one is). Its own position is then the stop,
+// even when G lies in an earlier binlog file or before what the archive still keeps.
+const archive::BackupManifest* backup_ending_with(
+    const std::vector<archive::BackupManifest>& backups, const RestoreTarget& t) {
+  for (const auto& b : backups)
+    if (b.gtid_position == t.gtid && b.method == t.method && (!t.backup || b.id == *t.backup) &&
+        b.gtid_position.find_first_of(",:") == std::string::npos)
+      return &b;
+  return nullptr;
+}
+
 // Resolves the target to a stop point by walking the archived transactions from about the
 // oldest backup on (a target before it cannot be restored anyway), counting their starts.
 WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarget& t,
@@ -191,6 +204,13 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
   bool stop_before = false, later_exists = false;
   std::uint64_t chosen_index = 0;
   std::uint32_t previous_commit = 0, commit_before_chosen = 0;
+  if (t.kind == Kind::kGtid)
+    if (const auto* b = backup_ending_with(backups, t)) {
+      plan.stop = position_of(*b);
+      plan.stop_reason =
+          fmt::format("stops where base backup {} ends: with transaction {}", b->id, t.gtid);
+      return {};  // nothing walked: the plan applies no transaction
+    }
   auto from = oldest_backup(archive, plan.source_id, backups);
   const archive::ArchivedLog* target_log = nullptr;
   if (t.kind == Kind::kPosition) {

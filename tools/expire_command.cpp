@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 
+#include "archive/log_retention.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/retention.hpp"
 #include "formats/iso_time.hpp"
@@ -20,7 +21,7 @@ struct ExpireArgs {
   ArchiveArgs archive;
   std::optional<std::size_t> keep, keep_full;
   std::optional<std::string> recovery_window;
-  bool dry_run = false;
+  bool dry_run = false, keep_log = false;
 };
 
 std::int64_t now_us() {
@@ -63,6 +64,22 @@ void print_sweep(const archive::SweepReport& r, bool dry_run) {
                    : "deleted");
 }
 
+void expire_logs(const archive::Archive& archive, const std::set<std::string>& gone, bool dry_run) {
+  auto logs = archive::logs_to_expire(archive, gone);
+  if (logs.empty())
+    fmt::print("log: all of it is still needed, from each source's oldest kept backup on\n");
+  for (const auto& log : logs) {
+    fmt::print(
+        "log of {} source {}: {} {} ({:.1f} MiB of log) {}; kept from {} on, which its "
+        "oldest kept backup needs\n",
+        log.engine, log.source_id, log.files,
+        fmt::format("{}{}", log.engine == "mysql" ? "binlog file" : "WAL segment",
+                    log.files == 1 ? "" : "s"),
+        log.log_bytes / 1048576.0, dry_run ? "would be removed" : "removed", log.kept_from);
+    if (!dry_run) archive::remove_expired_log(archive, log);
+  }
+}
+
 int run_expire(const ExpireArgs& a) {
   auto policy = policy_of(a);
   auto archive = open_archive(a.archive, SpoolUse::kNone);
@@ -80,6 +97,7 @@ int run_expire(const ExpireArgs& a) {
   auto hooks = archive::retention_sweep_hooks(archive, a.dry_run ? gone : std::set<std::string>{});
   auto report = archive::sweep_blocks(archive.store(), hooks, {.dry_run = a.dry_run});
   print_sweep(report, a.dry_run);
+  if (!a.keep_log) expire_logs(archive, a.dry_run ? gone : std::set<std::string>{}, a.dry_run);
   return kExitOk;
 }
 
@@ -90,7 +108,8 @@ CommandRunner add_expire_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "expire",
       "Remove the base backups a retention policy lets go, then the stored blocks no remaining "
-      "backup uses. Every backup is complete on its own: expiring one never breaks another");
+      "backup uses, then the archived log from before each source's oldest kept backup. Every "
+      "backup is complete on its own: expiring one never breaks another");
   add_archive_options(cmd, a->archive, SpoolUse::kNone);
   auto* keep = cmd->add_option("--keep", a->keep, "Keep the N newest backups of any type");
   auto* keep_full = cmd->add_option(
@@ -99,6 +118,9 @@ CommandRunner add_expire_command(CLI::App& app) {
   auto* window =
       cmd->add_option("--recovery-window", a->recovery_window,
                       "Keep what restoring to any moment this far back needs (14d, 36h, 90m)");
+  cmd->add_flag("--keep-log", a->keep_log,
+                "Keep the archived binlog and WAL from before the oldest kept backup (for audits; "
+                "no restore can start there any more)");
   cmd->add_flag("--dry-run", a->dry_run, "Say what would be removed; remove nothing");
   keep->excludes(keep_full)->excludes(window);
   keep_full->excludes(window);

@@ -196,14 +196,16 @@ class MariadbPhysicalTest(ServerTestCase):
             return (checksums(source.sql, tables), source.sql("SELECT @@gtid_binlog_pos").strip())
 
         full = backup("full")
-        # Between full and incr: DML on both engines, a new schema, DROP and ALTER.
-        source.sql("""USE shop;
+        # Between full and incr: DML on both engines, a new schema, DROP and ALTER, in a
+        # binlog file of their own.
+        source.sql("""FLUSH BINARY LOGS; USE shop;
             UPDATE orders SET amount = amount + 1 WHERE id % 20 = 0;
             INSERT INTO logbook VALUES (5000, 'incr 1');
             CREATE DATABASE books; CREATE TABLE books.titles (id INT PRIMARY KEY, t VARCHAR(30));
             INSERT INTO books.titles SELECT seq, CONCAT('t', seq) FROM seq_1_to_500;
             DROP TABLE doomed;
-            ALTER TABLE orders ADD COLUMN flag TINYINT NOT NULL DEFAULT 1;""")
+            ALTER TABLE orders ADD COLUMN flag TINYINT NOT NULL DEFAULT 1;
+            FLUSH BINARY LOGS;""")
         tables = ["shop.orders", "shop.logbook", "books.titles"]
         states = {}
         incr1 = backup("incr")
@@ -235,11 +237,21 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertLess(incr1["bytes_read"], full["bytes_read"] / 2)
         self.assertLess(incr2["bytes_stored"], full["bytes_stored"] / 2)
 
+        def binlog_file(b):
+            return json.loads(pitr("get", "--archive", archive, "--backup", b["id"],
+                                   "manifest.json").stdout)["binlog_file"]
+        full_file = binlog_file(full)
+        self.assertNotEqual(full_file, binlog_file(incr1))
         # Expiring the full breaks nothing: every later backup is complete on its own.
         out = pitr("expire", "--archive", archive, "--keep", "3").stdout.decode()
         self.assertIn(f"expire {full['id']}", out)
         # The blocks only the full used (pages changed since, the dropped table) are gone.
         self.assertRegex(out, r"[1-9]\d* no longer needed \([\d.]+ MiB\).*; deleted")
+        # The binlog file the full started in is needed by no kept backup: it went too.
+        # The file before the oldest kept backup's stays: its last transaction is there.
+        self.assertRegex(out, r"[1-9]\d* binlog files? .* removed; kept from \S+ on")
+        self.assertEqual([k for k in archive_keys(archive, "binlog/") if f"/{full_file}/" in k],
+                         [])
         self.assertIn(b"archive OK", pitr("verify", "--archive", archive).stdout)
 
         for b in (incr1, incr2, diff):

@@ -255,6 +255,11 @@ class BlockStoreTest(PostgresTestCase):
     def pack_bytes(self):
         return sum(len(archive_object(self.archive, k)) for k in self.packs())
 
+    def wal_segments(self):
+        """The names of the sealed WAL segments, sorted."""
+        return sorted(os.path.basename(k) for k in archive_keys(self.archive, "wal/")
+                      if re.fullmatch(r"[0-9A-F]{24}(\.partial)?\.zst", os.path.basename(k)))
+
     def stored(self, backup_id):
         return sum(a["stored_bytes"] for a in self.manifest(backup_id)["archives"])
 
@@ -344,17 +349,32 @@ class BlockStoreTest(PostgresTestCase):
         # Every page of pgbench_accounts changes: the first backup's copies are its alone.
         pg.sql("UPDATE pgbench_accounts SET abalance = abalance + 1")
         pg.sql("CHECKPOINT")
+        # WAL segments that only the first backup needs.
+        for _ in range(3):
+            pg.sql("INSERT INTO marker SELECT coalesce(max(id), 0) + 1 FROM marker; "
+                   "SELECT pg_switch_wal()")
         second = self.backup().stdout.decode().split()[1]
         state = pg.sql(STATE).strip()
         self.wait_archived(pg)
         self.assertEqual(capture.stop(), 0, capture.output())
         packs = self.packs()
         stored = self.pack_bytes()
+        wal = self.wal_segments()
+        second_start = next(b["start_lsn"] for b in self.status()[0]["backups"]
+                            if b["id"] == second)
+        hi, lo = (int(x, 16) for x in second_start.split("/"))
+        first_kept = ((hi << 32) | lo) // (16 << 20)
+        # 16 MiB segments: 256 to each 4 GiB "log" of the file name.
+        needed = [w for w in wal if int(w[8:16], 16) * 256 + int(w[16:24], 16) >= first_kept]
+        self.assertGreaterEqual(len(wal) - len(needed), 3, wal)
 
         dry = pitr("expire", "--archive", self.archive, "--keep", "1", "--dry-run").stdout.decode()
         self.assertIn(f"would expire {first}", dry)
         self.assertIn("nothing changed (dry run)", dry)
+        self.assertRegex(dry, rf"{len(wal) - len(needed)} WAL segments? .* would be removed; "
+                              r"kept from segment")
         self.assertEqual(self.packs(), packs)
+        self.assertEqual(self.wal_segments(), wal)
         out = pitr("expire", "--archive", self.archive, "--keep", "1").stdout.decode()
         self.assertIn(f"expire {first}", out)
         self.assertRegex(out, r"[1-9]\d* no longer needed \([\d.]+ MiB\).*; deleted")
@@ -362,6 +382,10 @@ class BlockStoreTest(PostgresTestCase):
         self.assertLess(self.pack_bytes(), stored * 0.8, out)
         self.assertEqual([b["id"] for b in self.status()[0]["backups"]], [second])
         self.assertEqual(archive_keys(self.archive, f"backups/{first}/"), [])
+        # The WAL from before the second backup's start went with the first backup.
+        self.assertRegex(out, rf"{len(wal) - len(needed)} WAL segments? .* removed; "
+                              r"kept from segment")
+        self.assertEqual(self.wal_segments(), needed)
         self.assertIn("archive OK", pitr("verify", "--archive", self.archive).stdout.decode())
         # Nothing more to expire: a second run changes nothing.
         left = self.packs()

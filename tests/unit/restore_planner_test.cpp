@@ -39,9 +39,11 @@ struct RestorePlannerTest : test::FixtureFiles {
     add_backup("20250101T000000Z", 4, 1);
   }
 
-  void add_backup(const std::string& id, std::uint64_t position, std::uint64_t consistent_at) {
+  void add_backup(const std::string& id, std::uint64_t position, std::uint64_t consistent_at,
+                  const std::string& gtid_position = "") {
     archive::BackupManifest backup;
     backup.id = id;
+    backup.gtid_position = gtid_position;
     backup.source_id = "mysql-test";
     backup.binlog_file = name;
     backup.binlog_position = position;
@@ -153,6 +155,29 @@ TEST_F(RestorePlannerTest, AChosenBackupIsUsedOrRefusedWithTheReason) {
       },
       replay::PlanError);
   target.backup = "20240101T000000Z";
+  EXPECT_THROW(replay::plan_restore(catalog, target, std::nullopt), replay::PlanError);
+}
+
+// --to-gtid the transaction a MariaDB backup (one replication domain) ends with: that
+// backup, and nothing to apply, even when the archive no longer holds the transaction (the
+// log before the backup expired) or holds it in an earlier binlog file.
+TEST_F(RestorePlannerTest, AGtidABackupEndsWithStopsAtThatBackup) {
+  auto all = transactions();
+  add_backup("20250102T000000Z", all[19].end, 2, "0-1-999");
+  add_backup("20250103T000000Z", all[29].end, 3, "0-1-1500,1-1-7");
+  archive::BinlogArchive catalog(arch);
+  replay::RestoreTarget target;
+  target.kind = replay::RestoreTarget::Kind::kGtid;
+  target.gtid = "0-1-999";
+  auto plan = replay::plan_restore(catalog, target, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250102T000000Z");
+  EXPECT_EQ(plan.stop.offset, all[19].end);
+  EXPECT_EQ(plan.transactions, 0u);
+  // Another backup asked for, or a position of several domains: the archive must hold it.
+  target.backup = "20250101T000000Z";
+  EXPECT_THROW(replay::plan_restore(catalog, target, std::nullopt), replay::PlanError);
+  target.backup.reset();
+  target.gtid = "0-1-1500,1-1-7";
   EXPECT_THROW(replay::plan_restore(catalog, target, std::nullopt), replay::PlanError);
 }
 
