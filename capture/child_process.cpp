@@ -2,10 +2,15 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/close_range.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -14,12 +19,38 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/interruption.hpp"
+
 namespace pitr::capture {
 namespace {
+
+// The children that must not outlive pitr, for the signal handler: slots of pids, 0 free.
+std::array<std::atomic<pid_t>, 64> g_children;
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+void remember_child(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t free = 0;
+    if (slot.compare_exchange_strong(free, pid)) return;
+  }
+}
+
+void forget_child(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t mine = pid;
+    if (slot.compare_exchange_strong(mine, 0)) return;
+  }
+}
 
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
+}
+
+int open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 65536;
+  return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1u << 20));
 }
 
 // A wait status as a number: the exit status, or 128 + the signal that ended the process.
@@ -41,10 +72,32 @@ std::vector<char*> environment_without_secrets() {
   return env;
 }
 
+struct ChildSetup {
+  bool own_session = false;
+  pid_t die_with = 0;  // pitr's pid, when the child is to end with it
+  int max_fd = 0;      // above every descriptor pitr may hold
+};
+
+// Every descriptor above stderr closes at exec (the report pipe already does).
+void close_on_exec_above_stderr(int max_fd) {
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = 3; fd < max_fd; ++fd) {  // kernels before 5.11
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char* const* argv, char* const* env, int out, int log, int report,
-                             bool own_session) {
-  if (own_session) ::setsid();
+                             const ChildSetup& setup) {
+  if (setup.own_session) ::setsid();
+  if (setup.die_with) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != setup.die_with) ::_exit(127);  // pitr ended before the line above
+  }
+  // pitr's own handlers are not the program's (exec resets caught signals, not ignored ones).
+  ::signal(SIGPIPE, SIG_DFL);
+  close_on_exec_above_stderr(setup.max_fd);
   int null = ::open("/dev/null", O_RDWR);
   ::dup2(null, STDIN_FILENO);
   ::dup2(out >= 0 ? out : null, STDOUT_FILENO);
@@ -74,9 +127,11 @@ ChildProcess::ChildProcess(ChildOptions o) {
   if (!o.stderr_log.empty())
     log = ::open(o.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   auto env = environment_without_secrets();
+  ChildSetup setup{o.own_session, o.outlives_pitr ? 0 : ::getpid(), open_files_limit()};
   pid_ = ::fork();
-  if (pid_ == 0) exec_child(argv.data(), env.data(), out[1], log, report[1], o.own_session);
+  if (pid_ == 0) exec_child(argv.data(), env.data(), out[1], log, report[1], setup);
   int fork_error = errno;
+  if (pid_ > 0 && !o.outlives_pitr) remember_child(pid_);
   close_fd(out[1]);
   close_fd(report[1]);
   close_fd(log);
@@ -126,6 +181,7 @@ int ChildProcess::wait() {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0)
     if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
+  forget_child(pid_);
   reaped_ = true;
   status_ = exit_code(status);
   return status_;
@@ -140,9 +196,15 @@ bool ChildProcess::running() {
   int status = 0;
   auto r = ::waitpid(pid_, &status, WNOHANG);
   if (r == 0) return true;
+  forget_child(pid_);
   reaped_ = true;
   status_ = exit_code(status);
   return false;
+}
+
+void ChildProcess::detach() {
+  forget_child(pid_);
+  reaped_ = true;
 }
 
 int run_to_end(ChildOptions options) {
@@ -160,6 +222,13 @@ std::string tail_of_log(const std::filesystem::path& log, std::size_t lines) {
   std::string out;
   for (const auto& l : last) out += "  " + l + "\n";
   return out;
+}
+
+int terminate_children_from_signal_handler() {
+  int stopped = 0;
+  for (auto& slot : g_children)
+    if (pid_t pid = slot.load(); pid > 0) stopped += ::kill(pid, SIGTERM) == 0;
+  return stopped;
 }
 
 }  // namespace pitr::capture

@@ -1,8 +1,9 @@
 #pragma once
 // A program pitr runs (mariabackup, mariadbd): argv without a shell, stdin from /dev/null,
-// stdout to a pipe pitr reads (or /dev/null), stderr to a log file (or pitr's own). A child
-// still running when its ChildProcess is destroyed (an exception unwinding) is killed and
-// reaped, so a failure never leaves one behind.
+// stdout to a pipe pitr reads (or /dev/null), stderr to a log file (or pitr's own), and no
+// other descriptor of pitr's (archive files, sockets). A child still running when its
+// ChildProcess is destroyed (an exception unwinding) is killed and reaped, so a failure
+// never leaves one behind.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -17,6 +18,9 @@ struct ChildOptions {
   bool pipe_stdout = false;
   std::filesystem::path stderr_log;  // empty: pitr's own stderr
   bool own_session = false;          // setsid(): a terminal's Ctrl-C does not reach it
+  // Otherwise it gets SIGTERM when pitr ends, however it ends (PR_SET_PDEATHSIG), or is
+  // interrupted (capture/interruption.hpp).
+  bool outlives_pitr = false;
 };
 
 class ChildProcess {
@@ -36,7 +40,7 @@ class ChildProcess {
   void terminate();
   bool running();
   // Lets it run on after this object (and pitr) are gone: a server left for the DBA.
-  void detach() { reaped_ = true; }
+  void detach();
   pid_t pid() const { return pid_; }
 
  private:

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 
+#include "capture/interruption.hpp"
 #include "tools/commands.hpp"
 #include "tools/usage_error.hpp"
 
@@ -29,11 +30,20 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   try {
-    for (auto* sub : app.get_subcommands()) return runners.at(sub)();
+    for (auto* sub : app.get_subcommands()) {
+      if (sub->get_name() == "backup" || sub->get_name() == "restore")
+        pitr::capture::stop_on_interruption();
+      return runners.at(sub)();
+    }
   } catch (const UsageError& e) {
     fmt::print(stderr, "pitr: {}\nRun with --help for more information.\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
+    if (auto signal = pitr::capture::interruption()) {
+      fmt::print(stderr, "pitr: {}; stopped cleanly ({})\n",
+                 pitr::capture::Interrupted(*signal).what(), e.what());
+      return 128 + *signal;
+    }
     fmt::print(stderr, "pitr: error: {}\n", e.what());
     return kExitFailure;
   }

@@ -147,7 +147,8 @@ replay::ReplayStats roll_forward(const RestoreArgs& a, const archive::BinlogArch
                                  .port = port,
                                  .run_as = run_as,
                                  .server_options = server_options,
-                                 .binlog_basename = binlog_basename(plan.backup.binlog_file)});
+                                 .binlog_basename = binlog_basename(plan.backup.binlog_file),
+                                 .outlives_pitr = a.pg.start});
   if (!plan.backup.gtid_position.empty()) server.continue_gtid_state(plan.backup.gtid_position);
   auto stats = apply_binlog(catalog, plan, server.endpoint(), a.jobs);
   if (a.pg.start) {
@@ -182,9 +183,17 @@ int run_physical_restore(const RestoreArgs& a) {
       {.datadir = a.datadir, .run_as = run_as, .mariabackup = a.mariabackup, .progress = true});
   fmt::print(stderr, "rebuilt and prepared {} files of backup {} in {:.1f} s\n", files.files,
              plan.backup.id, seconds_since(started));
-  auto stats = plan.transactions > 0 || a.pg.start
-                   ? roll_forward(a, catalog, plan, files.server_options, run_as)
-                   : replay::ReplayStats{};
+  replay::ReplayStats stats;
+  try {
+    if (plan.transactions > 0 || a.pg.start)
+      stats = roll_forward(a, catalog, plan, files.server_options, run_as);
+  } catch (const std::exception& e) {
+    replay::discard_restored_files(a.datadir);
+    throw std::runtime_error(
+        fmt::format("{} ({} is empty again: the backup is restored only "
+                    "together with the binlog up to the target)",
+                    e.what(), a.datadir));
+  }
   fmt::print(
       stderr,
       "restored: physical backup {} plus {} transaction(s) ({} events) into {} in {:.1f} s\n",

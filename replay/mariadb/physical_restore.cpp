@@ -6,6 +6,7 @@
 
 #include "archive/member_list_object.hpp"
 #include "capture/child_process.hpp"
+#include "capture/interruption.hpp"
 #include "capture/scratch_dir.hpp"
 #include "replay/os_account.hpp"
 #include "replay/tar_extractor.hpp"
@@ -22,7 +23,10 @@ std::uint64_t rebuild_files(const archive::Archive& archive, const archive::Back
                             const fs::path& datadir) {
   auto members = archive::physical_members(archive, m);
   TarExtractor tar(datadir);
-  archive::CompleteBackupBlocks(archive).read_files(members, [&](Bytes b) { tar.feed(b); });
+  archive::CompleteBackupBlocks(archive).read_files(members, [&](Bytes b) {
+    capture::throw_if_interrupted();
+    tar.feed(b);
+  });
   tar.finish();
   return tar.files();
 }
@@ -47,18 +51,19 @@ void remove_backup_metadata(const fs::path& datadir) {
   }
 }
 
-void remove_contents(const fs::path& dir) {
-  std::error_code ignored;
-  for (const auto& e : fs::directory_iterator(dir, ignored)) fs::remove_all(e.path(), ignored);
-}
-
 }  // namespace
+
+void discard_restored_files(const fs::path& datadir) {
+  std::error_code ignored;
+  for (const auto& e : fs::directory_iterator(datadir, ignored)) fs::remove_all(e.path(), ignored);
+}
 
 PhysicalRestoreResult restore_physical_backup(const archive::Archive& archive,
                                               const archive::BackupManifest& m,
                                               const PhysicalRestoreOptions& o) {
   require_empty_directory(o.datadir, "data directory");
   fs::create_directories(o.datadir);
+  capture::InterruptibleScope interruptible;
   PhysicalRestoreResult result;
   try {
     if (o.progress) fmt::print(stderr, "pitr restore: rebuilding the files of backup {}\n", m.id);
@@ -70,7 +75,7 @@ PhysicalRestoreResult restore_physical_backup(const archive::Archive& archive,
     if (!o.run_as.empty()) chown_tree(o.datadir, account_of(o.run_as));
     archive::sync_filesystem_of(o.datadir);
   } catch (...) {
-    remove_contents(o.datadir);
+    discard_restored_files(o.datadir);
     throw;
   }
   return result;

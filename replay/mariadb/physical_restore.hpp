@@ -29,4 +29,9 @@ PhysicalRestoreResult restore_physical_backup(const archive::Archive& archive,
                                               const archive::BackupManifest& backup,
                                               const PhysicalRestoreOptions& options);
 
+// Removes everything in a directory restore_physical_backup filled, when what follows it
+// (rolling it forward) fails: a directory at some other moment than the one asked for must
+// not look like the restore's result.
+void discard_restored_files(const std::filesystem::path& datadir);
+
 }  // namespace pitr::replay

@@ -71,8 +71,12 @@ PrivateMariadb::PrivateMariadb(const PrivateServerOptions& o)
                               account, sql::quote_string(endpoint_.password), account));
   auto config = scratch.write("server.cnf", server_config(o, init, error_log_));
   if (!o.run_as.empty()) chown_tree(scratch.path(), account_of(o.run_as));
-  server_ = std::make_unique<capture::ChildProcess>(capture::ChildOptions{
-      {o.mariadbd, "--defaults-file=" + config.string()}, false, error_log_, true});
+  server_ = std::make_unique<capture::ChildProcess>(
+      capture::ChildOptions{{o.mariadbd, "--defaults-file=" + config.string()},
+                            false,
+                            error_log_,
+                            true,
+                            o.outlives_pitr});
   wait_until_ready(o);
 }
 

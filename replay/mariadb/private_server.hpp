@@ -21,6 +21,7 @@ struct PrivateServerOptions {
   std::string binlog_basename = "binlog";
   std::string mariadbd = "mariadbd";
   std::chrono::seconds start_timeout{600};
+  bool outlives_pitr = false;  // release() will leave it running; else it stops when pitr ends
 };
 
 class PrivateMariadb {

@@ -368,6 +368,103 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertEqual(out.returncode, 1)
         self.assertEqual(archive_keys(archive, "backups/"), [])  # nothing left behind
 
+    def stand_in(self, name, pid_file, when):
+        """A mariabackup that, given `when` among its arguments, records its pid and sleeps
+        (until a signal ends it), and otherwise runs the real one."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(f"#!/bin/sh\ncase \"$*\" in *{when}*) echo $$ > {pid_file}; exec sleep 300;; "
+                    f"esac\nexec mariabackup \"$@\"\n")
+        os.chmod(path, 0o755)
+        return path
+
+    @staticmethod
+    def stand_in_pid(pid_file):
+        """Waits for the stand-in to record its pid; returns it, removing the record."""
+        def recorded():
+            if not os.path.exists(pid_file):
+                return None
+            with open(pid_file) as f:
+                return f.read().strip() or None
+        wait_until(recorded, 120, what="the stand-in mariabackup to start")
+        pid = int(recorded())
+        os.unlink(pid_file)
+        return pid
+
+    def interrupt(self, argv, pid_file, sig, env):
+        """Runs pitr until its stand-in mariabackup sleeps, then sends `sig` to pitr; returns
+        the finished process, its stderr and the stand-in's pid."""
+        proc = subprocess.Popen([PITR, *argv], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        child = self.stand_in_pid(pid_file)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        return proc, err.decode(), child
+
+    def test_interrupted_backup_and_restore_leave_nothing_behind(self):
+        source = self.mariadb()
+        archive = self.new_archive()
+        source.sql("""CREATE DATABASE shop; USE shop; CREATE TABLE t (id INT PRIMARY KEY);
+            INSERT INTO t SELECT seq FROM seq_1_to_1000;""")
+        capture = Capture(archive, source)
+        full = json.loads(pitr("backup", "--archive", archive, "--source", source.uri, "--method",
+                               "physical", "--json", password=source.password).stdout)
+        source.sql("INSERT INTO shop.t VALUES (5000)")
+        gtid = source.sql("SELECT @@gtid_binlog_pos").strip()
+        self.assert_archive_matches(archive, source)
+        self.assertEqual(capture.stop(), 0)
+        tmp = os.path.join(self.tmp, "pitr-tmp")
+        os.makedirs(tmp)
+        env = dict(os.environ, PITR_PASSWORD=source.password, TMPDIR=tmp)
+        pid_file = os.path.join(self.tmp, "stand-in.pid")
+        gone = lambda pid: not os.path.exists(f"/proc/{pid}")  # noqa: E731
+
+        # SIGTERM while mariabackup streams: it is stopped, its option file (the password)
+        # removed, and no backup listed.
+        backup = ["backup", "--archive", archive, "--source", source.uri, "--method", "physical",
+                  "--mariabackup", self.stand_in("sleepy-backup", pid_file, "--backup")]
+        proc, err, child = self.interrupt(backup, pid_file, signal.SIGTERM, env)
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM, err)
+        self.assertIn("interrupted by SIGTERM; stopped cleanly", err)
+        wait_until(lambda: gone(child), 30, what="the stand-in mariabackup to end")
+        self.assertEqual(os.listdir(tmp), [])
+        status = json.loads(pitr("status", "--archive", archive, "--json").stdout)
+        self.assertEqual([b["id"] for b in status["backups"]], [full["id"]])
+
+        # kill -9: pitr cannot clean up, but mariabackup does not outlive it.
+        proc = subprocess.Popen([PITR, *backup], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        child = self.stand_in_pid(pid_file)
+        proc.kill()
+        proc.wait()
+        wait_until(lambda: gone(child), 30, what="mariabackup to end with pitr")
+
+        # SIGINT during --prepare: the directory is emptied again.
+        datadir = os.path.join(self.tmp, "restored")
+        restore = ["restore", "--archive", archive, "--datadir", datadir, "--backup", full["id"],
+                   "--mariabackup", self.stand_in("sleepy-prepare", pid_file, "--prepare")]
+        proc, err, child = self.interrupt(restore, pid_file, signal.SIGINT, env)
+        self.assertEqual(proc.returncode, 128 + signal.SIGINT, err)
+        self.assertIn("interrupted by SIGINT", err)
+        wait_until(lambda: gone(child), 30, what="the stand-in mariabackup to end")
+        self.assertEqual(os.listdir(datadir), [])
+
+        # A roll-forward that fails (its port is taken) empties the directory too.
+        import socket
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            out = pitr("restore", "--archive", archive, "--datadir", datadir, "--to-gtid", gtid,
+                       "--port", str(taken.getsockname()[1]), check=False)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn(b"is empty again", out.stderr)
+        self.assertEqual(os.listdir(datadir), [])
+        # And with nothing in the way the same restore holds the row.
+        pitr("restore", "--archive", archive, "--datadir", datadir, "--to-gtid", gtid)
+        server = self.start_by_hand(datadir, source.password)
+        self.assertEqual(server.sql("SELECT MAX(id) FROM shop.t").strip(), "5000")
+        self.stop_by_hand(server)
+
     @staticmethod
     def free_port():
         from harness import free_port
