@@ -19,12 +19,13 @@ namespace {
 template <typename Position>
 using Earliest = std::map<std::string, std::optional<Position>>;
 
-template <typename Position, typename Less>
+// `comparable(a, b)`: whether the order of two positions says which came first.
+template <typename Position, typename Less, typename Comparable>
 void note_start(Earliest<Position>& earliest, const std::string& source,
-                std::optional<Position> start, Less less) {
+                std::optional<Position> start, Less less, Comparable comparable) {
   auto [it, fresh] = earliest.try_emplace(source, start);
   if (fresh) return;
-  if (!it->second || !start)
+  if (!it->second || !start || !comparable(*start, *it->second))
     it->second.reset();
   else if (less(*start, *it->second))
     it->second = start;
@@ -37,7 +38,9 @@ Earliest<std::string> earliest_binlog_files(const Archive& archive,
     if (gone.contains(m.id)) continue;
     std::optional<std::string> file;
     if (!m.binlog_file.empty()) file = m.binlog_file;
-    note_start(out, m.source_id, file, binlog_name_less);
+    // Binlogs of two base names (the server's log-bin changed): their names do not say
+    // which came first, so nothing of that source's log goes.
+    note_start(out, m.source_id, file, binlog_name_less, binlog_same_series);
   }
   return out;
 }
@@ -46,7 +49,8 @@ Earliest<Lsn> earliest_wal_starts(const Archive& archive, const std::set<std::st
   Earliest<Lsn> out;
   for (const auto& m : list_pg_backups(archive))
     if (!gone.contains(m.id))
-      note_start(out, m.source_id, std::optional<Lsn>(m.start_lsn), std::less<Lsn>());
+      note_start(out, m.source_id, std::optional<Lsn>(m.start_lsn), std::less<Lsn>(),
+                 [](Lsn, Lsn) { return true; });
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -76,7 +77,25 @@ struct ChildSetup {
   bool own_session = false;
   pid_t die_with = 0;  // pitr's pid, when the child is to end with it
   int max_fd = 0;      // above every descriptor pitr may hold
+  std::optional<std::pair<uid_t, gid_t>> run_as;
+  sigset_t mask{};  // pitr's signal mask before fork blocked SIGINT and SIGTERM
 };
+
+// pitr's handlers for SIGINT and SIGTERM are not the child's, even before exec resets them
+// (ignored signals stay ignored, as exec keeps them).
+void default_interruption_signals() {
+  for (int signal : {SIGINT, SIGTERM, SIGPIPE}) {
+    struct sigaction current {};
+    ::sigaction(signal, nullptr, &current);
+    if (current.sa_handler != SIG_IGN || signal == SIGPIPE) ::signal(signal, SIG_DFL);
+  }
+}
+
+[[noreturn]] void fail_in_child(int report) {
+  int error = errno;
+  [[maybe_unused]] auto n = ::write(report, &error, sizeof error);
+  ::_exit(127);
+}
 
 // Every descriptor above stderr closes at exec (the report pipe already does).
 void close_on_exec_above_stderr(int max_fd) {
@@ -90,22 +109,23 @@ void close_on_exec_above_stderr(int max_fd) {
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char* const* argv, char* const* env, int out, int log, int report,
                              const ChildSetup& setup) {
+  default_interruption_signals();
+  ::sigprocmask(SIG_SETMASK, &setup.mask, nullptr);
   if (setup.own_session) ::setsid();
-  if (setup.die_with) {
+  if (setup.run_as && (::setgroups(0, nullptr) != 0 || ::setgid(setup.run_as->second) != 0 ||
+                       ::setuid(setup.run_as->first) != 0))
+    fail_in_child(report);
+  if (setup.die_with) {  // after the user switch, which would clear it
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != setup.die_with) ::_exit(127);  // pitr ended before the line above
   }
-  // pitr's own handlers are not the program's (exec resets caught signals, not ignored ones).
-  ::signal(SIGPIPE, SIG_DFL);
   close_on_exec_above_stderr(setup.max_fd);
-  int null = ::open("/dev/null", O_RDWR);
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // dup2 clears the flag on the copies
   ::dup2(null, STDIN_FILENO);
   ::dup2(out >= 0 ? out : null, STDOUT_FILENO);
   if (log >= 0) ::dup2(log, STDERR_FILENO);
   ::execvpe(argv[0], argv, env);
-  int error = errno;
-  [[maybe_unused]] auto n = ::write(report, &error, sizeof error);
-  ::_exit(127);
+  fail_in_child(report);
 }
 
 }  // namespace
@@ -127,11 +147,18 @@ ChildProcess::ChildProcess(ChildOptions o) {
   if (!o.stderr_log.empty())
     log = ::open(o.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   auto env = environment_without_secrets();
-  ChildSetup setup{o.own_session, o.outlives_pitr ? 0 : ::getpid(), open_files_limit()};
+  ChildSetup setup{o.own_session, o.outlives_pitr ? 0 : ::getpid(), open_files_limit(), o.run_as};
+  // SIGINT and SIGTERM wait until the child is on the list the handler stops.
+  sigset_t interruptions;
+  ::sigemptyset(&interruptions);
+  ::sigaddset(&interruptions, SIGINT);
+  ::sigaddset(&interruptions, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &interruptions, &setup.mask);
   pid_ = ::fork();
   if (pid_ == 0) exec_child(argv.data(), env.data(), out[1], log, report[1], setup);
   int fork_error = errno;
-  if (pid_ > 0 && !o.outlives_pitr) remember_child(pid_);
+  if (pid_ > 0) remember_child(pid_);
+  ::pthread_sigmask(SIG_SETMASK, &setup.mask, nullptr);
   close_fd(out[1]);
   close_fd(report[1]);
   close_fd(log);
@@ -176,14 +203,33 @@ std::size_t ChildProcess::read(std::uint8_t* into, std::size_t size) {
   }
 }
 
+namespace {
+
+// Reaps a child that has ended. It leaves the handler's list first: once reaped, its pid
+// may be another process's.
+int reap(pid_t pid) {
+  forget_child(pid);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
+  return exit_code(status);
+}
+
+// Whether the child has ended, without reaping it.
+bool has_ended(pid_t pid, bool block) {
+  siginfo_t info{};
+  while (::waitid(P_PID, pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitid: " + std::string(std::strerror(errno)));
+  return info.si_pid == pid;
+}
+
+}  // namespace
+
 int ChildProcess::wait() {
   if (reaped_) return status_;
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
-  forget_child(pid_);
+  has_ended(pid_, true);
+  status_ = reap(pid_);
   reaped_ = true;
-  status_ = exit_code(status);
   return status_;
 }
 
@@ -193,12 +239,9 @@ void ChildProcess::terminate() {
 
 bool ChildProcess::running() {
   if (reaped_) return false;
-  int status = 0;
-  auto r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  forget_child(pid_);
+  if (!has_ended(pid_, false)) return true;
+  status_ = reap(pid_);
   reaped_ = true;
-  status_ = exit_code(status);
   return false;
 }
 

@@ -8,19 +8,23 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace pitr::capture {
 
 struct ChildOptions {
-  std::vector<std::string> argv;
+  std::vector<std::string> argv = {};
   bool pipe_stdout = false;
-  std::filesystem::path stderr_log;  // empty: pitr's own stderr
-  bool own_session = false;          // setsid(): a terminal's Ctrl-C does not reach it
-  // Otherwise it gets SIGTERM when pitr ends, however it ends (PR_SET_PDEATHSIG), or is
-  // interrupted (capture/interruption.hpp).
+  std::filesystem::path stderr_log = {};  // empty: pitr's own stderr
+  bool own_session = false;               // setsid(): a terminal's Ctrl-C does not reach it
+  // Otherwise it gets SIGTERM when pitr ends, however it ends (PR_SET_PDEATHSIG). Either way
+  // it gets SIGTERM when pitr is interrupted (capture/interruption.hpp) until detach().
   bool outlives_pitr = false;
+  // Runs as this user and group (pitr runs as root): switched before the program starts, so
+  // that the parent-death signal survives (a program's own setuid would clear it).
+  std::optional<std::pair<uid_t, gid_t>> run_as = std::nullopt;
 };
 
 class ChildProcess {

@@ -26,7 +26,7 @@ extern "C" void on_interruption(int signal) {
 
 }  // namespace
 
-Interrupted::Interrupted(int signal)
+InterruptedError::InterruptedError(int signal)
     : std::runtime_error(std::string("interrupted by SIG") + ::sigabbrev_np(signal)),
       signal_(signal) {}
 
@@ -45,7 +45,7 @@ std::optional<int> interruption() {
 }
 
 void throw_if_interrupted() {
-  if (auto s = interruption()) throw Interrupted(*s);
+  if (auto s = interruption()) throw InterruptedError(*s);
 }
 
 InterruptibleScope::InterruptibleScope() {

@@ -12,9 +12,9 @@
 
 namespace pitr::capture {
 
-class Interrupted : public std::runtime_error {
+class InterruptedError : public std::runtime_error {
  public:
-  explicit Interrupted(int signal);
+  explicit InterruptedError(int signal);
   int signal() const { return signal_; }
 
  private:
@@ -27,7 +27,7 @@ void stop_on_interruption();
 // The signal that interrupted pitr, if one did.
 std::optional<int> interruption();
 
-// Throws Interrupted once a signal came: for long loops that run no program.
+// Throws InterruptedError once a signal came: for long loops that run no program.
 void throw_if_interrupted();
 
 // Work that calls throw_if_interrupted() often enough to unwind on a signal.

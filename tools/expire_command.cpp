@@ -65,6 +65,13 @@ void print_sweep(const archive::SweepReport& r, bool dry_run) {
 }
 
 void expire_logs(const archive::Archive& archive, const std::set<std::string>& gone, bool dry_run) {
+  // A diff or incr being taken reads the log from its parent's start, which may be about to go.
+  if (!archive::backups_in_progress(archive).empty()) {
+    fmt::print(
+        "log: kept, since a backup is in progress; the next expire removes what no kept "
+        "backup needs\n");
+    return;
+  }
   auto logs = archive::logs_to_expire(archive, gone);
   if (logs.empty())
     fmt::print("log: all of it is still needed, from each source's oldest kept backup on\n");

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     if (auto signal = pitr::capture::interruption()) {
       fmt::print(stderr, "pitr: {}; stopped cleanly ({})\n",
-                 pitr::capture::Interrupted(*signal).what(), e.what());
+                 pitr::capture::InterruptedError(*signal).what(), e.what());
       return 128 + *signal;
     }
     fmt::print(stderr, "pitr: error: {}\n", e.what());

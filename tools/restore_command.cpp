@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "capture/interruption.hpp"
 #include "formats/iso_time.hpp"
 #include "replay/backup_loader.hpp"
 #include "replay/binlog_applier.hpp"
@@ -185,6 +186,7 @@ int run_physical_restore(const RestoreArgs& a) {
              plan.backup.id, seconds_since(started));
   replay::ReplayStats stats;
   try {
+    capture::InterruptibleScope interruptible;  // the private server stops on a signal
     if (plan.transactions > 0 || a.pg.start)
       stats = roll_forward(a, catalog, plan, files.server_options, run_as);
   } catch (const std::exception& e) {

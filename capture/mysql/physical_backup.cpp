@@ -206,7 +206,7 @@ std::uint64_t stream_backup(const PhysicalBackupOptions& o, StreamFiles& files,
   auto log = dir.path() / "mariabackup.log";
   auto argv = mariabackup_argv(o, dir);
   if (incremental_lsn) argv.push_back(fmt::format("--incremental-lsn={}", incremental_lsn));
-  ChildProcess child({argv, true, log});
+  ChildProcess child({.argv = argv, .pipe_stdout = true, .stderr_log = log});
   mariadb::MbstreamReader reader(
       {[&](const std::string& p, std::uint64_t at, Bytes b, bool rewrite) {
          files.payload(p, at, b, rewrite);

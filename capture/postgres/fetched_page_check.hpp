@@ -4,7 +4,8 @@
 // --data-checksums). Like BASE_BACKUP it skips pages the WAL after the backup's start will
 // overwrite anyway (page LSN at or after it) and new, all-zero pages, and reads a page that
 // fails once more before calling it damaged: pg_read_binary_file can see a page half
-// written by the server (a torn read), which the second read no longer sees.
+// written by the server (a torn read), which the second read no longer sees; a page gone at
+// the second read was truncated away meanwhile, which the WAL replays.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -25,12 +26,14 @@ class FetchedPageCheck {
   void check(const std::string& path, std::uint64_t offset, std::uint32_t block,
              std::span<std::uint8_t> page);
 
+  // Pages whose checksum was compared (not new ones, nor ones the WAL overwrites).
   std::uint64_t checked() const { return checked_; }
   // One line per damaged page: file, block, stored and computed checksums.
   const std::vector<std::string>& damaged() const { return damaged_; }
 
  private:
-  bool passes(std::span<const std::uint8_t> page, std::uint32_t block) const;
+  // Not overwritten by the WAL after the backup's start.
+  bool needs_check(std::span<const std::uint8_t> page) const;
 
   PgConnection& conn_;
   postgres::Lsn backup_start_;

@@ -35,7 +35,8 @@ void prepare(const PhysicalRestoreOptions& o) {
   capture::ScratchDir scratch("prepare");
   auto log = scratch.path() / "prepare.log";
   auto status = capture::run_to_end(
-      {{o.mariabackup, "--prepare", "--target-dir=" + o.datadir.string()}, false, log});
+      {.argv = {o.mariabackup, "--prepare", "--target-dir=" + o.datadir.string()},
+       .stderr_log = log});
   if (status != 0)
     throw std::runtime_error(
         fmt::format("mariabackup --prepare failed (exit status {}); the end of its log:\n{}",
@@ -74,6 +75,7 @@ PhysicalRestoreResult restore_physical_backup(const archive::Archive& archive,
     remove_backup_metadata(o.datadir);
     if (!o.run_as.empty()) chown_tree(o.datadir, account_of(o.run_as));
     archive::sync_filesystem_of(o.datadir);
+    capture::throw_if_interrupted();  // a signal between the programs above
   } catch (...) {
     discard_restored_files(o.datadir);
     throw;

@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 #include <thread>
 
+#include "capture/interruption.hpp"
 #include "capture/mysql/sql_session.hpp"
 #include "capture/scratch_dir.hpp"
 #include "formats/hex.hpp"
@@ -32,12 +34,14 @@ std::string server_config(const PrivateServerOptions& o, const fs::path& init_fi
   // backup-my.cnf first: its [mysqld] settings (page size, log size, undo) and then ours.
   return fmt::format(
       "{}\n[mysqld]\ndatadir={}\nport={}\nbind-address=127.0.0.1\nskip-name-resolve\n"
-      "socket={}\npid-file={}\nlog-error={}\nuser={}\nlog-bin={}\nserver-id=1\n"
+      "socket={}\npid-file={}\nlog-error={}\n{}log-bin={}\nserver-id=1\n"
       "binlog-format=ROW\ninit-file={}\n",
       o.server_options, o.datadir.string(), o.port, (o.datadir / "pitr-restore.sock").string(),
       (o.datadir / "pitr-restore.pid").string(), error_log.string(),
-      o.run_as.empty() ? std::string(::geteuid() == 0 ? "root" : "") : o.run_as, o.binlog_basename,
-      init_file.string());
+      // Another user is switched to before it starts (capture::ChildOptions::run_as); pitr's
+      // TMPDIR may be private to pitr's user, so that one's temporary files go to /tmp.
+      o.run_as.empty() ? (::geteuid() == 0 ? "user=root\n" : "") : "tmpdir=/tmp\n",
+      o.binlog_basename, init_file.string());
 }
 
 }  // namespace
@@ -70,13 +74,18 @@ PrivateMariadb::PrivateMariadb(const PrivateServerOptions& o)
                               "GRANT ALL PRIVILEGES ON *.* TO {} WITH GRANT OPTION;\n",
                               account, sql::quote_string(endpoint_.password), account));
   auto config = scratch.write("server.cnf", server_config(o, init, error_log_));
-  if (!o.run_as.empty()) chown_tree(scratch.path(), account_of(o.run_as));
-  server_ = std::make_unique<capture::ChildProcess>(
-      capture::ChildOptions{{o.mariadbd, "--defaults-file=" + config.string()},
-                            false,
-                            error_log_,
-                            true,
-                            o.outlives_pitr});
+  capture::ChildOptions server{.argv = {o.mariadbd, "--defaults-file=" + config.string()},
+                               .stderr_log = error_log_,
+                               .own_session = true,
+                               .outlives_pitr = o.outlives_pitr};
+  if (!o.run_as.empty()) {
+    auto user = account_of(o.run_as);
+    std::ofstream(error_log_, std::ios::app).close();  // the server, as that user, appends too
+    ::chown(error_log_.c_str(), user.uid, user.gid);
+    chown_tree(scratch.path(), user);
+    server.run_as = {user.uid, user.gid};
+  }
+  server_ = std::make_unique<capture::ChildProcess>(std::move(server));
   wait_until_ready(o);
 }
 
@@ -84,6 +93,7 @@ void PrivateMariadb::wait_until_ready(const PrivateServerOptions& o) {
   auto deadline = std::chrono::steady_clock::now() + o.start_timeout;
   while (true) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    capture::throw_if_interrupted();
     if (!server_->running())
       throw std::runtime_error(fmt::format(
           "the server started on the restored data directory stopped; the end of its error "

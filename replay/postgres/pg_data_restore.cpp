@@ -183,7 +183,7 @@ std::string start_restored_server(const PgServerStart& o) {
                     shell_quote(o.pgdata.string())),
         std::string("start")})
     argv.push_back(a);
-  if (capture::run_to_end({argv, false, {}}) != 0)
+  if (capture::run_to_end({.argv = argv}) != 0)
     throw std::runtime_error("pg_ctl could not start the restored server; its log says:\n" +
                              capture::tail_of_log(log, 20));
   auto started = std::chrono::steady_clock::now();

@@ -449,6 +449,27 @@ class MariadbPhysicalTest(ServerTestCase):
         wait_until(lambda: gone(child), 30, what="the stand-in mariabackup to end")
         self.assertEqual(os.listdir(datadir), [])
 
+        # kill -9 while the private server starts (pitr stopped first, so that it is caught
+        # there): the server, switched to the mysql user, still gets SIGTERM and ends.
+        killed_dir = os.path.join(self.tmp, "restored-killed")
+        proc = subprocess.Popen([PITR, "restore", "--archive", archive, "--datadir", killed_dir,
+                                 "--to-gtid", gtid], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        server_pid = os.path.join(killed_dir, "pitr-restore.pid")
+
+        def started():
+            if not os.path.exists(server_pid):
+                return None
+            with open(server_pid) as f:
+                return f.read().strip() or None
+        wait_until(started, 120, interval=0.01, what="the private server to start")
+        proc.send_signal(signal.SIGSTOP)
+        server = int(started())
+        self.assertFalse(gone(server), "the private server ended before the kill")
+        proc.kill()
+        proc.wait()
+        wait_until(lambda: gone(server), 120, what="the private server to end with pitr")
+
         # A roll-forward that fails (its port is taken) empties the directory too.
         import socket
         with socket.socket() as taken:

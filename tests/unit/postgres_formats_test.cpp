@@ -301,6 +301,15 @@ std::vector<std::uint8_t> checksummed_page(std::uint32_t block) {
 
 }  // namespace
 
+// Known answers: PostgreSQL 15's own pageinspect, `SELECT page_checksum(page, block)` for the
+// page checksummed_page builds (its pd_checksum does not count), for three block numbers.
+TEST(DataPage, ChecksumsAreThoseThePostgresServerComputes) {
+  auto page = checksummed_page(0);
+  EXPECT_EQ(page_checksum(page, 7), 30841);
+  EXPECT_EQ(page_checksum(page, 131079), 30843);  // block 7 of the second 1 GiB segment
+  EXPECT_EQ(page_checksum(page, 0), 30848);
+}
+
 TEST(DataPage, ReadsTheHeadersLsnAndChecksum) {
   auto page = checksummed_page(3);
   EXPECT_EQ(page_lsn(page), 0x5A0F1C8u);
