@@ -12,6 +12,11 @@ namespace pitr::archive {
 
 void read_in_parallel(const storage::ObjectStore& store, std::size_t count,
                       const std::function<void(std::size_t)>& read) {
+  read_in_parallel(store, count, ReadLoad::kIo, read);
+}
+
+void read_in_parallel(const storage::ObjectStore& store, std::size_t count, ReadLoad load,
+                      const std::function<void(std::size_t)>& read) {
   std::atomic<std::size_t> next{0};
   std::mutex failed;
   std::exception_ptr failure;
@@ -26,7 +31,11 @@ void read_in_parallel(const storage::ObjectStore& store, std::size_t count,
       }
     }
   };
-  std::size_t workers = store.capabilities().local_files ? 1 : std::min<std::size_t>(16, count);
+  std::size_t workers = std::min<std::size_t>(16, count);
+  if (store.capabilities().local_files)
+    workers = load == ReadLoad::kIo
+                  ? 1
+                  : std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), count);
   std::vector<std::thread> threads;
   try {
     for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);

@@ -117,6 +117,8 @@ def main():
                     "\"--compression-level 1\"")
     ap.add_argument("--streaming-only", action="store_true",
                     help="measure streaming only (no backup and recovery steps)")
+    ap.add_argument("--incremental-only", action="store_true",
+                    help="measure step 4 only (incremental backups against pg_basebackup)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="pitr-pg-bench-")
     os.chmod(tmp, 0o755)
@@ -127,6 +129,8 @@ def main():
         bench = owner([pg.bin("pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres"])
         subprocess.run(bench + ["-i", "-q", "-s", str(args.scale), "postgres"], check=True,
                        capture_output=True)
+        if args.incremental_only:
+            return incremental(args, pg, tmp, env)
         subprocess.run([args.pitr, "backup", "--archive", archive, "--source", pg.uri], env=env,
                        check=True, capture_output=True)
         backup_dir = sorted(os.listdir(os.path.join(archive, "backups")))[0]

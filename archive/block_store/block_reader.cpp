@@ -32,11 +32,21 @@ std::string where(const BlockIndex& index, const BlockLocation& at) {
   return layout::block_pack(index.pack_name(at.pack)) + " at offset " + std::to_string(at.offset);
 }
 
+// One decompression context per thread: ZSTD_decompress would allocate and set up a new one
+// for every block, which cost more than the decompression itself.
+ZSTD_DCtx& thread_decompressor() {
+  thread_local std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(),
+                                                                         &ZSTD_freeDCtx);
+  if (!dctx) throw std::bad_alloc();
+  return *dctx;
+}
+
 // The block's content from its frame, checked against its id.
 std::vector<std::uint8_t> decode_block(const BlockIndex& index, const BlockId& id,
                                        const BlockLocation& at, Bytes frame) {
   std::vector<std::uint8_t> out(at.size);
-  auto n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  auto n = ZSTD_decompressDCtx(&thread_decompressor(), out.data(), out.size(), frame.data(),
+                               frame.size());
   if (ZSTD_isError(n) || n != at.size || BlockId::of(out) != id)
     throw BlockError(id, "block " + id.hex() + " in " + where(index, at) +
                              " is damaged: its content does not match its hash");
@@ -86,7 +96,8 @@ void BlockReader::read_all(const std::vector<BlockId>& wanted,
   located.reserve(wanted.size());
   for (std::size_t i = 0; i < wanted.size(); ++i) located.push_back({i, locate(wanted[i])});
   auto reads = plan_reads(located);
-  read_in_parallel(store_, reads.size(), [&](std::size_t r) {
+  // Decompressing and hashing keep every core busy, even on local files.
+  read_in_parallel(store_, reads.size(), ReadLoad::kCpu, [&](std::size_t r) {
     const auto& read = reads[r];
     auto key = layout::block_pack(index_.pack_name(read.pack));
     std::vector<std::uint8_t> bytes;

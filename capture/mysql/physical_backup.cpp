@@ -259,9 +259,11 @@ PhysicalFileMap parent_map(const archive::Archive& archive, const archive::Backu
   map.space_ids = parent.physical.space_ids;
   apply_ddl_markers(map, [&](const std::string& path) {
     const auto& member = map.files.at(path);
-    std::string text;
     auto ids = archive::data_block_ids(reader, {&member}).at(0);
-    reader.read_all(ids, [&](std::size_t, Bytes b) { text.append(as_text(b)); });
+    std::vector<std::string> parts(ids.size());  // delivered in no order, from several threads
+    reader.read_all(ids, [&](std::size_t i, Bytes b) { parts[i] = as_text(b); });
+    std::string text;
+    for (const auto& part : parts) text += part;
     return text;
   });
   return map;
