@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "archive/binlog_name.hpp"
 #include "formats/iso_time.hpp"
 #include "replay/transaction_finder.hpp"
@@ -397,10 +399,58 @@ void check_continuity(const archive::BinlogArchive& archive, RestorePlan& plan) 
                       gap.after_file, gap.after_position));
 }
 
+// The source of an archive's base backups when it holds none of their binlog (backups
+// taken without capture); none when it holds binlog of the source asked for, or any.
+std::optional<std::string> source_without_binlog(const archive::BinlogArchive& archive,
+                                                 const std::optional<std::string>& source_id) {
+  for (const auto& log : archive.logs())
+    if (!source_id || log.source_id == *source_id) return std::nullopt;
+  std::set<std::string> sources;
+  for (const auto& b : archive::list_backups(archive.archive()))
+    if (!source_id || b.source_id == *source_id) sources.insert(b.source_id);
+  if (sources.size() > 1)
+    throw PlanError(
+        fmt::format("the archive holds backups of several sources ({}); name one "
+                    "with --source-id",
+                    fmt::join(sources, ", ")));
+  if (sources.empty()) return std::nullopt;
+  return *sources.begin();
+}
+
+// A backup alone, at its own moment: all there is to restore without the binlog.
+RestorePlan backup_alone(const archive::BinlogArchive& archive, const RestoreTarget& target,
+                         const std::string& source_id) {
+  RestorePlan plan;
+  plan.source_id = source_id;
+  auto backups = backups_of(archive, source_id);
+  if (target.kind == RestoreTarget::Kind::kGtid)
+    if (const auto* b = backup_ending_with(backups, target)) {
+      plan.backup = *b;
+      plan.stop = position_of(*b);
+      plan.stop_reason =
+          "stops where base backup " + b->id + " ends: with transaction " + target.gtid;
+      return plan;
+    }
+  if (target.kind != RestoreTarget::Kind::kLatest)
+    throw PlanError(fmt::format(
+        "the archive holds base backups of {} but none of its binlog (is `pitr capture` "
+        "running?): without it only a backup's own moment can be restored; omit the target "
+        "(the newest backup) or give --backup ID",
+        source_id));
+  for (const auto& b : backups)
+    if (position_less(plan.stop, position_of(b))) plan.stop = position_of(b);
+  choose_backup(backups, target.backup, target.method, plan);
+  plan.stop = position_of(plan.backup);
+  plan.stop_reason = "the backup alone: the archive holds none of its source's binlog";
+  return plan;
+}
+
 }  // namespace
 
 RestorePlan plan_restore(const archive::BinlogArchive& archive, const RestoreTarget& target,
                          const std::optional<std::string>& source_id) {
+  if (auto alone = source_without_binlog(archive, source_id))
+    return backup_alone(archive, target, *alone);
   RestorePlan plan;
   plan.source_id = which_source(archive, source_id);
   auto backups = backups_of(archive, plan.source_id);

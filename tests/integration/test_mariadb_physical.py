@@ -368,6 +368,31 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertEqual(out.returncode, 1)
         self.assertEqual(archive_keys(archive, "backups/"), [])  # nothing left behind
 
+    def test_a_backup_taken_without_capture_restores_on_its_own(self):
+        source = self.mariadb()
+        archive = self.new_archive()
+        source.sql("""CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY);
+            USE shop; INSERT INTO t SELECT seq FROM seq_1_to_1234;""")
+        pitr("backup", "--archive", archive, "--source", source.uri, "--method", "physical",
+             password=source.password)
+        pitr("backup", "--archive", archive, "--source", source.uri, password=source.password)
+        expected = checksums(source.sql, ["shop.t"])
+        datadir = os.path.join(self.tmp, "restored")
+        out = pitr("restore", "--archive", archive, "--datadir", datadir)
+        self.assertIn(b"the backup alone", out.stderr)
+        server = self.start_by_hand(datadir, source.password)
+        self.assertEqual(checksums(server.sql, ["shop.t"]), expected)
+        self.stop_by_hand(server)
+        script = os.path.join(self.tmp, "restore.sql")
+        pitr("restore", "--archive", archive, "--sql-out", script)
+        with open(script) as f:
+            self.assertIn("CREATE TABLE", f.read())
+        # A later moment needs the binlog, and the message says what is missing.
+        out = pitr("restore", "--archive", archive, "--datadir", os.path.join(self.tmp, "later"),
+                   "--to-time", "2099-01-01T00:00:00Z", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(b"none of its binlog (is `pitr capture` running?)", out.stderr)
+
     def stand_in(self, name, pid_file, when):
         """A mariabackup that, given `when` among its arguments, records its pid and sleeps
         (until a signal ends it), and otherwise runs the real one."""

@@ -181,6 +181,47 @@ TEST_F(RestorePlannerTest, AGtidABackupEndsWithStopsAtThatBackup) {
   EXPECT_THROW(replay::plan_restore(catalog, target, std::nullopt), replay::PlanError);
 }
 
+// Backups taken without capture: the newest (or the one asked for) restores on its own, to
+// its own moment; any other target needs the binlog, and says so.
+TEST(RestorePlannerAlone, ABackupWithoutAnyBinlogRestoresOnItsOwn) {
+  test::TempDir dir;
+  auto arch = archive::Archive::local(dir.path() / "archive");
+  arch.create_or_check();
+  for (auto [id, position] : {std::pair{"20250101T000000Z", 400}, {"20250102T000000Z", 900}}) {
+    archive::BackupManifest backup;
+    backup.id = id;
+    backup.source_id = "mariadb-1-0";
+    backup.binlog_file = "binlog.000001";
+    backup.binlog_position = static_cast<std::uint64_t>(position);
+    backup.gtid_position = position == 400 ? "0-1-3" : "0-1-9";
+    arch.write_text(archive::layout::backup_file(id, archive::layout::kManifestName),
+                    archive::manifest_json(backup));
+  }
+  archive::BinlogArchive catalog(arch);
+  replay::RestoreTarget latest;
+  auto plan = replay::plan_restore(catalog, latest, std::nullopt);
+  EXPECT_EQ(plan.backup.id, "20250102T000000Z");
+  EXPECT_EQ((std::pair{plan.stop.file, plan.stop.offset}),
+            (std::pair{std::string("binlog.000001"), std::uint64_t{900}}));
+  EXPECT_EQ(plan.transactions, 0u);
+  EXPECT_TRUE(plan.files.empty());
+  latest.backup = "20250101T000000Z";
+  EXPECT_EQ(replay::plan_restore(catalog, latest, std::nullopt).backup.id, "20250101T000000Z");
+  replay::RestoreTarget gtid;  // the GTID a backup ends with is that backup's moment
+  gtid.kind = replay::RestoreTarget::Kind::kGtid;
+  gtid.gtid = "0-1-3";
+  EXPECT_EQ(replay::plan_restore(catalog, gtid, std::nullopt).backup.id, "20250101T000000Z");
+  replay::RestoreTarget later;
+  later.kind = replay::RestoreTarget::Kind::kTime;
+  later.time = 2000000000;
+  try {
+    replay::plan_restore(catalog, later, std::nullopt);
+    ADD_FAILURE() << "a time target without binlog was planned";
+  } catch (const replay::PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find("none of its binlog"), std::string::npos) << e.what();
+  }
+}
+
 // A position where no transaction starts or ends: between two (where SHOW BINARY LOG STATUS
 // stood, after a Binlog_checkpoint) stops there; inside one, or past the archive, is refused.
 TEST_F(RestorePlannerTest, APositionBetweenTransactionsStopsThereAndOneInsideIsRefused) {
