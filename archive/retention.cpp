@@ -98,7 +98,7 @@ SweepHooks retention_sweep_hooks(const Archive& archive, std::set<std::string> g
       if (m.method == "physical") add_blocks_used(reader, physical_members(archive, m), live);
     }
   };
-  hooks.backup_in_progress = [archive] { return !backups_in_progress(archive).empty(); };
+  hooks.backups_in_progress = [archive] { return backups_in_progress(archive); };
   return hooks;
 }
 

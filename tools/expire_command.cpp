@@ -52,24 +52,29 @@ void print_backups(const char* verb, const std::vector<archive::BackupSummary>& 
 }
 
 void print_sweep(const archive::SweepReport& r, bool dry_run) {
+  std::string outcome = "deleted";
+  if (dry_run)
+    outcome = "nothing changed (dry run)";
+  else if (r.deferred())
+    outcome = fmt::format(
+        "condemned, to be deleted by an expire run while no backup is in progress (backup {} "
+        "is now; new backups already leave them out)",
+        fmt::join(r.deferred_by, ", "));
   fmt::print(
       "block store: {} packs; {} no longer needed ({:.1f} MiB), {} of them repacked first "
       "({:.1f} MiB of blocks still used copied into new packs){}; {}\n",
       r.packs, r.doomed.size(), r.doomed_bytes / 1048576.0, r.repacked,
       r.repacked_bytes / 1048576.0,
-      r.revived ? fmt::format(", {} condemned packs revived", r.revived) : "",
-      dry_run      ? "nothing changed (dry run)"
-      : r.deferred ? "condemned, to be deleted by an expire run while no backup is in "
-                     "progress (one is now; new backups already leave them out)"
-                   : "deleted");
+      r.revived ? fmt::format(", {} condemned packs revived", r.revived) : "", outcome);
 }
 
 void expire_logs(const archive::Archive& archive, const std::set<std::string>& gone, bool dry_run) {
   // A diff or incr being taken reads the log from its parent's start, which may be about to go.
-  if (!archive::backups_in_progress(archive).empty()) {
+  if (auto running = archive::backups_in_progress(archive); !running.empty()) {
     fmt::print(
-        "log: kept, since a backup is in progress; the next expire removes what no kept "
-        "backup needs\n");
+        "log: kept, since backup {} is in progress; the next expire removes what no kept "
+        "backup needs\n",
+        fmt::join(running, ", "));
     return;
   }
   auto logs = archive::logs_to_expire(archive, gone);

@@ -62,10 +62,8 @@ class Sweep {
     keep_needed();
     for (auto p : doomed_) condemn(store_, index_.pack_name(p));
     all_doomed_marked_ = true;
-    if (hooks_.backup_in_progress()) {
-      report_.deferred = true;
-      return report();
-    }
+    report_.deferred_by = hooks_.backups_in_progress();
+    if (report_.deferred()) return report();
     std::set<std::string> since;
     hooks_.mark(reader_, seen_, since, live_);
     keep_needed();

@@ -33,8 +33,8 @@ struct SweepHooks {
   std::function<void(const BlockReader& reader, const std::set<std::string>& skip,
                      std::set<std::string>& seen, LiveBlocks& live)>
       mark;
-  // True while a backup is being written (step 4).
-  std::function<bool()> backup_in_progress;
+  // The backups being written (step 4), by id; none when none is.
+  std::function<std::vector<std::string>()> backups_in_progress;
 };
 
 struct SweepOptions {
@@ -51,7 +51,9 @@ struct SweepReport {
   std::size_t repacked = 0;          // doomed packs whose live blocks were copied first
   std::uint64_t repacked_bytes = 0;  // stored by the copying (or, dry run, that would be)
   std::size_t revived = 0;
-  bool deferred = false;  // a backup was in progress: the doomed packs stay condemned
+  // Backups that were in progress: the doomed packs stay condemned (deferred) because of them.
+  std::vector<std::string> deferred_by;
+  bool deferred() const { return !deferred_by.empty(); }
 };
 
 SweepReport sweep_blocks(storage::ObjectStore& store, const SweepHooks& hooks,

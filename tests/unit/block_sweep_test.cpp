@@ -49,7 +49,10 @@ class BlockSweepTest : public ::testing::Test {
         live.insert(blocks.begin(), blocks.end());
       }
     };
-    h.backup_in_progress = [in_progress] { return in_progress; };
+    h.backups_in_progress = [in_progress] {
+      return in_progress ? std::vector<std::string>{"20250101T000000Z"}
+                         : std::vector<std::string>{};
+    };
     return h;
   }
   std::size_t count(const std::string& prefix) { return store_.list(prefix).size(); }
@@ -78,7 +81,7 @@ TEST_F(BlockSweepTest, DeletesPacksNoBackupUsesAndKeepsTheRest) {
   EXPECT_EQ(count(layout::block_condemned_prefix()), 0u);
 
   auto report = sweep_blocks(store_, hooks({{"a", a}}), {});
-  EXPECT_FALSE(report.deferred);
+  EXPECT_FALSE(report.deferred());
   EXPECT_EQ(report.doomed, dry.doomed);
   EXPECT_GT(report.doomed_bytes, 20u * 1024);
   EXPECT_EQ(count(layout::block_packs_prefix()), packs_of_a);
@@ -92,7 +95,8 @@ TEST_F(BlockSweepTest, ABackupInProgressDefersDeletionAndNeverSeesCondemnedBlock
   auto a = backup(1, 10);
   auto b = backup(100, 10);
   auto report = sweep_blocks(store_, hooks({{"a", a}}, /*in_progress=*/true), {});
-  EXPECT_TRUE(report.deferred);
+  EXPECT_TRUE(report.deferred());
+  EXPECT_EQ(report.deferred_by, std::vector<std::string>{"20250101T000000Z"});
   EXPECT_FALSE(report.doomed.empty());
   EXPECT_EQ(count(layout::block_condemned_prefix()), report.doomed.size());
   // A backup loading the index now stores b's blocks again rather than count on them.
@@ -100,7 +104,7 @@ TEST_F(BlockSweepTest, ABackupInProgressDefersDeletionAndNeverSeesCondemnedBlock
   EXPECT_EQ(new_blocks_, 10u);
   // Once nothing is in progress, the condemned packs go; the new copies stay.
   report = sweep_blocks(store_, hooks({{"a", a}, {"c", b}}), {});
-  EXPECT_FALSE(report.deferred);
+  EXPECT_FALSE(report.deferred());
   EXPECT_EQ(count(layout::block_condemned_prefix()), 0u);
   EXPECT_TRUE(readable(a));
   EXPECT_TRUE(readable(b));
