@@ -1,6 +1,8 @@
 #include "archive/block_store/pack_format.hpp"
 
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 
 namespace pitr::archive {
 namespace {
@@ -58,6 +60,8 @@ std::vector<std::uint8_t> encode_pack_index(const std::vector<PackEntry>& entrie
   out.reserve(16 + entries.size() * kEntrySize + BlockId::kSize);
   append_magic(out, kIndexMagic);
   append_le(out, kPackFormatVersion, 4);
+  if (entries.size() > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("a pack index holds at most 2^32 - 1 entries");
   append_le(out, entries.size(), 4);
   for (const auto& e : entries) {
     append_bytes(out, e.id.bytes.data(), BlockId::kSize);
@@ -92,7 +96,8 @@ std::vector<PackEntry> decode_pack_index(Bytes bytes, const std::string& what,
     e.offset = in.u64();
     e.stored = in.u32();
     e.size = in.u32();
-    if (e.offset < next || e.stored == 0 || e.offset + e.stored > data_end ||
+    // (Written so that a hostile offset near 2^64 cannot wrap the sum around.)
+    if (e.offset < next || e.stored == 0 || e.stored > data_end || e.offset > data_end - e.stored ||
         e.size > kMaxBlockSize)
       throw DecodeError(what + ": pack index entry for block " + e.id.hex() +
                         " lies outside the pack's data");

@@ -3,6 +3,7 @@
 // and on the same directory encrypted.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -209,6 +210,10 @@ TEST(PackFormat, IndexRoundTripsAndRejectsTruncationAndOverlap) {
     EXPECT_THROW(decode_pack_index(Bytes(bytes).first(n), "idx"), DecodeError);
   entries[1].offset = kPackHeaderSize + 99;
   EXPECT_THROW(decode_pack_index(encode_pack_index(entries), "idx"), DecodeError);
+  // An offset whose sum with the length wraps around 2^64 lies outside too.
+  entries[1].offset = std::numeric_limits<std::uint64_t>::max() - 10;
+  EXPECT_THROW(decode_pack_index(encode_pack_index(entries), "idx", kPackHeaderSize + 150),
+               DecodeError);
 }
 
 TEST(PackFormat, FooterLocatesTheIndex) {
