@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -14,43 +15,37 @@
 namespace pitr::archive {
 namespace {
 
-// Per source: the earliest log position a retained backup starts at, or none when one of
-// them has no position (then nothing of that source's log may go).
-template <typename Position>
-using Earliest = std::map<std::string, std::optional<Position>>;
-
-// `comparable(a, b)`: whether the order of two positions says which came first.
-template <typename Position, typename Less, typename Comparable>
-void note_start(Earliest<Position>& earliest, const std::string& source,
-                std::optional<Position> start, Less less, Comparable comparable) {
-  auto [it, fresh] = earliest.try_emplace(source, start);
-  if (fresh) return;
-  if (!it->second || !start || !comparable(*start, *it->second))
-    it->second.reset();
-  else if (less(*start, *it->second))
-    it->second = start;
-}
-
-Earliest<std::string> earliest_binlog_files(const Archive& archive,
-                                            const std::set<std::string>& gone) {
-  Earliest<std::string> out;
+// Per source: the earliest binlog file a retained backup starts in, or none when nothing of
+// that source's log may go: a backup recorded no binlog position, or the backups start in
+// binlogs of two base names (the server's log-bin changed), whose names do not say which
+// came first.
+std::map<std::string, std::optional<std::string>> earliest_binlog_files(
+    const Archive& archive, const std::set<std::string>& gone) {
+  std::map<std::string, std::optional<std::string>> out;
   for (const auto& m : list_backups(archive)) {
     if (gone.contains(m.id)) continue;
     std::optional<std::string> file;
     if (!m.binlog_file.empty()) file = m.binlog_file;
-    // Binlogs of two base names (the server's log-bin changed): their names do not say
-    // which came first, so nothing of that source's log goes.
-    note_start(out, m.source_id, file, binlog_name_less, binlog_same_series);
+    auto [it, fresh] = out.try_emplace(m.source_id, file);
+    if (fresh) continue;
+    auto& earliest = it->second;
+    if (!earliest || !file || !binlog_same_series(*file, *earliest))
+      earliest.reset();
+    else if (binlog_name_less(*file, *earliest))
+      earliest = file;
   }
   return out;
 }
 
-Earliest<Lsn> earliest_wal_starts(const Archive& archive, const std::set<std::string>& gone) {
-  Earliest<Lsn> out;
-  for (const auto& m : list_pg_backups(archive))
-    if (!gone.contains(m.id))
-      note_start(out, m.source_id, std::optional<Lsn>(m.start_lsn), std::less<Lsn>(),
-                 [](Lsn, Lsn) { return true; });
+// Per source: the earliest start LSN of a retained PostgreSQL backup.
+std::map<std::string, Lsn> earliest_wal_starts(const Archive& archive,
+                                               const std::set<std::string>& gone) {
+  std::map<std::string, Lsn> out;
+  for (const auto& m : list_pg_backups(archive)) {
+    if (gone.contains(m.id)) continue;
+    auto [it, fresh] = out.try_emplace(m.source_id, m.start_lsn);
+    if (!fresh) it->second = std::min(it->second, m.start_lsn);
+  }
   return out;
 }
 
@@ -84,9 +79,9 @@ void expire_binlogs(const Archive& archive, const std::set<std::string>& gone,
         expired.keys.push_back(s.key);
         expired.log_bytes += s.record.size();
       }
-      // Last: while segments of a file archived from its middle remain, they need it.
-      if (archive.store().exists(layout::format_description(source, log.file)))
-        expired.keys.push_back(layout::format_description(source, log.file));
+      // Last, if the file has one (removing a missing object is no error): while segments of
+      // a file archived from its middle remain, they need it.
+      expired.keys.push_back(layout::format_description(source, log.file));
     }
     if (expired.files > 0) out.push_back(std::move(expired));
   }
@@ -98,8 +93,8 @@ void expire_wal(const Archive& archive, const std::set<std::string>& gone,
   if (earliest.empty()) return;
   for (const auto& listing : list_wal_sources(archive)) {
     auto found = earliest.find(listing.source.source_id);
-    if (found == earliest.end() || !found->second || listing.source.segment_size == 0) continue;
-    auto first_kept = *found->second / listing.source.segment_size;
+    if (found == earliest.end() || listing.source.segment_size == 0) continue;
+    auto first_kept = found->second / listing.source.segment_size;
     // Sealed segments in timeline-then-segment order: the newest of all stays.
     const WalSegmentRecord* newest = nullptr;
     for (const auto& r : listing.segments)

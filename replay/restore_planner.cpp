@@ -185,14 +185,20 @@ struct WalkResult {
 
 // The backup --to-gtid G names by its GTID position: one of a MariaDB server with a single
 // replication domain whose last transaction is G (so nothing after G is in it), of the
-// method asked for (and the backup asked for, if one is). Its own position is then the stop,
-// even when G lies in an earlier binlog file or before what the archive still keeps.
-const archive::BackupManifest* backup_ending_with(
-    const std::vector<archive::BackupManifest>& backups, const RestoreTarget& t) {
+// method asked for (and the backup asked for, if one is). Its own position becomes the
+// plan's stop, even when G lies in an earlier binlog file or before what the archive keeps.
+const archive::BackupManifest* stop_where_backup_ends(
+    const std::vector<archive::BackupManifest>& backups, const RestoreTarget& t,
+    RestorePlan& plan) {
+  if (t.kind != RestoreTarget::Kind::kGtid) return nullptr;
   for (const auto& b : backups)
     if (b.gtid_position == t.gtid && b.method == t.method && (!t.backup || b.id == *t.backup) &&
-        b.gtid_position.find_first_of(",:") == std::string::npos)
+        b.gtid_position.find_first_of(",:") == std::string::npos) {
+      plan.stop = position_of(b);
+      plan.stop_reason =
+          fmt::format("stops where base backup {} ends: with transaction {}", b.id, t.gtid);
       return &b;
+    }
   return nullptr;
 }
 
@@ -206,13 +212,7 @@ WalkResult resolve_stop(const archive::BinlogArchive& archive, const RestoreTarg
   bool stop_before = false, later_exists = false;
   std::uint64_t chosen_index = 0;
   std::uint32_t previous_commit = 0, commit_before_chosen = 0;
-  if (t.kind == Kind::kGtid)
-    if (const auto* b = backup_ending_with(backups, t)) {
-      plan.stop = position_of(*b);
-      plan.stop_reason =
-          fmt::format("stops where base backup {} ends: with transaction {}", b->id, t.gtid);
-      return {};  // nothing walked: the plan applies no transaction
-    }
+  if (stop_where_backup_ends(backups, t, plan)) return {};  // nothing walked, none applied
   auto from = oldest_backup(archive, plan.source_id, backups);
   const archive::ArchivedLog* target_log = nullptr;
   if (t.kind == Kind::kPosition) {
@@ -423,14 +423,10 @@ RestorePlan backup_alone(const archive::BinlogArchive& archive, const RestoreTar
   RestorePlan plan;
   plan.source_id = source_id;
   auto backups = backups_of(archive, source_id);
-  if (target.kind == RestoreTarget::Kind::kGtid)
-    if (const auto* b = backup_ending_with(backups, target)) {
-      plan.backup = *b;
-      plan.stop = position_of(*b);
-      plan.stop_reason =
-          "stops where base backup " + b->id + " ends: with transaction " + target.gtid;
-      return plan;
-    }
+  if (const auto* b = stop_where_backup_ends(backups, target, plan)) {
+    plan.backup = *b;
+    return plan;
+  }
   if (target.kind != RestoreTarget::Kind::kLatest)
     throw PlanError(fmt::format(
         "the archive holds base backups of {} but none of its binlog (is `pitr capture` "

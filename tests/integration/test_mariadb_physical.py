@@ -19,6 +19,15 @@ def moment_of(server, tables):
     return (checksums(server.sql, tables), server.sql("SELECT @@gtid_binlog_pos").strip())
 
 
+def recorded_pid(path):
+    """The pid a program wrote to `path`; None until it has."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        text = f.read().strip()
+    return int(text) if text else None
+
+
 def checksums(sql, tables):
     out = sql("CHECKSUM TABLE " + ", ".join(tables) + " EXTENDED;")
     return dict(line.split("\t") for line in out.splitlines())
@@ -406,13 +415,8 @@ class MariadbPhysicalTest(ServerTestCase):
     @staticmethod
     def stand_in_pid(pid_file):
         """Waits for the stand-in to record its pid; returns it, removing the record."""
-        def recorded():
-            if not os.path.exists(pid_file):
-                return None
-            with open(pid_file) as f:
-                return f.read().strip() or None
-        wait_until(recorded, 120, what="the stand-in mariabackup to start")
-        pid = int(recorded())
+        wait_until(lambda: recorded_pid(pid_file), 120, what="the stand-in mariabackup to start")
+        pid = recorded_pid(pid_file)
         os.unlink(pid_file)
         return pid
 
@@ -481,15 +485,10 @@ class MariadbPhysicalTest(ServerTestCase):
                                  "--to-gtid", gtid], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         server_pid = os.path.join(killed_dir, "pitr-restore.pid")
-
-        def started():
-            if not os.path.exists(server_pid):
-                return None
-            with open(server_pid) as f:
-                return f.read().strip() or None
-        wait_until(started, 120, interval=0.01, what="the private server to start")
+        wait_until(lambda: recorded_pid(server_pid), 120, interval=0.01,
+                   what="the private server to start")
         proc.send_signal(signal.SIGSTOP)
-        server = int(started())
+        server = recorded_pid(server_pid)
         self.assertFalse(gone(server), "the private server ended before the kill")
         proc.kill()
         proc.wait()
