@@ -107,6 +107,9 @@ std::string sealed_wal(const std::string& source_id, const std::string& file, bo
 std::string open_wal(const std::string& source_id, const std::string& file) {
   return wal_source_prefix(source_id) + file + ".partial";
 }
+std::string wal_summary(const std::string& source_id, const std::string& file) {
+  return wal_source_prefix(source_id) + file + ".summary.zst";
+}
 std::string wal_history(const std::string& source_id, postgres::TimelineId timeline) {
   return wal_source_prefix(source_id) + postgres::history_file_name(timeline);
 }

@@ -47,13 +47,15 @@ std::string backup_prefix(const std::string& id);
 std::string backup_file(const std::string& id, const std::string& file);
 
 // PostgreSQL: wal/<source>/source.json, <WAL file>.zst, <WAL file>.partial.zst (sealed),
-// <WAL file>.partial (spool), <TLI>.history.
+// <WAL file>.partial (spool), <TLI>.history, <WAL file>.summary.zst (a sealed segment's block
+// changes, formats/postgres/wal_summary.hpp).
 std::string wal_prefix();
 std::string wal_source_prefix(const std::string& source_id);
 std::string wal_source_record(const std::string& source_id);
 std::string sealed_wal(const std::string& source_id, const std::string& file, bool complete);
 std::string open_wal(const std::string& source_id, const std::string& file);
 std::string wal_history(const std::string& source_id, postgres::TimelineId timeline);
+std::string wal_summary(const std::string& source_id, const std::string& file);
 
 // leases/capture/<generation:016d>.json: the lease of the one capture writing an archive in
 // object storage (archive/capture_lease.hpp).

@@ -111,6 +111,8 @@ void expire_wal(const Archive& archive, const std::set<std::string>& gone,
     std::stable_sort(doomed.begin(), doomed.end(),
                      [](auto* a, auto* b) { return a->segment < b->segment; });
     for (const auto* r : doomed) {
+      // The summary first: a segment without one is whole, a summary alone is litter.
+      if (auto summary = listing.summary_key(*r)) expired.keys.push_back(*summary);
       expired.keys.push_back(listing.sealed_key(*r));
       expired.log_bytes += r->end - r->start;
       ++expired.files;

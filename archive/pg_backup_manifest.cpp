@@ -38,6 +38,8 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
     j["blocks_checked"] = m.blocks_checked;
     j["blocks_missed"] = m.blocks_missed;
     j["pages_checksummed"] = m.pages_checksummed;
+    j["wal_summarized_bytes"] = m.wal_summarized_bytes;
+    j["wal_decoded_bytes"] = m.wal_decoded_bytes;
   }
   auto& archives = j["archives"] = nlohmann::json::array();
   for (const auto& a : m.archives) {
@@ -82,6 +84,8 @@ PgBackupManifest read_pg_manifest(const Archive& archive, const std::string& id)
     m.blocks_checked = j.value("blocks_checked", std::uint64_t{0});
     m.blocks_missed = j.value("blocks_missed", std::uint64_t{0});
     m.pages_checksummed = j.value("pages_checksummed", std::uint64_t{0});
+    m.wal_summarized_bytes = j.value("wal_summarized_bytes", std::uint64_t{0});
+    m.wal_decoded_bytes = j.value("wal_decoded_bytes", std::uint64_t{0});
     for (const auto& a : j.at("archives")) {
       PgBackupArchive x;
       x.name = a.at("name").get<std::string>();

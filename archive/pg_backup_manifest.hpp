@@ -51,6 +51,9 @@ struct PgBackupManifest {
   std::uint64_t blocks_checked = 0, blocks_missed = 0;
   // Pages whose data checksum was verified when read ("sql"; 0 without data checksums).
   std::uint64_t pages_checksummed = 0;
+  // The WAL between the parent's start and this one's ("sql"): bytes whose changes came from
+  // capture's summaries, and bytes decoded record by record.
+  std::uint64_t wal_summarized_bytes = 0, wal_decoded_bytes = 0;
 };
 
 inline constexpr const char* kServerManifestName = "backup_manifest";

@@ -66,6 +66,11 @@ std::string WalSourceListing::sealed_key(const WalSegmentRecord& r) const {
   return layout::sealed_wal(source.source_id, r.file, r.complete());
 }
 
+std::optional<std::string> WalSourceListing::summary_key(const WalSegmentRecord& r) const {
+  if (!r.complete() || !summarized.contains(r.file)) return std::nullopt;
+  return layout::wal_summary(source.source_id, r.file);
+}
+
 std::vector<WalPiece> WalSourceListing::pieces() const {
   std::vector<WalPiece> out;
   for (const auto& r : segments)
@@ -136,6 +141,7 @@ void add_stored(WalSourceListing& l, const storage::ObjectInfo& object, const st
   if (!postgres::parse_wal_file_name(name.substr(0, 24), l.source.segment_size)) return;
   auto suffix = name.substr(24);
   if (suffix == ".zst" || suffix == ".partial.zst") sealed.push_back(object);
+  if (suffix == ".summary.zst") l.summarized.insert(name.substr(0, 24));
 }
 
 void add_sealed(WalSourceListing& l, const std::vector<storage::ObjectInfo>& sealed) {

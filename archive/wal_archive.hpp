@@ -7,11 +7,14 @@
 //     <WAL file>.partial             the open tail (in the spool): raw bytes from the
 //                                    segment's start
 //     <TLI>.history                  timeline history files, as the server wrote them
+//     <WAL file>.summary.zst         the block changes of a sealed complete segment
+//                                    (archive/wal_summary_object.hpp)
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +82,7 @@ struct WalSourceListing {
   std::vector<WalSegmentRecord> segments;  // sorted by timeline, then segment
   std::vector<OpenWalTail> open;           // normally at most one
   std::map<TimelineId, std::string> histories;
+  std::set<std::string> summarized;  // WAL files with a summary object
   // What a crash can leave in the spool: interrupted atomic writes (*.tmp) and open tails
   // whose sealed copy is already stored (left out of `open`). Capture's recovery removes
   // them.
@@ -89,6 +93,8 @@ struct WalSourceListing {
   std::vector<std::string> damaged_catalogs;
 
   std::string sealed_key(const WalSegmentRecord& r) const;
+  // The segment's summary object, when it has one.
+  std::optional<std::string> summary_key(const WalSegmentRecord& r) const;
   // Sealed segments and open tails together, sorted by timeline, then segment.
   std::vector<WalPiece> pieces() const;
   // Tells the store every sealed segment will be read next, in pieces() order (a store in

@@ -62,6 +62,9 @@ void print_postgres_summary(const archive::PgBackupManifest& m, std::uint64_t by
         "  {} archives, {} files checked against the server's manifest; {:.1f} MiB, of which "
         "{:.1f} MiB newly stored compressed (the rest was already in the block store)\n",
         m.archives.size(), m.files, bytes / 1048576.0, stored / 1048576.0);
+  if (m.method == "sql")
+    fmt::print("  WAL between the two: {:.1f} MiB from capture's summaries, {:.1f} MiB decoded\n",
+               m.wal_summarized_bytes / 1048576.0, m.wal_decoded_bytes / 1048576.0);
   if (m.blocks_checked)
     fmt::print("  --verify-blocks: {} blocks the WAL called unchanged were read: {} had changed\n",
                m.blocks_checked, m.blocks_missed);

@@ -115,15 +115,18 @@ archive::PgBackupManifest choose_parent(const PgBackupOptions& o, const std::str
 }
 
 // The changes between the two starts, once capture has archived the WAL up to `to`.
-postgres::WalChanges wait_for_wal(const PgBackupOptions& o, const std::string& source_id,
-                                  postgres::TimelineId timeline, Lsn from, Lsn to) {
+archive::WalChangeScan wait_for_wal(const PgBackupOptions& o, const std::string& source_id,
+                                    postgres::TimelineId timeline, Lsn from, Lsn to) {
   auto deadline = std::chrono::steady_clock::now() + o.wal_wait;
   while (true) {
     std::string missing = "the archive holds no WAL of this server (is `pitr capture` running?)";
     for (const auto& source : archive::list_wal_sources(o.archive)) {
       if (source.source.source_id != source_id) continue;
       auto scan = archive::scan_wal_changes(source, timeline, from, to);
-      if (scan.changes) return std::move(*scan.changes);
+      if (scan.changes) {
+        for (const auto& w : scan.warnings) fmt::print(stderr, "pitr backup: warning: {}\n", w);
+        return scan;
+      }
       missing = scan.missing;
     }
     if (std::chrono::steady_clock::now() >= deadline)
@@ -535,7 +538,10 @@ archive::PgBackupManifest run_incremental(const PgBackupOptions& o, PgConnection
   m.start_lsn = postgres::parse_lsn(
       value(conn.exec(fmt::format("SELECT pg_backup_start({}, {})", label, o.fast_checkpoint)), 0));
   m.timeline = server.timeline;
-  auto changes = wait_for_wal(o, m.source_id, m.timeline, parent.start_lsn, m.start_lsn);
+  auto scan = wait_for_wal(o, m.source_id, m.timeline, parent.start_lsn, m.start_lsn);
+  auto& changes = *scan.changes;
+  m.wal_summarized_bytes = scan.summarized_bytes;
+  m.wal_decoded_bytes = scan.decoded_bytes;
   if (changes.minimal_wal_seen())
     throw NotPossible{"the server ran with wal_level=minimal since backup " + parent.id};
   if (changes.unknown_file_change_seen())

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "archive/index_frame.hpp"
+#include "archive/wal_summary_object.hpp"
 
 namespace pitr::capture {
 
@@ -43,10 +44,24 @@ archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const fs::path
   return sealed;
 }
 
+void store_segment_summary(storage::ObjectStore& store, const archive::IndexedObject& sealed,
+                           postgres::WalSegmentSummary summary, const std::string& key) {
+  try {
+    summary.segment_sha256 = sealed.record.at("sha256").get<std::string>();
+    archive::store_wal_summary(store, key, summary);
+  } catch (const std::exception& e) {
+    fmt::print(stderr,
+               "pitr capture: warning: the summary of {} was not stored ({}); incremental "
+               "backups decode its WAL instead\n",
+               sealed.key, e.what());
+  }
+}
+
 WalWriter::WalWriter(archive::Archive archive, archive::WalSource source, CompressionLevels levels)
     : archive_(std::move(archive)),
       source_(std::move(source)),
       dir_(archive_.spool_path(archive::layout::wal_source_prefix(source_.source_id))),
+      summary_(source_.segment_size),
       sealer_(archive_.store(), levels, archive::layout::wal_catalog_prefix(source_.source_id)) {
   if (!fs::is_directory(dir_)) {
     fs::create_directories(dir_);
@@ -76,9 +91,23 @@ void WalWriter::open_tail(postgres::TimelineId timeline, Lsn lsn, bool exists) {
                                                 : archive::File::Mode::kCreateExclusive),
                      record, exists});
   if (!scanner_ || scanner_->position() != lsn) {
-    scanner_.emplace(source_.segment_size);
+    new_scanner(lsn);
     records_before_ = 0;
   }
+}
+
+void WalWriter::new_scanner(Lsn lsn) {
+  scanner_.emplace(source_.segment_size);
+  summary_.restart(lsn);
+  scanner_->set_record_sink([this](Lsn start, const postgres::WalRecordParts& record) {
+    summary_.add(start, scanner_->last_record_end(), record);
+  });
+}
+
+std::optional<postgres::WalSegmentSummary> WalWriter::seal_summary(
+    const archive::WalSegmentRecord& r) {
+  if (!scanner_ || !r.complete()) return std::nullopt;
+  return summary_.seal(r.end, scanner_->open_record());
 }
 
 void WalWriter::scan(Lsn lsn, Bytes data) {
@@ -136,13 +165,17 @@ void WalWriter::seal_tail() {
   if (scanner_) records_before_ = scanner_->records();
   auto path = tail_->file.path();
   auto key = archive::layout::sealed_wal(source_.source_id, record.file, record.complete());
+  auto summary = seal_summary(record);
+  auto summary_key = archive::layout::wal_summary(source_.source_id, record.file);
   bool behind = server_end_ >= record.end + source_.segment_size;
   tail_.reset();
-  if (!scanner_) scanner_.emplace(source_.segment_size);  // index again from the next segment
+  if (!scanner_) new_scanner(record.end);  // index again from the next segment
   sealer_.submit(
-      [&store = archive_.store(), path, record, key](int level,
-                                                     const SegmentSealer::WaitTurn& wait_turn) {
-        return seal_wal_tail(store, path, record, key, level, wait_turn);
+      [&store = archive_.store(), path, record, key, summary = std::move(summary), summary_key](
+          int level, const SegmentSealer::WaitTurn& wait_turn) {
+        auto sealed = seal_wal_tail(store, path, record, key, level, wait_turn);
+        if (summary) store_segment_summary(store, sealed, *summary, summary_key);
+        return sealed;
       },
       behind);
 }
@@ -191,7 +224,7 @@ void WalWriter::resume_tail(const archive::OpenWalTail& open) {
     tail_->file.truncate(keep);
     tail_->file.sync();
     tail_->record = new_record(open.timeline, open.segment);
-    scanner_.emplace(source_.segment_size);
+    new_scanner(start);
     scanner_->feed(start, Bytes(bytes).first(keep),
                    [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
   }

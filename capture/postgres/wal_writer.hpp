@@ -1,8 +1,9 @@
 #pragma once
 // Turns the WAL stream into archive files: the open tail `<WAL file>.partial` grows as
 // bytes arrive and is fsynced on request; a full segment is handed to the sealer, which
-// compresses it with its index record (commits, their times, restore points) and removes
-// the tail. Recovery after a crash seals what is complete and resumes from the tail's end.
+// compresses it with its index record (commits, their times, restore points), stores the
+// summary of its block changes (formats/postgres/wal_summary.hpp) and removes the tail.
+// Recovery after a crash seals what is complete and resumes from the tail's end.
 #include <optional>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "archive/wal_archive.hpp"
 #include "capture/segment_sealer.hpp"
 #include "formats/postgres/wal_scanner.hpp"
+#include "formats/postgres/wal_summary.hpp"
 
 namespace pitr::capture {
 
@@ -52,7 +54,11 @@ class WalWriter {
     bool dir_synced = false;
   };
   void open_tail(postgres::TimelineId timeline, postgres::Lsn lsn, bool exists);
+  // A scanner starting afresh at `lsn`, feeding the summary builder.
+  void new_scanner(postgres::Lsn lsn);
   void scan(postgres::Lsn lsn, Bytes data);
+  // The sealed segment's summary, when the scan saw the whole segment.
+  std::optional<postgres::WalSegmentSummary> seal_summary(const archive::WalSegmentRecord& r);
   void seal_tail();
   archive::WalSegmentRecord new_record(postgres::TimelineId timeline, std::uint64_t segment) const;
   void resume_tail(const archive::OpenWalTail& tail);
@@ -62,6 +68,7 @@ class WalWriter {
   archive::fs::path dir_;  // the source's spool directory
   std::optional<Tail> tail_;
   std::optional<postgres::WalScanner> scanner_;
+  postgres::WalSummaryBuilder summary_;
   std::uint64_t records_before_ = 0;
   postgres::Lsn written_ = 0, synced_ = 0, server_end_ = 0;
   SegmentSealer sealer_;
@@ -73,6 +80,11 @@ archive::IndexedObject seal_wal_tail(storage::ObjectStore& store, const archive:
                                      archive::WalSegmentRecord record, const std::string& key,
                                      int compression_level,
                                      const std::function<void()>& before_commit = {});
+
+// Stores the summary of the segment `sealed` holds under `key`. A failure costs later
+// incremental backups time, not correctness: it is reported on stderr, not thrown.
+void store_segment_summary(storage::ObjectStore& store, const archive::IndexedObject& sealed,
+                           postgres::WalSegmentSummary summary, const std::string& key);
 
 // Adds one scanned event to a segment's index record.
 void count_wal_event(archive::WalSegmentRecord& record, const postgres::WalEvent& event);

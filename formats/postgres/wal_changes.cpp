@@ -47,12 +47,50 @@ void WalChanges::add(const WalRecordParts& r) {
       if (r.info & kSpecialRelUpdate) unknown_file_change_ = true;
       break;
   }
-  for (const auto& b : r.blocks) {
-    if (b.fork == Fork::kFsm) continue;  // taken whole: not reliably WAL-logged
-    auto& e = forks_[{b.file, b.fork}];
-    e.changes.blocks.push_back(b.block);
-    // Keep memory near the number of distinct blocks.
-    if (e.changes.blocks.size() >= 2 * e.sorted + 1024) merge_sorted(e.changes.blocks, e.sorted);
+  for (const auto& b : r.blocks)
+    if (b.fork != Fork::kFsm) add_block(b.file, b.fork, b.block);  // FSMs are taken whole
+}
+
+void WalChanges::add_block(const RelFile& file, Fork fork, std::uint32_t block) {
+  auto& e = forks_[{file, fork}];
+  e.changes.blocks.push_back(block);
+  // Keep memory near the number of distinct blocks.
+  if (e.changes.blocks.size() >= 2 * e.sorted + 1024) merge_sorted(e.changes.blocks, e.sorted);
+}
+
+void WalChanges::append(const WalChanges& later) {
+  later.for_each_fork([&](const RelFile& file, Fork fork, const ForkChanges& c) {
+    // A cut in `later` ends what this map knew past it; blocks `later` names come after it.
+    if (c.limit) cut(file, fork, *c.limit);
+    for (auto block : c.blocks) add_block(file, fork, block);
+  });
+  replaced_databases_.insert(later.replaced_databases_.begin(), later.replaced_databases_.end());
+  minimal_wal_ = minimal_wal_ || later.minimal_wal_;
+  unknown_file_change_ = unknown_file_change_ || later.unknown_file_change_;
+  records_ += later.records_;
+}
+
+bool WalChanges::operator==(const WalChanges& other) const {
+  if (replaced_databases_ != other.replaced_databases_ || minimal_wal_ != other.minimal_wal_ ||
+      unknown_file_change_ != other.unknown_file_change_ || forks_.size() != other.forks_.size())
+    return false;
+  for (auto& [key, e] : forks_) {
+    auto it = other.forks_.find(key);
+    if (it == other.forks_.end()) return false;
+    merge_sorted(e.changes.blocks, e.sorted);
+    merge_sorted(it->second.changes.blocks, it->second.sorted);
+    if (e.changes.blocks != it->second.changes.blocks ||
+        e.changes.limit != it->second.changes.limit)
+      return false;
+  }
+  return true;
+}
+
+void WalChanges::for_each_fork(
+    const std::function<void(const RelFile&, Fork, const ForkChanges&)>& visit) const {
+  for (auto& [key, e] : forks_) {
+    merge_sorted(e.changes.blocks, e.sorted);
+    visit(key.first, key.second, e.changes);
   }
 }
 
@@ -65,7 +103,7 @@ const WalChanges::ForkChanges* WalChanges::changes(const RelFile& file, Fork for
 
 // The fork was at most `limit` blocks long at this point: blocks at or past it changed
 // wholesale, and what the map knew about them is moot.
-void WalChanges::set_limit(const RelFile& file, Fork fork, std::uint32_t limit) {
+void WalChanges::cut(const RelFile& file, Fork fork, std::uint32_t limit) {
   auto& e = forks_[{file, fork}];
   merge_sorted(e.changes.blocks, e.sorted);
   if (!e.changes.limit || limit < *e.changes.limit) e.changes.limit = limit;
@@ -88,14 +126,14 @@ void WalChanges::add_smgr(const WalRecordParts& r) {
       auto file = read_rel_file(c);
       auto fork = c.u32();
       if (fork <= static_cast<std::uint32_t>(Fork::kInit) && fork != static_cast<int>(Fork::kFsm))
-        set_limit(file, static_cast<Fork>(fork), 0);
+        cut(file, static_cast<Fork>(fork), 0);
       break;
     }
     case kSmgrTruncate: {
       auto blocks = c.u32();
       auto file = read_rel_file(c);
       auto flags = c.u32();
-      if (flags & kTruncateHeap) set_limit(file, Fork::kMain, blocks);
+      if (flags & kTruncateHeap) cut(file, Fork::kMain, blocks);
       break;  // visibility and free space maps are taken whole
     }
     default:
@@ -120,7 +158,7 @@ void WalChanges::add_xact(const WalRecordParts& r) {
   auto count = c.u32();
   for (std::uint32_t i = 0; i < count; ++i) {
     auto file = read_rel_file(c);
-    for (auto fork : {Fork::kMain, Fork::kVm, Fork::kInit}) set_limit(file, fork, 0);
+    for (auto fork : {Fork::kMain, Fork::kVm, Fork::kInit}) cut(file, fork, 0);
   }
 }
 
@@ -131,13 +169,13 @@ void WalChanges::add_dbase(const WalRecordParts& r) {
     case kDbaseCreateWalLog: {
       auto db = c.u32();
       auto spc = c.u32();
-      replaced_databases_.insert({spc, db});
+      replace_database(spc, db);
       break;
     }
     case kDbaseDrop: {
       auto db = c.u32();
       auto count = c.u32();
-      for (std::uint32_t i = 0; i < count; ++i) replaced_databases_.insert({c.u32(), db});
+      for (std::uint32_t i = 0; i < count; ++i) replace_database(c.u32(), db);
       break;
     }
     default:

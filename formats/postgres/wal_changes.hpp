@@ -10,6 +10,7 @@
 // the range ran at wal_level=minimal. (The research behind these rules, record by record, is
 // summarized in docs/design-notes.md, "Incremental PostgreSQL backups from WAL".)
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -43,8 +44,30 @@ class WalChanges {
   bool unknown_file_change_seen() const { return unknown_file_change_; }
   std::uint64_t records() const { return records_; }
 
+  // The same forks, blocks, limits, databases and flags (the record counts aside).
+  bool operator==(const WalChanges& other) const;
+
+  // Applies `later`, the map of the WAL that follows this map's, as if its records had been
+  // added here one by one.
+  void append(const WalChanges& later);
+
+  // What a map holds, for storing it (formats/postgres/wal_summary.hpp) and building it
+  // back: every fork touched, its blocks sorted and unique.
+  void for_each_fork(
+      const std::function<void(const RelFile&, Fork, const ForkChanges&)>& visit) const;
+  const std::set<std::pair<std::uint32_t, std::uint32_t>>& replaced_databases() const {
+    return replaced_databases_;
+  }
+  // The fork was at most `limit` blocks long at this point of the WAL.
+  void cut(const RelFile& file, Fork fork, std::uint32_t limit);
+  void add_block(const RelFile& file, Fork fork, std::uint32_t block);
+  void replace_database(std::uint32_t spc, std::uint32_t db) {
+    replaced_databases_.insert({spc, db});
+  }
+  void mark_minimal_wal() { minimal_wal_ = true; }
+  void mark_unknown_file_change() { unknown_file_change_ = true; }
+
  private:
-  void set_limit(const RelFile& file, Fork fork, std::uint32_t limit);
   void add_xlog(const WalRecordParts& r);
   void add_smgr(const WalRecordParts& r);
   void add_xact(const WalRecordParts& r);
@@ -54,7 +77,8 @@ class WalChanges {
     ForkChanges changes;
     std::size_t sorted = 0;  // blocks[0, sorted) are sorted and unique
   };
-  std::map<std::pair<RelFile, Fork>, Entry> forks_;
+  // mutable: blocks are sorted lazily, also by readers
+  mutable std::map<std::pair<RelFile, Fork>, Entry> forks_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> replaced_databases_;
   bool minimal_wal_ = false;
   bool unknown_file_change_ = false;

@@ -59,6 +59,13 @@ void WalScanner::start_at(Lsn lsn) {
   skip_then_align_ = false;
   // Mid-page: whatever record is in progress began before us; resume at the next page.
   if (lsn % kWalPageSize != 0) skip_ = kWalPageSize - lsn % kWalPageSize;
+  skipping_unknown_ = skip_ > 0;
+}
+
+WalScanner::OpenRecord WalScanner::open_record() const {
+  if (!record_.empty()) return {true, true, record_lsn_};
+  if (skipping_unknown_) return {true, false, 0};
+  return {};
 }
 
 void WalScanner::feed(Lsn lsn, Bytes data, const WalEventSink& sink) {
@@ -71,6 +78,7 @@ void WalScanner::feed(Lsn lsn, Bytes data, const WalEventSink& sink) {
       pos_ += n;
       if (skip_ == 0 && skip_then_align_) {
         skip_then_align_ = false;
+        skipping_unknown_ = false;
         skip_ = align8(pos_) - pos_;
       }
     } else if (pos_ % kWalPageSize == 0 || !header_.empty()) {
@@ -128,16 +136,21 @@ std::size_t WalScanner::consume_page_header(Bytes data) {
     } else {
       skip_ = std::min<std::uint64_t>(rem_len, page_left);
       skip_then_align_ = rem_len <= page_left;
+      skipping_unknown_ = true;
       if (skip_ == 0) skip_ = align8(pos_) - pos_;
     }
   } else {
     record_.clear();  // a record the server abandoned (crash) and wrote over
+    skipping_unknown_ = false;
   }
   return n;
 }
 
 std::size_t WalScanner::consume_record_bytes(Bytes data, const WalEventSink& sink) {
-  if (record_.empty()) record_lsn_ = pos_;
+  if (record_.empty()) {
+    record_lsn_ = pos_;
+    skipping_unknown_ = false;
+  }
   auto page_left = kWalPageSize - pos_ % kWalPageSize;
   std::size_t want = 4;
   if (record_.size() >= 4) want = static_cast<std::size_t>(load_le(record_.data(), 4));

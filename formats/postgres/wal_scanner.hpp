@@ -49,6 +49,13 @@ class WalScanner {
   // End of the last complete record seen (0 before the first).
   Lsn last_record_end() const { return last_end_; }
   std::uint64_t records() const { return records_; }
+  // Where the record being assembled began: none between records, and unknown while the
+  // scanner skips the rest of one that began before it started.
+  struct OpenRecord {
+    bool open = false, start_known = true;
+    Lsn start = 0;
+  };
+  OpenRecord open_record() const;
   std::uint64_t system_identifier() const { return system_id_; }
 
  private:
@@ -66,6 +73,7 @@ class WalScanner {
   Lsn record_lsn_ = 0;
   std::uint64_t skip_ = 0;  // continuation bytes of a record we never saw begin
   bool skip_then_align_ = false;
+  bool skipping_unknown_ = false;  // skip_ is the rest of a record we never saw begin
   std::uint16_t magic_ = 0;
   std::uint64_t system_id_ = 0;
   Lsn last_end_ = 0;

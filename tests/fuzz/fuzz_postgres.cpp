@@ -1,12 +1,13 @@
 // libFuzzer target for the PostgreSQL parsers: the WAL record walker, one record's block
 // references and the change map, replication and base-backup messages, tar streams, backup
 // manifests, timeline history files, and data directory paths as a server lists them (with
-// the plan of the segment they name). The
+// the plan of the segment they name), and WAL summaries. The
 // first byte picks the parser; everything must end in success or a DecodeError.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "formats/crc32c.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/data_dir_rules.hpp"
 #include "formats/postgres/replication_messages.hpp"
@@ -15,6 +16,7 @@
 #include "formats/postgres/timeline_history.hpp"
 #include "formats/postgres/wal_changes.hpp"
 #include "formats/postgres/wal_scanner.hpp"
+#include "formats/postgres/wal_summary.hpp"
 #include "formats/tar_reader.hpp"
 
 using namespace pitr;
@@ -23,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Bytes input(data + 1, size - 1);
   try {
-    switch (data[0] % 8) {
+    switch (data[0] % 9) {
       case 0: {
         postgres::WalScanner scanner(1u << 20);
         // In two pieces, so that records and page headers are split across feeds.
@@ -67,6 +69,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           postgres::plan_segment(*segment, segment->file.rel % 5, segment->segment % 9, changes,
                                  131072);
         }
+        break;
+      }
+      case 8: {
+        // A WAL summary, its CRC made right so that the body is reached, merged into a map.
+        std::vector<std::uint8_t> summary(input.begin(), input.end());
+        if (summary.size() >= 4)
+          store_le(summary.data() + summary.size() - 4,
+                   crc32c(Bytes(summary).first(summary.size() - 4)), 4);
+        postgres::WalChanges changes;
+        for (const auto& chunk : postgres::decode_wal_summary(summary).chunks)
+          changes.append(chunk.changes);
         break;
       }
     }

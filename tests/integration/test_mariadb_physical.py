@@ -28,6 +28,16 @@ def recorded_pid(path):
     return int(text) if text else None
 
 
+def ended(pid):
+    """Whether the process has ended: gone, or a zombie (whoever adopted an orphan, such as a
+    sandbox's init, may be slow to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def checksums(sql, tables):
     out = sql("CHECKSUM TABLE " + ", ".join(tables) + " EXTENDED;")
     return dict(line.split("\t") for line in out.splitlines())
@@ -55,7 +65,7 @@ class RestoredServer:
                 pid = int(f.read().strip())
             try:
                 os.kill(pid, signal.SIGTERM)
-                wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 120,
+                wait_until(lambda: ended(pid), 120,
                            what="the restored server to stop")
             except ProcessLookupError:
                 pass
@@ -446,7 +456,7 @@ class MariadbPhysicalTest(ServerTestCase):
         os.makedirs(tmp)
         env = dict(os.environ, PITR_PASSWORD=source.password, TMPDIR=tmp)
         pid_file = os.path.join(self.tmp, "stand-in.pid")
-        gone = lambda pid: not os.path.exists(f"/proc/{pid}")  # noqa: E731
+        gone = ended
 
         # SIGTERM while mariabackup streams: it is stopped, its option file (the password)
         # removed, and no backup listed.

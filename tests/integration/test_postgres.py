@@ -121,7 +121,7 @@ class PostgresTestCase(ServerTestCase):
         """Sealed segments equal the server's own files; pg_waldump reads what pitr serves."""
         current = pg.sql("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
         sealed = sorted(k.split("/")[-1][:24] for k in archive_keys(self.archive, "wal/")
-                        if k.endswith(".zst") and not k.endswith(".partial.zst"))
+                        if re.fullmatch(r"[0-9A-F]{24}\.zst", k.split("/")[-1]))
         compared = 0
         for name in sealed:
             server_file = os.path.join(pg.wal_dir, name)

@@ -5,6 +5,7 @@
 #include "formats/byte_cursor.hpp"
 #include "formats/crc32c.hpp"
 #include "formats/postgres/lsn.hpp"
+#include "formats/postgres/wal_record.hpp"
 #include "formats/postgres/wal_scanner.hpp"
 
 namespace pitr::test {
@@ -80,6 +81,71 @@ inline std::vector<std::uint8_t> commit_body(std::int64_t time) {
   std::vector<std::uint8_t> b(8);
   store_le(b.data(), static_cast<std::uint64_t>(time), 8);
   return b;
+}
+
+// WAL records with block references, assembled byte by byte as PostgreSQL 15 writes them.
+using postgres::RelFile;
+
+struct Block {
+  RelFile file;
+  std::uint8_t fork = 0;
+  std::uint32_t block = 0;
+  bool same_rel = false;
+  std::vector<std::uint8_t> data, image;
+};
+
+inline void put(std::vector<std::uint8_t>& out, std::uint64_t v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+// A whole record: header, block headers, main-data header, payloads, main data.
+inline std::vector<std::uint8_t> record(std::uint8_t rmid, std::uint8_t info,
+                                        const std::vector<Block>& blocks,
+                                        const std::vector<std::uint8_t>& main = {}) {
+  std::vector<std::uint8_t> r;
+  put(r, 0, 4);  // length, set last
+  put(r, 77, 4);
+  put(r, 0, 8);
+  r.push_back(info);
+  r.push_back(rmid);
+  put(r, 0, 6);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    r.push_back(static_cast<std::uint8_t>(i));
+    r.push_back(static_cast<std::uint8_t>(b.fork | (b.image.empty() ? 0 : 0x10) |
+                                          (b.data.empty() ? 0 : 0x20) | (b.same_rel ? 0x80 : 0)));
+    put(r, b.data.size(), 2);
+    if (!b.image.empty()) {
+      put(r, b.image.size(), 2);
+      put(r, 0, 2);
+      r.push_back(0);
+    }
+    if (!b.same_rel) {
+      put(r, b.file.spc, 4);
+      put(r, b.file.db, 4);
+      put(r, b.file.rel, 4);
+    }
+    put(r, b.block, 4);
+  }
+  if (!main.empty()) {
+    r.push_back(main.size() < 256 ? 255 : 254);
+    put(r, main.size(), main.size() < 256 ? 1 : 4);
+  }
+  for (const auto& b : blocks) {
+    r.insert(r.end(), b.image.begin(), b.image.end());
+    r.insert(r.end(), b.data.begin(), b.data.end());
+  }
+  r.insert(r.end(), main.begin(), main.end());
+  for (std::size_t i = 0; i < 4; ++i) r[i] = static_cast<std::uint8_t>(r.size() >> (8 * i));
+  return r;
+}
+
+inline std::vector<std::uint8_t> rel_file(const RelFile& f) {
+  std::vector<std::uint8_t> out;
+  put(out, f.spc, 4);
+  put(out, f.db, 4);
+  put(out, f.rel, 4);
+  return out;
 }
 
 }  // namespace pitr::test

@@ -15,70 +15,12 @@ namespace pitr::postgres {
 namespace {
 
 constexpr std::uint16_t kPg15 = 0xD110;
-
-struct Block {
-  RelFile file;
-  std::uint8_t fork = 0;
-  std::uint32_t block = 0;
-  bool same_rel = false;
-  std::vector<std::uint8_t> data, image;
-};
-
-void put(std::vector<std::uint8_t>& out, std::uint64_t v, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-// A whole record: header, block headers, main-data header, payloads, main data.
-std::vector<std::uint8_t> record(std::uint8_t rmid, std::uint8_t info,
-                                 const std::vector<Block>& blocks,
-                                 const std::vector<std::uint8_t>& main = {}) {
-  std::vector<std::uint8_t> r;
-  put(r, 0, 4);  // length, set last
-  put(r, 77, 4);
-  put(r, 0, 8);
-  r.push_back(info);
-  r.push_back(rmid);
-  put(r, 0, 6);
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const auto& b = blocks[i];
-    r.push_back(static_cast<std::uint8_t>(i));
-    r.push_back(static_cast<std::uint8_t>(b.fork | (b.image.empty() ? 0 : 0x10) |
-                                          (b.data.empty() ? 0 : 0x20) | (b.same_rel ? 0x80 : 0)));
-    put(r, b.data.size(), 2);
-    if (!b.image.empty()) {
-      put(r, b.image.size(), 2);
-      put(r, 0, 2);
-      r.push_back(0);
-    }
-    if (!b.same_rel) {
-      put(r, b.file.spc, 4);
-      put(r, b.file.db, 4);
-      put(r, b.file.rel, 4);
-    }
-    put(r, b.block, 4);
-  }
-  if (!main.empty()) {
-    r.push_back(main.size() < 256 ? 255 : 254);
-    put(r, main.size(), main.size() < 256 ? 1 : 4);
-  }
-  for (const auto& b : blocks) {
-    r.insert(r.end(), b.image.begin(), b.image.end());
-    r.insert(r.end(), b.data.begin(), b.data.end());
-  }
-  r.insert(r.end(), main.begin(), main.end());
-  for (std::size_t i = 0; i < 4; ++i) r[i] = static_cast<std::uint8_t>(r.size() >> (8 * i));
-  return r;
-}
+using test::Block;
+using test::put;
+using test::record;
+using test::rel_file;
 
 const RelFile kTable{1663, 5, 16384}, kOther{1663, 5, 16390};
-
-std::vector<std::uint8_t> rel_file(const RelFile& f) {
-  std::vector<std::uint8_t> out;
-  put(out, f.spc, 4);
-  put(out, f.db, 4);
-  put(out, f.rel, 4);
-  return out;
-}
 
 void feed(WalChanges& changes, const std::vector<std::uint8_t>& r) {
   changes.add(decode_wal_record(r, kPg15));
