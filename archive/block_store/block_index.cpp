@@ -51,6 +51,9 @@ BlockIndex BlockIndex::load(const storage::ObjectStore& store, BlockIndexOptions
         size > bytes.size() + kPackFooterSize ? size - bytes.size() - kPackFooterSize : 0;
     entries[i] = decode_pack_index(bytes, key, data_end);
   });
+  std::size_t blocks = 0;
+  for (const auto& e : entries) blocks += e.size();
+  index.blocks_.reserve(blocks);
   for (std::size_t i = 0; i < indexed.size(); ++i) {
     index.add_loaded(indexed[i], pack_sizes.at(indexed[i]), entries[i], options.pack_contents);
     pack_sizes.erase(indexed[i]);
@@ -73,9 +76,9 @@ void BlockIndex::add_loaded(const std::string& pack, std::uint64_t size,
 }
 
 std::optional<BlockLocation> BlockIndex::find(const BlockId& id) const {
-  auto it = blocks_.find(id);
-  if (it == blocks_.end()) return std::nullopt;
-  return it->second;
+  const auto* at = blocks_.find(id);
+  if (!at) return std::nullopt;
+  return *at;
 }
 
 std::uint32_t BlockIndex::add_pack(const std::string& pack, std::uint64_t size) {

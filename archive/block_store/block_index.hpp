@@ -7,21 +7,14 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "archive/block_store/block_id.hpp"
+#include "archive/block_store/block_table.hpp"
 #include "archive/block_store/pack_format.hpp"
 #include "archive/storage/object_store.hpp"
 
 namespace pitr::archive {
-
-struct BlockLocation {
-  std::uint32_t pack = 0;  // BlockIndex::pack_name(pack)
-  std::uint32_t stored = 0;
-  std::uint64_t offset = 0;
-  std::uint32_t size = 0;
-};
 
 struct BlockIndexOptions {
   // Also the packs retention condemned (left out otherwise: new backups must not use them).
@@ -57,7 +50,7 @@ class BlockIndex {
 
   // Registers a pack and its blocks; a block already known keeps its first location.
   std::uint32_t add_pack(const std::string& pack, std::uint64_t size = 0);
-  void add(const BlockId& id, const BlockLocation& at) { blocks_.try_emplace(id, at); }
+  void add(const BlockId& id, const BlockLocation& at) { blocks_.add(id, at); }
   void add_entries(std::uint32_t pack, const std::vector<PackEntry>& entries);
 
  private:
@@ -66,7 +59,7 @@ class BlockIndex {
 
   std::vector<std::string> packs_;
   std::vector<std::uint64_t> sizes_;
-  std::unordered_map<BlockId, BlockLocation> blocks_;
+  BlockTable blocks_;
   std::vector<Unindexed> unindexed_;
   std::vector<std::vector<PackEntry>> contents_;
   std::map<std::string, std::uint64_t> condemned_;

@@ -226,3 +226,33 @@ TEST(PackFormat, FooterLocatesTheIndex) {
 
 }  // namespace
 }  // namespace pitr::archive
+
+namespace pitr::archive {
+namespace {
+
+// Ids that share their first eight bytes land on one slot and must probe past each other.
+TEST(BlockTable, FindsEveryBlockKeepsTheFirstLocationAndGrows) {
+  BlockTable table;
+  EXPECT_EQ(table.find(BlockId::of(as_bytes("nothing yet"))), nullptr);
+  std::vector<BlockId> ids;
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    auto id = BlockId::of(as_bytes(std::to_string(i)));
+    if (i % 10 == 0) std::fill(id.bytes.begin(), id.bytes.begin() + 8, std::uint8_t{7});
+    ids.push_back(id);
+    table.add(id, {i, i + 1, i * 100ull, i + 2});
+  }
+  table.add(ids[42], {9999, 0, 0, 0});  // known: keeps its first location
+  EXPECT_EQ(table.size(), ids.size());
+  for (std::uint32_t i = 0; i < ids.size(); ++i) {
+    const auto* at = table.find(ids[i]);
+    ASSERT_NE(at, nullptr) << i;
+    EXPECT_EQ(at->pack, i);
+    EXPECT_EQ(at->offset, i * 100ull);
+  }
+  auto absent = ids[10];
+  absent.bytes[31] ^= 1;  // same slot as a colliding id, not equal to any
+  EXPECT_EQ(table.find(absent), nullptr);
+}
+
+}  // namespace
+}  // namespace pitr::archive
