@@ -2,40 +2,50 @@
 
 #include <bit>
 #include <cstring>
+#include <stdexcept>
 
 namespace pitr::archive {
+namespace {
 
-std::size_t BlockTable::slot_of(const BlockId& id) const {
+std::uint64_t hash_of(const BlockId& id) {
   std::uint64_t h;  // ids are SHA-256 digests: any of their bytes are uniform
   std::memcpy(&h, id.bytes.data(), sizeof h);
+  return h;
+}
+
+}  // namespace
+
+std::size_t BlockTable::slot_of(const BlockId& id) const {
   auto mask = slots_.size() - 1;
-  for (auto i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask)
-    if (!slots_[i].used || slots_[i].id == id) return i;
+  for (auto i = static_cast<std::size_t>(hash_of(id)) & mask;; i = (i + 1) & mask)
+    if (slots_[i] == 0 || entries_[slots_[i] - 1].id == id) return i;
 }
 
 void BlockTable::reserve(std::size_t blocks) {
-  if (2 * blocks > slots_.size()) grow(std::bit_ceil(std::max<std::size_t>(2 * blocks, 64)));
+  entries_.reserve(blocks);
+  if (2 * blocks > slots_.size()) rehash(std::bit_ceil(std::max<std::size_t>(2 * blocks, 64)));
 }
 
-void BlockTable::grow(std::size_t capacity) {
-  std::vector<Slot> old(capacity);
-  old.swap(slots_);
-  for (const auto& s : old)
-    if (s.used) slots_[slot_of(s.id)] = s;
+void BlockTable::rehash(std::size_t slots) {
+  slots_.assign(slots, 0);
+  for (std::size_t e = 0; e < entries_.size(); ++e)
+    slots_[slot_of(entries_[e].id)] = static_cast<std::uint32_t>(e + 1);
 }
 
 void BlockTable::add(const BlockId& id, const BlockLocation& at) {
-  reserve(size_ + 1);
-  auto& slot = slots_[slot_of(id)];
-  if (slot.used) return;
-  slot = {id, at, true};
-  ++size_;
+  if (2 * (entries_.size() + 1) > slots_.size())
+    rehash(std::max<std::size_t>(64, 2 * slots_.size()));
+  auto slot = slot_of(id);
+  if (slots_[slot] != 0) return;
+  if (entries_.size() >= UINT32_MAX - 1) throw std::length_error("more than 4 billion blocks");
+  entries_.push_back({id, at});
+  slots_[slot] = static_cast<std::uint32_t>(entries_.size());
 }
 
 const BlockLocation* BlockTable::find(const BlockId& id) const {
   if (slots_.empty()) return nullptr;
-  const auto& slot = slots_[slot_of(id)];
-  return slot.used ? &slot.at : nullptr;
+  auto slot = slots_[slot_of(id)];
+  return slot == 0 ? nullptr : &entries_[slot - 1].at;
 }
 
 }  // namespace pitr::archive
