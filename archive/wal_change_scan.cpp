@@ -139,17 +139,38 @@ class RangeScan {
   // Feeds the piece's bytes within [from, to); those before the range's end must be there.
   void feed_segment(postgres::WalScanner& scanner, const WalPiece& piece, Lsn from, Lsn to) {
     Lsn at = piece.start;
-    source_.read(piece, [&](Bytes b) {
+    auto sink = [&](Bytes b) {
       auto lo = std::max(at, from), hi = std::min(at + b.size(), to);
       if (lo < hi && !scanner.ended()) {
         scanner.feed(lo, b.subspan(lo - at, hi - lo), [](const postgres::WalEvent&) {});
         result_.decoded_bytes += hi - lo;
       }
       at += b.size();
-    });
+    };
+    if (piece.open)  // the open tail: only the part wanted (it may still be growing)
+      read_open_part(*piece.open, std::max(from, piece.start), to, at, sink);
+    else
+      source_.read(piece, sink);
     if (at < std::min({to, to_, piece.start + size_}))
       throw Missing{
           fmt::format("{} ends at {}", file_name(piece.segment), postgres::format_lsn(at))};
+  }
+
+  // Calls sink with the tail's bytes in [from, to), or as many as it holds, setting `at` to
+  // where they start.
+  void read_open_part(const OpenWalTail& tail, Lsn from, Lsn to, Lsn& at,
+                      const std::function<void(Bytes)>& sink) const {
+    std::vector<std::uint8_t> bytes(to - from);
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+      auto n =
+          tail.file->pread_some(std::span(bytes).subspan(got), from - tail.segment * size_ + got);
+      if (n == 0) break;
+      got += n;
+    }
+    bytes.resize(got);
+    at = from;
+    sink(bytes);
   }
 
   const WalSourceListing& source_;

@@ -21,9 +21,10 @@ void FetchedPageCheck::check(const std::string& path, std::uint64_t offset, std:
   ++checked_;
   if (result == postgres::PageCheck::kValid) return;
   auto again = read_file_ranges(conn_, {{path, offset, postgres::kPageSize}});
+  const auto& bytes = again.ranges.front();
   // Gone or shorter now: the relation was truncated meanwhile, and the WAL replays that.
-  if (!again.front() || again.front()->size() != postgres::kPageSize) return;
-  std::copy(again.front()->begin(), again.front()->end(), page.begin());
+  if (!bytes || bytes->size() != postgres::kPageSize) return;
+  std::copy(bytes->begin(), bytes->end(), page.begin());
   if (!needs_check(page) || postgres::check_page(page, block) != postgres::PageCheck::kMismatch)
     return;
   damaged_.push_back(fmt::format("{} block {}: checksum {} stored, {} computed", path,

@@ -59,8 +59,7 @@ std::vector<DataDirEntry> list_data_directory(PgConnection& conn) {
   return out;
 }
 
-std::vector<std::optional<std::vector<std::uint8_t>>> read_file_ranges(
-    PgConnection& conn, const std::vector<FileRange>& ranges) {
+FileRangesRead read_file_ranges(PgConnection& conn, const std::vector<FileRange>& ranges) {
   std::vector<std::string> paths;
   std::vector<std::uint64_t> offsets, lengths;
   for (const auto& r : ranges) {
@@ -75,18 +74,19 @@ std::vector<std::optional<std::vector<std::uint8_t>>> read_file_ranges(
     throw PgError(fmt::format("pg_read_binary_file on {}: {} ranges asked, {} answered",
                               conn.describe(), ranges.size(), PQntuples(r.get())),
                   "");
-  std::vector<std::optional<std::vector<std::uint8_t>>> out(ranges.size());
+  FileRangesRead out{nullptr, std::vector<std::optional<std::span<std::uint8_t>>>(ranges.size())};
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     if (PQgetisnull(r.get(), i, 0)) continue;
-    auto* data = reinterpret_cast<const std::uint8_t*>(PQgetvalue(r.get(), i, 0));
+    auto* data = reinterpret_cast<std::uint8_t*>(PQgetvalue(r.get(), i, 0));
     auto length = static_cast<std::size_t>(PQgetlength(r.get(), i, 0));
     if (length > ranges[static_cast<std::size_t>(i)].length)
       throw PgError(
           fmt::format("pg_read_binary_file on {} answered {} bytes for a range of {}",
                       conn.describe(), length, ranges[static_cast<std::size_t>(i)].length),
           "");
-    out[static_cast<std::size_t>(i)].emplace(data, data + length);
+    out.ranges[static_cast<std::size_t>(i)].emplace(data, length);
   }
+  out.result = std::move(r);
   return out;
 }
 

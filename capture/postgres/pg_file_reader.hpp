@@ -4,6 +4,7 @@
 // results in binary (a role needs EXECUTE on exactly these functions; docs/cli.md).
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,12 @@ struct FileRange {
 };
 
 // Each range's bytes, in order: shorter at the end of the file, none when the file is gone.
-std::vector<std::optional<std::vector<std::uint8_t>>> read_file_ranges(
-    PgConnection& conn, const std::vector<FileRange>& ranges);
+// They stay in the query's result (no copy of megabytes per query), writable in place.
+struct FileRangesRead {
+  PgResult result;
+  std::vector<std::optional<std::span<std::uint8_t>>> ranges;
+};
+FileRangesRead read_file_ranges(PgConnection& conn, const std::vector<FileRange>& ranges);
 
 // A PostgreSQL array literal of text values, quoted for any content.
 std::string text_array_literal(const std::vector<std::string>& values);
