@@ -12,8 +12,10 @@
    `restore_command = cp DIR/%f %p` from a local uncompressed directory; the time from
    server start to promotion.
 
-4. Incremental backup after 5% of the rows changed: `pitr backup --type incr` against a full
-   `pg_basebackup -Ft -Z zstd` (time and bytes read from the server).
+4. Incremental backup after about 5% of the pages changed (--rows-percent of
+   pgbench_accounts' rows updated, 2.5 by default: those pages, the pages their new versions
+   go to, and index pages; the share of pages read is printed): `pitr backup --type incr`
+   against a full `pg_basebackup -Ft -Z zstd` (time and bytes read from the server).
 
 Prints each measurement and the ratios (> 1 means pitr is faster).
 
@@ -54,10 +56,12 @@ def wait_promoted(pgdata, timeout=1800):
     return time.monotonic() - start
 
 
-def time_basebackup(pg, into, env):
-    """Wall seconds of a full `pg_basebackup -Ft -Z zstd` (its output removed after)."""
+def time_basebackup(pg, into, env, plain=False):
+    """Wall seconds of a full `pg_basebackup -Ft -Z zstd`, or with `plain` in its default
+    format (plain files, uncompressed, fsynced), its output removed after."""
+    form = [] if plain else ["-Ft", "-Z", "zstd"]
     wall = run_measured(
-        [pg.bin("pg_basebackup"), "-D", into, "-Ft", "-Z", "zstd", "-X", "none",
+        [pg.bin("pg_basebackup"), "-D", into, *form, "-X", "none",
          "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "pitr", "-w"],
         env=env)[0]
     shutil.rmtree(into)
@@ -65,10 +69,11 @@ def time_basebackup(pg, into, env):
 
 
 def incremental(args, pg, tmp, env):
-    """4. Incremental backup after 5% of pgbench_accounts' rows changed (a slice of its pages
-    and the pages their new versions went to): `pitr backup --type incr` (changed blocks over
-    SQL, found through the WAL capture archived) against a full `pg_basebackup`, each round
-    after another 5%. Time until the backup is stored, and bytes read from the server."""
+    """4. Incremental backup after --rows-percent of pgbench_accounts' rows changed (a slice
+    of its pages, the pages their new versions went to, and index pages): `pitr backup --type
+    incr` (changed blocks over SQL, found through the WAL capture archived and summarized)
+    against a full `pg_basebackup`, each round after another slice. Time until the backup is
+    stored, and bytes read from the server."""
     archive = shared_with_postgres(os.path.join(tmp, "incremental"))
     capture = subprocess.Popen([args.pitr, "capture", "--archive", archive, "--source", pg.uri],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -76,13 +81,15 @@ def incremental(args, pg, tmp, env):
         full = json.loads(subprocess.run(
             [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "full",
              "--json"], env=env, check=True, capture_output=True).stdout)
-        rows = args.scale * 100000
-        bb_walls, pi_walls, pi_read, pi_cpu = [], [], [], []
+        rows = int(args.scale * 100000 * args.rows_percent / 100)
+        bb_walls, plain_walls, pi_walls, pi_read, pi_cpu = [], [], [], [], []
         for i in range(args.backup_runs):
-            first = i * rows // 20 + 1
+            first = i * rows + 1
             pg.sql(f"UPDATE pgbench_accounts SET abalance = abalance + 1 "
-                   f"WHERE aid BETWEEN {first} AND {first + rows // 20 - 1}")
+                   f"WHERE aid BETWEEN {first} AND {first + rows - 1}")
             bb_walls.append(time_basebackup(pg, os.path.join(tmp, f"incr-basebackup-{i}"), env))
+            plain_walls.append(time_basebackup(pg, os.path.join(tmp, f"incr-plain-{i}"), env,
+                                               plain=True))
             wall, cpu, out = run_measured_output(
                 [args.pitr, "backup", "--archive", archive, "--source", pg.uri, "--type", "incr",
                  "--json"], env=env)
@@ -94,12 +101,18 @@ def incremental(args, pg, tmp, env):
             pi_read.append(result["bytes_read"])
         bb_wall, pi_wall = statistics.median(bb_walls), statistics.median(pi_walls)
         read = statistics.median(pi_read)
-        print(f"incremental after 5% of rows changed: pg_basebackup -Ft -Z zstd {bb_wall:6.2f} s, "
+        print(f"incremental after {args.rows_percent}% of rows changed (pages read: "
+              f"{100 * read / full['bytes_read']:.1f}% of the full backup's bytes): "
+              f"pg_basebackup -Ft -Z zstd {bb_wall:6.2f} s, "
               f"read {full['bytes_read'] / 1048576:.0f} MiB | pitr backup --type incr "
               f"{pi_wall:6.2f} s (cpu {statistics.median(pi_cpu):.2f} s), read "
               f"{read / 1048576:.1f} MiB | time ratio {bb_wall / pi_wall:.2f}x, bytes read ratio "
               f"{full['bytes_read'] / read:.1f}x (medians of {args.backup_runs}: "
               f"{' '.join(f'{w:.2f}' for w in bb_walls)} | {' '.join(f'{w:.2f}' for w in pi_walls)})")
+        plain = statistics.median(plain_walls)
+        print(f"  against pg_basebackup in its default format (plain, uncompressed, fsynced) "
+              f"{plain:6.2f} s: time ratio {plain / pi_wall:.2f}x (runs "
+              f"{' '.join(f'{w:.2f}' for w in plain_walls)})")
     finally:
         capture.terminate()
         capture.wait()
@@ -117,6 +130,8 @@ def main():
                     "\"--compression-level 1\"")
     ap.add_argument("--streaming-only", action="store_true",
                     help="measure streaming only (no backup and recovery steps)")
+    ap.add_argument("--rows-percent", type=float, default=2.5,
+                    help="share of pgbench_accounts' rows each incremental round updates")
     ap.add_argument("--incremental-only", action="store_true",
                     help="measure step 4 only (incremental backups against pg_basebackup)")
     args = ap.parse_args()
