@@ -60,6 +60,27 @@ class RestoredServer:
 
 
 class PostgresTestCase(ServerTestCase):
+    def packs(self):
+        """Stored packs (not a local store's temporary files)."""
+        return [k for k in archive_keys(self.archive, "blocks/packs/")
+                if k.endswith(".pack") and not os.path.basename(k).startswith(".")]
+
+    def pack_bytes(self):
+        return sum(len(archive_object(self.archive, k)) for k in self.packs())
+
+    def stored_block_ids(self):
+        """The block ids every pack index lists (docs/archive-format.md, the block store):
+        a block stored twice appears twice."""
+        ids = []
+        for key in archive_keys(self.archive, "blocks/index/"):
+            if not key.endswith(".idx") or os.path.basename(key).startswith("."):
+                continue
+            data = archive_object(self.archive, key)
+            self.assertEqual(data[:8], b"PITRPIDX", key)
+            count = int.from_bytes(data[12:16], "little")
+            ids += [data[16 + 48 * i:16 + 48 * i + 32] for i in range(count)]
+        return ids
+
     def setUp(self):
         super().setUp()
         self.archive = self.new_archive(for_postgres=True)
@@ -247,14 +268,6 @@ class BlockStoreTest(PostgresTestCase):
         return json.loads(pitr("backup", "--archive", self.archive, "--source", self.pg.uri,
                                "--json", *args, password=self.pg.password, timeout=600).stdout)
 
-    def packs(self):
-        """Stored packs (not a local store's temporary files)."""
-        return [k for k in archive_keys(self.archive, "blocks/packs/")
-                if k.endswith(".pack") and not os.path.basename(k).startswith(".")]
-
-    def pack_bytes(self):
-        return sum(len(archive_object(self.archive, k)) for k in self.packs())
-
     def wal_segments(self):
         """The names of the sealed WAL segments, sorted."""
         return sorted(os.path.basename(k) for k in archive_keys(self.archive, "wal/")
@@ -329,6 +342,8 @@ class BlockStoreTest(PostgresTestCase):
         total = self.pack_bytes()
         # Every block the killed run stored is used again, not uploaded again.
         self.assertLessEqual(again["bytes_stored"], total - kept)
+        ids = self.stored_block_ids()
+        self.assertEqual(len(ids), len(set(ids)), "a block was stored twice")
         self.assertGreater(again["bytes_read"], kept)
         state = pg.sql(STATE).strip()
         self.wait_archived(pg)

@@ -5,10 +5,13 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
 import tarfile
 import unittest
 
-from harness import pitr, replace_archive_object, archive_keys
+from harness import (PITR, pitr, replace_archive_object, archive_keys, wait_until,
+                     with_spool)
 from test_postgres import STATE, PostgresTestCase
 
 # Every table of the public schema, each by an md5 of its rows (created on the source, so a
@@ -237,6 +240,45 @@ class IncrementalBackupTest(PostgresTestCase):
         self.assertEqual((stored["type"], stored["parent"]), ("incr", full["id"]), err)
         self.assertEqual(self.manifest(stored["id"])["pages_checksummed"], 0)
         self.assertEqual(capture.stop(), 0, capture.output())
+
+    def test_a_killed_incremental_run_again_uploads_only_what_is_missing(self):
+        pg = self.start_source()
+        capture = self.capture(pg)
+        self.pgbench("-i", "-s", "10", "-q")
+        pg.sql(TABLE_HASHES)
+        full, _ = self.backup_json("--type", "full")
+        # Pages that compress poorly, so that the killed run stores packs before the kill.
+        pg.sql("UPDATE pgbench_accounts SET filler = md5(aid::text) || md5((aid * 7)::text) "
+               "WHERE aid <= 300000")
+        before = set(self.packs())
+        first = subprocess.Popen(
+            [PITR, *with_spool(["backup", "--archive", self.archive, "--source", pg.uri,
+                                "--type", "incr", "--compression-level", "19",
+                                "--pack-size", "1M"])],
+            env=dict(os.environ, PITR_PASSWORD=pg.password), stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        wait_until(lambda: set(self.packs()) - before, timeout=120,
+                   what="the first pack of the incremental")
+        first.kill()
+        first.wait()
+        self.assertEqual(first.returncode, -signal.SIGKILL, "the incremental ended before the kill")
+        self.assertEqual([b["id"] for b in self.status()[0]["backups"]], [full["id"]])
+        kept = self.pack_bytes()
+        again, out = self.backup_json("--type", "incr")
+        self.assertEqual((again["type"], again["parent"]), ("incr", full["id"]), out)
+        # Every block the killed run stored is used again, not stored again.
+        self.assertGreater(kept, 0)
+        self.assertLessEqual(again["bytes_stored"], self.pack_bytes() - kept)
+        ids = self.stored_block_ids()
+        self.assertEqual(len(ids), len(set(ids)), "a block was stored twice")
+        expected = self.moment()
+        self.wait_archived(pg)
+        self.assertEqual(capture.stop(), 0, capture.output())
+        server, log = self.restore("restore-resumed", "--backup", again["id"], "--immediate")
+        try:
+            self.assertEqual(server.sql("SELECT table_hashes()").strip(), expected["tables"], log)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
