@@ -83,7 +83,7 @@ class RangeScan {
     auto key = source_.summary_key(*piece.record);
     if (!key) return;
     try {
-      summaries_[piece.segment] = read_wal_summary(*source_.store, *key, piece.record->sha256);
+      summaries_[piece.segment] = read_wal_summary(*source_.store, *key, *piece.record);
     } catch (const std::exception& e) {
       result_.warnings.push_back(
           fmt::format("{} (the WAL of {} is decoded instead)", e.what(), piece.record->file));
@@ -156,21 +156,19 @@ class RangeScan {
           fmt::format("{} ends at {}", file_name(piece.segment), postgres::format_lsn(at))};
   }
 
-  // Calls sink with the tail's bytes in [from, to), or as many as it holds, setting `at` to
-  // where they start.
+  // Calls sink with the tail's bytes in [from, to), or as many as it holds, a MiB at a time,
+  // from `at` = from on.
   void read_open_part(const OpenWalTail& tail, Lsn from, Lsn to, Lsn& at,
                       const std::function<void(Bytes)>& sink) const {
-    std::vector<std::uint8_t> bytes(to - from);
-    std::size_t got = 0;
-    while (got < bytes.size()) {
-      auto n =
-          tail.file->pread_some(std::span(bytes).subspan(got), from - tail.segment * size_ + got);
-      if (n == 0) break;
-      got += n;
-    }
-    bytes.resize(got);
+    std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(to - from, 1u << 20));
     at = from;
-    sink(bytes);
+    for (Lsn next = from; next < to;) {
+      auto want = std::min<std::uint64_t>(buffer.size(), to - next);
+      auto n = tail.file->pread_some(std::span(buffer).first(want), next - tail.segment * size_);
+      if (n == 0) break;  // the tail ends here
+      sink(Bytes(buffer).first(n));
+      next += n;
+    }
   }
 
   const WalSourceListing& source_;

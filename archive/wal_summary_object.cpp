@@ -18,7 +18,7 @@ void store_wal_summary(storage::ObjectStore& store, const std::string& key,
 
 postgres::WalSegmentSummary read_wal_summary(const storage::ObjectStore& store,
                                              const std::string& key,
-                                             const std::string& segment_sha256) {
+                                             const WalSegmentRecord& segment) {
   std::vector<std::uint8_t> bytes;
   read_zstd_object(store, key, [&](Bytes b) { bytes.insert(bytes.end(), b.begin(), b.end()); });
   postgres::WalSegmentSummary summary;
@@ -27,11 +27,15 @@ postgres::WalSegmentSummary read_wal_summary(const storage::ObjectStore& store,
   } catch (const DecodeError& e) {
     throw IoError(fmt::format("{} is damaged: {}", key, e.what()));
   }
-  if (summary.segment_sha256 != segment_sha256)
+  if (summary.start != segment.start || summary.segment_size != segment.segment_size)
+    throw IoError(fmt::format("{} describes the segment at {} of {} bytes, not {}", key,
+                              postgres::format_lsn(summary.start), summary.segment_size,
+                              segment.file));
+  if (summary.segment_sha256 != segment.sha256)
     throw IoError(
         fmt::format("{} describes other WAL than its segment holds (SHA-256 {}, the "
                     "segment's {})",
-                    key, summary.segment_sha256, segment_sha256));
+                    key, summary.segment_sha256, segment.sha256));
   return summary;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "archive/storage/object_store.hpp"
+#include "archive/wal_archive.hpp"
 #include "formats/postgres/wal_summary.hpp"
 
 namespace pitr::archive {
@@ -15,10 +16,10 @@ namespace pitr::archive {
 void store_wal_summary(storage::ObjectStore& store, const std::string& key,
                        const postgres::WalSegmentSummary& summary);
 
-// The summary under `key`. Throws IoError when it is damaged or describes other bytes than
-// the segment whose SHA-256 is `segment_sha256`.
+// The summary under `key` of `segment`. Throws IoError when it is damaged or describes
+// another segment or other bytes (its place, size or SHA-256 differ).
 postgres::WalSegmentSummary read_wal_summary(const storage::ObjectStore& store,
                                              const std::string& key,
-                                             const std::string& segment_sha256);
+                                             const WalSegmentRecord& segment);
 
 }  // namespace pitr::archive

@@ -24,7 +24,7 @@ void check_summary(const WalSourceListing& l, const WalSegmentRecord& r,
   auto key = l.summary_key(r);
   if (!key) return;
   try {
-    auto stored = read_wal_summary(*l.store, *key, r.sha256);
+    auto stored = read_wal_summary(*l.store, *key, r);
     bool same = stored.chunk_size == built.chunk_size;
     for (std::size_t k = 0; same && k < stored.chunks.size(); ++k) {
       const auto &a = stored.chunks[k], &b = built.chunks[k];
@@ -79,9 +79,7 @@ std::vector<std::string> verify_wal(const WalSourceListing& l) {
     std::optional<Lsn> builder_at;  // the segment the builder is in
     auto fresh_scanner = [&] {
       scanner = postgres::WalScanner(size);
-      scanner.set_record_sink([&](Lsn start, const postgres::WalRecordParts& record) {
-        builder.add(start, scanner.last_record_end(), record);
-      });
+      builder.follow(scanner);
     };
     fresh_scanner();
     for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -104,6 +102,7 @@ std::vector<std::string> verify_wal(const WalSourceListing& l) {
           scanner.feed(at, b, [](const postgres::WalEvent&) {});
           at += b.size();
         });
+        if (scanner.ended()) builder.lose_sync();
         if (p.record && p.record->complete()) {
           check_summary(l, *p.record, builder.seal(p.end, scanner.open_record()), problems);
           builder_at = p.end;

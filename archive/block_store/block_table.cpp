@@ -33,10 +33,10 @@ void BlockTable::rehash(std::size_t slots) {
 }
 
 void BlockTable::add(const BlockId& id, const BlockLocation& at) {
+  if (!slots_.empty() && slots_[slot_of(id)] != 0) return;
   if (2 * (entries_.size() + 1) > slots_.size())
     rehash(std::max<std::size_t>(64, 2 * slots_.size()));
   auto slot = slot_of(id);
-  if (slots_[slot] != 0) return;
   if (entries_.size() >= UINT32_MAX - 1) throw std::length_error("more than 4 billion blocks");
   entries_.push_back({id, at});
   slots_[slot] = static_cast<std::uint32_t>(entries_.size());

@@ -7,6 +7,7 @@
 // written by the server (a torn read), which the second read no longer sees; a page gone at
 // the second read was truncated away meanwhile, which the WAL replays.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,9 +23,10 @@ class FetchedPageCheck {
       : conn_(conn), backup_start_(backup_start) {}
 
   // Checks `page`, read at `offset` of the server's file `path`; `block` is its number in
-  // its relation fork. A page read again replaces `page`.
-  void check(const std::string& path, std::uint64_t offset, std::uint32_t block,
-             std::span<std::uint8_t> page);
+  // its relation fork. Returns the page read again when it failed once (it replaces `page`).
+  std::optional<std::vector<std::uint8_t>> check(const std::string& path, std::uint64_t offset,
+                                                 std::uint32_t block,
+                                                 std::span<const std::uint8_t> page);
 
   // Pages whose checksum was compared (not new ones, nor ones the WAL overwrites).
   std::uint64_t checked() const { return checked_; }

@@ -74,10 +74,10 @@ FileRangesRead read_file_ranges(PgConnection& conn, const std::vector<FileRange>
     throw PgError(fmt::format("pg_read_binary_file on {}: {} ranges asked, {} answered",
                               conn.describe(), ranges.size(), PQntuples(r.get())),
                   "");
-  FileRangesRead out{nullptr, std::vector<std::optional<std::span<std::uint8_t>>>(ranges.size())};
+  FileRangesRead out{nullptr, std::vector<std::optional<Bytes>>(ranges.size())};
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     if (PQgetisnull(r.get(), i, 0)) continue;
-    auto* data = reinterpret_cast<std::uint8_t*>(PQgetvalue(r.get(), i, 0));
+    const auto* data = reinterpret_cast<const std::uint8_t*>(PQgetvalue(r.get(), i, 0));
     auto length = static_cast<std::size_t>(PQgetlength(r.get(), i, 0));
     if (length > ranges[static_cast<std::size_t>(i)].length)
       throw PgError(

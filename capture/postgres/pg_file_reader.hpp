@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capture/postgres/pg_connection.hpp"
+#include "formats/byte_cursor.hpp"
 
 namespace pitr::capture {
 
@@ -29,10 +30,10 @@ struct FileRange {
 };
 
 // Each range's bytes, in order: shorter at the end of the file, none when the file is gone.
-// They stay in the query's result (no copy of megabytes per query), writable in place.
+// They stay in the query's result (no copy of megabytes per query).
 struct FileRangesRead {
   PgResult result;
-  std::vector<std::optional<std::span<std::uint8_t>>> ranges;
+  std::vector<std::optional<Bytes>> ranges;
 };
 FileRangesRead read_file_ranges(PgConnection& conn, const std::vector<FileRange>& ranges);
 

@@ -200,8 +200,7 @@ class RangeFetcher {
     FileRange range;
   };
 
-  void deliver(FileJob& job, const FileRange& range,
-               const std::optional<std::span<std::uint8_t>>& read_bytes) {
+  void deliver(FileJob& job, const FileRange& range, const std::optional<Bytes>& read_bytes) {
     --job.pending;
     if (!read_bytes) {  // dropped while the backup ran: the WAL replayed after it drops it again
       job.gone = true;
@@ -220,10 +219,11 @@ class RangeFetcher {
     for (std::uint64_t at = 0; at < range.length; at += kPage) {
       auto read = bytes.subspan(at, std::min(kPage, range.length - at));
       auto block = (range.offset + at) / kPage;
+      std::optional<std::vector<std::uint8_t>> reread;
       if (checksums_ && job.first_block)
-        checksums_->check(job.path, range.offset + at,
-                          *job.first_block + static_cast<std::uint32_t>(block), read);
-      Bytes page = read;
+        reread = checksums_->check(job.path, range.offset + at,
+                                   *job.first_block + static_cast<std::uint32_t>(block), read);
+      Bytes page = reread ? Bytes(*reread) : Bytes(read);
       job.ids.at(block) = blocks_.put(page);
       if (job.relation && !checked_unplanned(job, block, page)) ++stats_.blocks_read;
     }

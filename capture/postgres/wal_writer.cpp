@@ -99,9 +99,7 @@ void WalWriter::open_tail(postgres::TimelineId timeline, Lsn lsn, bool exists) {
 void WalWriter::new_scanner(Lsn lsn) {
   scanner_.emplace(source_.segment_size);
   summary_.restart(lsn);
-  scanner_->set_record_sink([this](Lsn start, const postgres::WalRecordParts& record) {
-    summary_.add(start, scanner_->last_record_end(), record);
-  });
+  summary_.follow(*scanner_);
 }
 
 std::optional<postgres::WalSegmentSummary> WalWriter::seal_summary(
@@ -113,8 +111,10 @@ std::optional<postgres::WalSegmentSummary> WalWriter::seal_summary(
 void WalWriter::scan(Lsn lsn, Bytes data) {
   if (!scanner_) return;  // indexing stopped after damaged WAL, until the next segment
   try {
+    if (scanner_->position() != lsn || scanner_->ended()) summary_.lose_sync();  // it skips
     scanner_->feed(lsn, data,
                    [&](const postgres::WalEvent& e) { count_wal_event(tail_->record, e); });
+    if (scanner_->ended()) summary_.lose_sync();
   } catch (const DecodeError& e) {
     fmt::print(stderr,
                "pitr capture: warning: WAL in {} could not be indexed ({}); it is archived "

@@ -183,6 +183,7 @@ void WalScanner::finish_record(const WalEventSink& sink) {
   ++records_;
   last_end_ = pos_;
   if (record_sink_) record_sink_(record_lsn_, decode_wal_record(rec, magic_));
+  if (raw_record_sink_) raw_record_sink_(record_lsn_, rec, magic_);
   decode_record(record_lsn_, rec, sink);
   record_.clear();
   bool switched = rec[17] == kRmXlog && (rec[16] & 0xF0) == kXlogSwitch;

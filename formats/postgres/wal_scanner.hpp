@@ -30,6 +30,9 @@ struct WalEvent {
 using WalEventSink = std::function<void(const WalEvent&)>;
 // Every complete record (its CRC checked) and where it starts.
 using WalRecordSink = std::function<void(Lsn lsn, const WalRecordParts& record)>;
+// Every complete record as it is (its CRC checked), where it starts, and the page magic
+// that says which version wrote it.
+using WalRawRecordSink = std::function<void(Lsn lsn, Bytes record, std::uint16_t page_magic)>;
 
 class WalScanner {
  public:
@@ -42,6 +45,8 @@ class WalScanner {
 
   // Also hands every complete record to `sink`, decoded (for change maps).
   void set_record_sink(WalRecordSink sink) { record_sink_ = std::move(sink); }
+  // Or undecoded, for a caller that decides what a record it cannot decode means.
+  void set_raw_record_sink(WalRawRecordSink sink) { raw_record_sink_ = std::move(sink); }
 
   // True once the WAL ended: a zeroed page or a zero-length record where one should start.
   bool ended() const { return ended_; }
@@ -79,6 +84,7 @@ class WalScanner {
   Lsn last_end_ = 0;
   std::uint64_t records_ = 0;
   WalRecordSink record_sink_;
+  WalRawRecordSink raw_record_sink_;
 };
 
 // Main data of one record (the last bytes of the record, after the block references);

@@ -99,7 +99,8 @@ WalChunkSummary decode_chunk(ByteCursor& c, std::uint32_t chunk_size) {
     auto spc = c.u32();
     chunk.changes.replace_database(spc, c.u32());
   }
-  // No chunk references more blocks than it has bytes: this bounds a hostile input's cost.
+  // A block reference takes at least 8 bytes of WAL, and the one record crossing into the
+  // chunk names at most 33 blocks: this bounds a hostile input's cost.
   std::uint64_t blocks = 0;
   for (auto forks = count(c, 22); forks > 0; --forks) {
     auto file = read_rel_file(c);
@@ -115,7 +116,7 @@ WalChunkSummary decode_chunk(ByteCursor& c, std::uint32_t chunk_size) {
       auto first = c.u32();
       auto n = c.u32();
       blocks += n;
-      if (blocks > chunk_size || std::uint64_t{first} + n > (std::uint64_t{1} << 32))
+      if (blocks > chunk_size / 8 + 33 || std::uint64_t{first} + n > (std::uint64_t{1} << 32))
         throw DecodeError("WAL summary: more blocks than a chunk of WAL can name");
       for (std::uint32_t i = 0; i < n; ++i) chunk.changes.add_block(file, fork, first + i);
     }
@@ -199,6 +200,16 @@ void WalSummaryBuilder::add(Lsn start, Lsn end, const WalRecordParts& record) {
     current_.chunks[k].record_across_end = start;
 }
 
+void WalSummaryBuilder::follow(WalScanner& scanner) {
+  scanner.set_raw_record_sink([this, &scanner](Lsn start, Bytes record, std::uint16_t magic) {
+    try {
+      add(start, scanner.last_record_end(), decode_wal_record(record, magic));
+    } catch (const std::exception&) {
+      lose_sync();
+    }
+  });
+}
+
 WalSegmentSummary WalSummaryBuilder::seal(Lsn end, const WalScanner::OpenRecord& open) {
   if (end != current_.start + segment_size_)
     throw std::logic_error("a WAL summary sealed before the end of its segment");
@@ -209,10 +220,15 @@ WalSegmentSummary WalSummaryBuilder::seal(Lsn end, const WalScanner::OpenRecord&
     if (!synced_ || first_seen_ > current_.chunk_start(k + 1))
       chunk.record_across_end = kRecordAcrossUnknown;
   }
-  if (synced_)
+  if (synced_) {
     current_.chunks.back().record_across_end = !open.open         ? kNoRecordAcross
                                                : open.start_known ? open.start
                                                                   : kRecordAcrossUnknown;
+    // A record still open at the segment's end crosses every chunk end after its start.
+    for (std::size_t k = 0; open.open && open.start_known && k + 1 < current_.chunks.size(); ++k)
+      if (open.start < current_.chunk_start(k + 1))
+        current_.chunks[k].record_across_end = open.start;
+  }
   auto sealed = std::move(current_);
   auto synced = synced_;
   restart(end);

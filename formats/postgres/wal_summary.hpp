@@ -69,6 +69,13 @@ class WalSummaryBuilder {
   void restart(Lsn lsn);
   // A complete record [start, end).
   void add(Lsn start, Lsn end, const WalRecordParts& record);
+  // Takes every record `scanner` completes from now on (restart() first). A record that
+  // cannot be decoded leaves the chunks up to it incomplete rather than failing the scan:
+  // the summary only spares later backups work.
+  void follow(WalScanner& scanner);
+  // Records may have been missed here (the scanner skipped bytes): chunks up to the next
+  // record seen are incomplete.
+  void lose_sync() { synced_ = false; }
   // The segment that ends at `end` was scanned to its end, where `open` is the record the
   // scanner is in the middle of. Returns the segment's summary, its SHA-256 left empty for
   // the caller, and moves on to the next segment.

@@ -29,6 +29,7 @@ using test::rel_file;
 constexpr std::uint64_t kSegment = 4 << 20;  // four chunks of 1 MiB
 constexpr std::uint16_t kPg15 = 0xD110;
 const RelFile kRels[] = {{1663, 5, 16384}, {1663, 5, 16390}, {1663, 7, 16400}};
+const RelFile kLargeRecords{1663, 5, 17000};  // named by large records only: never cut
 
 std::string dump(const WalChanges& c) {
   std::string out;
@@ -42,11 +43,14 @@ std::string dump(const WalChanges& c) {
   return out;
 }
 
-// Random WAL: small heap-like records naming blocks, a few large ones that cross chunks and
-// segments, truncations, relation creations and a database creation.
+// Random WAL: small heap-like records naming blocks, a few large ones (`large` per mille,
+// of `large_min` to twice that) that cross chunks and segments, truncations, relation
+// creations and database creations.
 class RandomWal {
  public:
-  explicit RandomWal(std::uint64_t bytes) {
+  RandomWal(std::uint64_t segment, std::uint64_t bytes, std::uint32_t large = 3,
+            std::uint32_t large_min = 512 * 1024)
+      : wal_(segment) {
     std::mt19937 rng(7);
     auto pick = [&](std::uint32_t n) {
       return std::uniform_int_distribution<std::uint32_t>(0, n - 1)(rng);
@@ -55,21 +59,22 @@ class RandomWal {
       auto kind = pick(1000);
       const auto& rel = kRels[pick(3)];
       std::vector<std::uint8_t> r;
-      if (kind < 3) {  // large: up to 1.5 MiB of main data
-        r = record(10, 0, {{rel, 0, pick(300), false, {1}, {}}},
-                   std::vector<std::uint8_t>(512 * 1024 + pick(1024 * 1024), 9));
-      } else if (kind < 8) {  // truncation to a few blocks
+      if (kind < large) {  // naming a block no other record names, so that losing it shows
+        r = record(10, 0,
+                   {{kLargeRecords, 0, static_cast<std::uint32_t>(starts_.size()), false, {1}, {}}},
+                   std::vector<std::uint8_t>(large_min + pick(large_min), 9));
+      } else if (kind < large + 5) {  // truncation to a few blocks
         std::vector<std::uint8_t> main;
         put(main, pick(50), 4);
         auto f = rel_file(rel);
         main.insert(main.end(), f.begin(), f.end());
         put(main, 1, 4);
         r = record(2, 0x20, {}, main);
-      } else if (kind < 10) {  // creation of a fork
+      } else if (kind < large + 7) {  // creation of a fork
         auto main = rel_file(rel);
         put(main, pick(3) == 0 ? 2 : 0, 4);
         r = record(2, 0x10, {}, main);
-      } else if (kind < 11) {  // a database created
+      } else if (kind < large + 8) {  // a database created
         std::vector<std::uint8_t> main;
         put(main, 20000 + pick(100), 4);
         put(main, 1663, 4);
@@ -88,6 +93,7 @@ class RandomWal {
 
   const std::vector<std::uint8_t>& bytes() const { return wal_.bytes(); }
   const std::vector<Lsn>& starts() const { return starts_; }
+  const std::vector<Lsn>& ends() const { return ends_; }
   // The map of the records that start in [from, to), decoded one by one.
   WalChanges between(Lsn from, Lsn to) const {
     WalChanges c;
@@ -104,14 +110,37 @@ class RandomWal {
   }
 
  private:
-  test::WalBuilder wal_{kSegment};
+  test::WalBuilder wal_;
   std::vector<Lsn> starts_, ends_;
   std::vector<std::vector<std::uint8_t>> records_;
 };
 
+// Scans `pairs` random ranges between record boundaries (and up to the WAL's end) and
+// compares each with the records decoded one by one; returns the bytes the scans decoded.
+std::uint64_t compare_random_ranges(const archive::WalSourceListing& l, const RandomWal& wal,
+                                    int pairs, std::uint64_t* summarized = nullptr) {
+  std::mt19937 rng(11);
+  const auto& starts = wal.starts();
+  std::uniform_int_distribution<std::size_t> any(0, starts.size());
+  auto at = [&](std::size_t k) { return k == starts.size() ? wal.bytes().size() : starts[k]; };
+  std::uint64_t decoded = 0;
+  for (int i = 0; i < pairs; ++i) {
+    auto a = any(rng), b = any(rng);
+    if (a > b) std::swap(a, b);
+    auto scan = archive::scan_wal_changes(l, 1, at(a), at(b));
+    EXPECT_TRUE(scan.changes) << scan.missing;
+    if (!scan.changes) continue;
+    EXPECT_EQ(dump(*scan.changes), dump(wal.between(at(a), at(b))))
+        << "range " << format_lsn(at(a)) << " to " << format_lsn(at(b));
+    decoded += scan.decoded_bytes;
+    if (summarized) *summarized += scan.summarized_bytes;
+  }
+  return decoded;
+}
+
 class WalSummaryScanTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { wal_ = new RandomWal(3 * kSegment + kSegment / 2); }
+  static void SetUpTestSuite() { wal_ = new RandomWal(kSegment, 3 * kSegment + kSegment / 2); }
   static void TearDownTestSuite() { delete wal_; }
 
   void SetUp() override {
@@ -127,29 +156,8 @@ class WalSummaryScanTest : public ::testing::Test {
     return archive::layout::wal_summary(source_.source_id, wal_file_name(1, segment, kSegment));
   }
 
-  // Scans `pairs` random ranges between record boundaries (and up to the WAL's end) and
-  // compares each with the records decoded one by one.
   std::uint64_t scan_ranges_and_compare(int pairs, std::uint64_t* summarized = nullptr) {
-    auto l = listing();
-    std::mt19937 rng(11);
-    const auto& starts = wal_->starts();
-    std::uniform_int_distribution<std::size_t> any(0, starts.size());
-    std::uint64_t decoded = 0;
-    for (int i = 0; i < pairs; ++i) {
-      auto a = any(rng), b = any(rng);
-      if (a > b) std::swap(a, b);
-      auto at = [&](std::size_t k) {
-        return k == starts.size() ? wal_->bytes().size() : starts[k];
-      };
-      auto scan = archive::scan_wal_changes(l, 1, at(a), at(b));
-      EXPECT_TRUE(scan.changes) << scan.missing;
-      if (!scan.changes) continue;
-      EXPECT_EQ(dump(*scan.changes), dump(wal_->between(at(a), at(b))))
-          << "range " << format_lsn(at(a)) << " to " << format_lsn(at(b));
-      decoded += scan.decoded_bytes;
-      if (summarized) *summarized += scan.summarized_bytes;
-    }
-    return decoded;
+    return compare_random_ranges(listing(), *wal_, pairs, summarized);
   }
 
   static RandomWal* wal_;
@@ -194,11 +202,23 @@ TEST_F(WalSummaryScanTest, MissingOrDamagedSummariesAreReadAround) {
 }
 
 TEST_F(WalSummaryScanTest, ASummaryOfOtherBytesIsNotUsed) {
-  // Segment 0's summary under segment 1's name: its SHA-256 names other bytes.
+  // Segment 0's summary under segment 1's name: it names another segment.
   auto zero = dir_.path() / "archive" / summary_key(0);
   auto one = dir_.path() / "archive" / summary_key(1);
   archive::fs::copy_file(zero, one, archive::fs::copy_options::overwrite_existing);
   auto scan = archive::scan_wal_changes(listing(), 1, wal_->starts()[1], wal_->bytes().size());
+  ASSERT_TRUE(scan.changes) << scan.missing;
+  ASSERT_EQ(scan.warnings.size(), 1u);
+  EXPECT_NE(scan.warnings[0].find("describes the segment at 0/0"), std::string::npos)
+      << scan.warnings[0];
+  EXPECT_EQ(dump(*scan.changes), dump(wal_->between(wal_->starts()[1], wal_->bytes().size())));
+  // Segment 1's own summary with another SHA-256: other bytes.
+  auto l = listing();
+  auto summary = archive::read_wal_summary(arch_.store(), summary_key(2), l.segments.at(2));
+  summary.start = l.segments.at(1).start;
+  summary.segment_sha256 = std::string(64, 'c');
+  archive::store_wal_summary(arch_.store(), summary_key(1), summary);
+  scan = archive::scan_wal_changes(listing(), 1, wal_->starts()[1], wal_->bytes().size());
   ASSERT_TRUE(scan.changes) << scan.missing;
   ASSERT_EQ(scan.warnings.size(), 1u);
   EXPECT_NE(scan.warnings[0].find("describes other WAL"), std::string::npos) << scan.warnings[0];
@@ -210,7 +230,7 @@ TEST_F(WalSummaryScanTest, VerifyComparesEachSummaryWithItsSegment) {
   // One block more in a chunk of segment 1's summary, its SHA-256 still the segment's.
   auto l = listing();
   const auto& record = l.segments.at(1);
-  auto summary = archive::read_wal_summary(arch_.store(), summary_key(1), record.sha256);
+  auto summary = archive::read_wal_summary(arch_.store(), summary_key(1), record);
   summary.chunks[2].changes.add_block(kRels[2], Fork::kMain, 123456);
   archive::store_wal_summary(arch_.store(), summary_key(1), summary);
   auto problems = archive::verify_wal(listing());
@@ -224,17 +244,56 @@ TEST_F(WalSummaryScanTest, VerifyComparesEachSummaryWithItsSegment) {
   EXPECT_NE(problems[0].find(summary_key(1)), std::string::npos) << problems[0];
 }
 
+// Segments of 256 KiB (one chunk each), records spanning up to four of them, and capture
+// stopped mid-segment and resumed: the ranges still equal decoding the WAL, and verify
+// agrees with every summary.
+TEST(WalSummarySmallSegments, RecordsAcrossSegmentsAndACaptureResumed) {
+  constexpr std::uint64_t kSmall = 256 << 10;
+  RandomWal wal(kSmall, 24 * kSmall, 2, 300 << 10);
+  test::TempDir dir;
+  auto arch = archive::Archive::local(dir.path() / "archive");
+  arch.create_or_check();
+  archive::WalSource source{"pg-43", 43, kSmall};
+  archive::remember_wal_source(arch, source);
+  // Cut inside a segment that begins in the middle of a record: the resumed scan cannot
+  // see that record, so that segment's summary must not claim its first chunk.
+  Lsn cut = 0;
+  for (std::size_t i = 0; i < wal.starts().size() && !cut; ++i) {
+    auto next_segment = wal.starts()[i] / kSmall * kSmall + kSmall;
+    if (wal.starts()[i] > 4 * kSmall && wal.ends()[i] > next_segment &&
+        next_segment + 12345 < wal.ends()[i] && wal.ends()[i] + kSmall < wal.bytes().size())
+      cut = next_segment + 12345;
+  }
+  ASSERT_NE(cut, 0u);
+
+  {
+    capture::WalWriter writer(arch, source, {1, 1});
+    writer.write(1, 0, Bytes(wal.bytes()).first(cut));
+    writer.finish();
+  }
+  capture::WalWriter writer(arch, source, {1, 1});
+  auto at = writer.recover();
+  ASSERT_TRUE(at);
+  ASSERT_LE(at->lsn, cut);
+  writer.write(1, at->lsn, Bytes(wal.bytes()).subspan(at->lsn));
+  writer.finish();
+  auto l = archive::list_wal_sources(arch).at(0);
+  EXPECT_GE(l.summarized.size(), 20u);
+  std::uint64_t summarized = 0;
+  compare_random_ranges(l, wal, 150, &summarized);
+  EXPECT_GT(summarized, 0u);
+  EXPECT_EQ(archive::verify_wal(l), std::vector<std::string>{});
+}
+
 // The builder on its own: a scan that starts inside a segment knows nothing of the chunks
 // before its first record, and says so.
 TEST(WalSummaryBuilder, AScanStartedMidSegmentMarksEarlierChunksIncomplete) {
-  RandomWal wal(kSegment + 1000);
+  RandomWal wal(kSegment, kSegment + 1000);
   WalScanner scanner(kSegment);
   WalSummaryBuilder builder(kSegment);
   Lsn begin = (1 << 20) + 5 * kWalPageSize;  // a page in chunk 1
   builder.restart(begin);
-  scanner.set_record_sink([&](Lsn start, const WalRecordParts& r) {
-    builder.add(start, scanner.last_record_end(), r);
-  });
+  builder.follow(scanner);
   scanner.feed(begin, Bytes(wal.bytes()).subspan(begin, kSegment - begin), [](const WalEvent&) {});
   auto summary = builder.seal(kSegment, scanner.open_record());
   ASSERT_EQ(summary.chunks.size(), 4u);
