@@ -5,6 +5,7 @@ wal-fetch; a missing or wrong key is a clear error before anything is read or wr
 restores through the key, including PostgreSQL's restore_command, give the data back."""
 import json
 import os
+import re
 import time
 
 from harness import Capture, ServerTestCase, Workload, free_port, pitr, shared_with_postgres, \
@@ -201,7 +202,7 @@ class PostgresEncryptedTest(EncryptedKeyTestCase):
 
         def segments():
             return sorted(os.path.join(top, f) for top, _, files in os.walk(wal) for f in files
-                          if f.endswith(".zst") and len(f.split(".")[0]) == 24)
+                          if re.fullmatch(r"[0-9A-F]{24}\.zst", f))
         wait_until(lambda: len(segments()) >= 5, 120, what="WAL segments to be sealed")
         self.assertEqual(capture.stop(), 0, capture.output())
         for path in stored_files(archive):

@@ -38,6 +38,25 @@ def ended(pid):
         return True
 
 
+def process_state(pid):
+    """What a process that did not end is doing: its state, parent and signal masks."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "".join(line for line in f if line.split(":")[0] in
+                           ("Name", "State", "PPid", "Uid", "SigPnd", "ShdPnd", "SigBlk",
+                            "SigIgn", "SigCgt"))
+    except FileNotFoundError:
+        return f"process {pid} is gone"
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except FileNotFoundError:
+        return f"no {path}"
+
+
 def checksums(sql, tables):
     out = sql("CHECKSUM TABLE " + ", ".join(tables) + " EXTENDED;")
     return dict(line.split("\t") for line in out.splitlines())
@@ -502,7 +521,11 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertFalse(gone(server), "the private server ended before the kill")
         proc.kill()
         proc.wait()
-        wait_until(lambda: gone(server), 120, what="the private server to end with pitr")
+        try:
+            wait_until(lambda: gone(server), 120, what="the private server to end with pitr")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{process_state(server)}\n"
+                                 f"{tail(os.path.join(killed_dir, 'pitr-restore.err'))}") from e
 
         # A roll-forward that fails (its port is taken) empties the directory too.
         import socket
