@@ -76,7 +76,8 @@ std::vector<char*> environment_without_secrets() {
 struct ChildSetup {
   bool own_session = false;
   pid_t die_with = 0;  // pitr's pid, when the child is to end with it
-  int max_fd = 0;      // above every descriptor pitr may hold
+  int death_signal = SIGTERM;
+  int max_fd = 0;  // above every descriptor pitr may hold
   std::optional<std::pair<uid_t, gid_t>> run_as;
   sigset_t mask{};  // pitr's signal mask before fork blocked SIGINT and SIGTERM
 };
@@ -116,7 +117,7 @@ void close_on_exec_above_stderr(int max_fd) {
                        ::setuid(setup.run_as->first) != 0))
     fail_in_child(report);
   if (setup.die_with) {  // after the user switch, which would clear it
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    ::prctl(PR_SET_PDEATHSIG, setup.death_signal);
     if (::getppid() != setup.die_with) ::_exit(127);  // pitr ended before the line above
   }
   close_on_exec_above_stderr(setup.max_fd);
@@ -147,7 +148,8 @@ ChildProcess::ChildProcess(ChildOptions o) {
   if (!o.stderr_log.empty())
     log = ::open(o.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   auto env = environment_without_secrets();
-  ChildSetup setup{o.own_session, o.outlives_pitr ? 0 : ::getpid(), open_files_limit(), o.run_as};
+  ChildSetup setup{o.own_session, o.outlives_pitr ? 0 : ::getpid(), o.death_signal,
+                   open_files_limit(), o.run_as};
   // SIGINT and SIGTERM wait until the child is on the list the handler stops.
   sigset_t interruptions;
   ::sigemptyset(&interruptions);

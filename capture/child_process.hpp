@@ -6,6 +6,7 @@
 // never leaves one behind.
 #include <sys/types.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -19,9 +20,11 @@ struct ChildOptions {
   bool pipe_stdout = false;
   std::filesystem::path stderr_log = {};  // empty: pitr's own stderr
   bool own_session = false;               // setsid(): a terminal's Ctrl-C does not reach it
-  // Otherwise it gets SIGTERM when pitr ends, however it ends (PR_SET_PDEATHSIG). Either way
-  // it gets SIGTERM when pitr is interrupted (capture/interruption.hpp) until detach().
+  // Otherwise it gets `death_signal` when pitr ends, however it ends (PR_SET_PDEATHSIG).
+  // Either way it gets SIGTERM when pitr is interrupted (capture/interruption.hpp) until
+  // detach().
   bool outlives_pitr = false;
+  int death_signal = SIGTERM;
   // Runs as this user and group (pitr runs as root): switched before the program starts, so
   // that the parent-death signal survives (a program's own setuid would clear it).
   std::optional<std::pair<uid_t, gid_t>> run_as = std::nullopt;

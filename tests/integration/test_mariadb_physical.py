@@ -508,7 +508,8 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertEqual(os.listdir(datadir), [])
 
         # kill -9 while the private server starts (pitr stopped first, so that it is caught
-        # there): the server, switched to the mysql user, still gets SIGTERM and ends.
+        # there): the server, switched to the mysql user, still gets its parent-death signal
+        # (SIGKILL: mariadbd can hang on a SIGTERM while it starts) and ends.
         killed_dir = os.path.join(self.tmp, "restored-killed")
         proc = subprocess.Popen([PITR, "restore", "--archive", archive, "--datadir", killed_dir,
                                  "--to-gtid", gtid], env=env, stdout=subprocess.DEVNULL,

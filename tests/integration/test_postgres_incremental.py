@@ -269,8 +269,7 @@ class IncrementalBackupTest(PostgresTestCase):
         # Every block the killed run stored is used again, not stored again.
         self.assertGreater(kept, 0)
         self.assertLessEqual(again["bytes_stored"], self.pack_bytes() - kept)
-        ids = self.stored_block_ids()
-        self.assertEqual(len(ids), len(set(ids)), "a block was stored twice")
+        self.assert_no_block_stored_twice()
         expected = self.moment()
         self.wait_archived(pg)
         self.assertEqual(capture.stop(), 0, capture.output())
