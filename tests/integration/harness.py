@@ -349,6 +349,23 @@ def archive_object(archive, key):
     return _s3_request(urllib.parse.quote(f"{prefix}/{key}"))
 
 
+def stored_block_ids(archive):
+    """The block ids every pack index lists (docs/archive-format.md, the block store), read at
+    rest: a block stored twice appears twice. None for an encrypted archive."""
+    if ENCRYPTED:
+        return None
+    ids = []
+    for key in archive_keys(archive, "blocks/index/"):
+        if not key.endswith(".idx") or os.path.basename(key).startswith("."):
+            continue
+        data = archive_object(archive, key)
+        if data[:8] != b"PITRPIDX":
+            raise AssertionError(f"{key} is not a pack index")
+        count = int.from_bytes(data[12:16], "little")
+        ids += [data[16 + 48 * i:16 + 48 * i + 32] for i in range(count)]
+    return ids
+
+
 def replace_archive_object(archive, key, data):
     """Overwrites a stored object behind pitr's back (to damage it), or removes it (None)."""
     prefix = _s3_prefix(archive)

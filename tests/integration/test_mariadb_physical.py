@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import (PITR, Capture, ServerTestCase, archive_keys, archive_object, pitr,
-                     replace_archive_object, wait_until)
+                     replace_archive_object, stored_block_ids, wait_until)
 
 TABLES = ["shop.orders", "shop.notes", "shop.logbook"]
 
@@ -348,6 +348,9 @@ class MariadbPhysicalTest(ServerTestCase):
         self.assertEqual(again["type"], "full")  # the killed run left no backup to compare with
         # Every block the killed run stored is used again, not uploaded again.
         self.assertLessEqual(again["bytes_stored"], pack_bytes() - kept)
+        ids = stored_block_ids(archive)
+        self.assertTrue(ids)
+        self.assertEqual(len(ids), len(set(ids)), "a block was stored twice")
         expected = checksums(source.sql, ["shop.orders"])
         self.assert_archive_matches(archive, source)
         self.assertEqual(capture.stop(), 0)
