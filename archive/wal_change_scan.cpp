@@ -63,19 +63,20 @@ class RangeScan {
     return postgres::wal_file_name(timeline_, segment, size_);
   }
 
-  // Every segment of the range, whole up to where the range needs it, with its summary.
+  // Every segment of the range, whole up to where the range needs it, then their summaries
+  // (none is read while the WAL is not whole: a backup waiting for capture asks again).
   void find_pieces() {
     for (const auto& p : source_.pieces())
       if (p.timeline == timeline_) pieces_[p.segment] = p;
-    auto last = postgres::segment_of(to_ - 1, size_);
-    for (auto s = postgres::segment_of(from_, size_); s <= last; ++s) {
+    auto first = postgres::segment_of(from_, size_), last = postgres::segment_of(to_ - 1, size_);
+    for (auto s = first; s <= last; ++s) {
       auto it = pieces_.find(s);
       if (it == pieces_.end()) throw Missing{file_name(s) + " is not in the archive"};
       if (it->second.end < std::min<Lsn>(to_, (s + 1) * size_))
         throw Missing{
             fmt::format("{} ends at {}", file_name(s), postgres::format_lsn(it->second.end))};
-      load_summary(it->second);
     }
+    for (auto s = first; s <= last; ++s) load_summary(pieces_.at(s));
   }
 
   void load_summary(const WalPiece& piece) {

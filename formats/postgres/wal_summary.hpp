@@ -67,8 +67,6 @@ class WalSummaryBuilder {
   // The scanner started afresh at `lsn` (a page boundary): records ending before the first
   // one seen from here on are unknown.
   void restart(Lsn lsn);
-  // A complete record [start, end).
-  void add(Lsn start, Lsn end, const WalRecordParts& record);
   // Takes every record `scanner` completes from now on (restart() first). A record that
   // cannot be decoded leaves the chunks up to it incomplete rather than failing the scan:
   // the summary only spares later backups work.
@@ -82,6 +80,8 @@ class WalSummaryBuilder {
   WalSegmentSummary seal(Lsn end, const WalScanner::OpenRecord& open);
 
  private:
+  // A complete record [start, end).
+  void add(Lsn start, Lsn end, const WalRecordParts& record);
   WalChunkSummary& chunk_of(Lsn end);
 
   std::uint64_t segment_size_;
