@@ -15,9 +15,9 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
   bool blocks = std::any_of(m.archives.begin(), m.archives.end(),
                             [](const auto& a) { return a.storage == PgArchiveStorage::kBlocks; });
   nlohmann::json j{{"format", kPostgresBackupFormat},
-                   {"version", m.method == "sql" ? 3
-                               : blocks          ? 2
-                                                 : 1},
+                   {"version", m.method != "base_backup" ? 3
+                               : blocks                  ? 2
+                                                         : 1},
                    {"id", m.id},
                    {"source", m.source_id},
                    {"server_version", m.server_version},
@@ -32,9 +32,11 @@ std::string pg_manifest_json(const PgBackupManifest& m) {
                    {"method", m.method},
                    {"bytes_read", m.bytes_read}};
   if (!m.parent.empty()) j["parent"] = m.parent;
-  if (m.method == "sql") {
+  if (m.method != "base_backup") {
     j["blocks_read"] = m.blocks_read;
     j["blocks_reused"] = m.blocks_reused;
+  }
+  if (m.method == "sql") {
     j["blocks_checked"] = m.blocks_checked;
     j["blocks_missed"] = m.blocks_missed;
     j["pages_checksummed"] = m.pages_checksummed;

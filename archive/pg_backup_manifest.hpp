@@ -42,11 +42,15 @@ struct PgBackupManifest {
   // whose blocks it shares where the WAL between them says a block did not change.
   std::string type = "full";
   std::string parent;
-  // "base_backup" (BASE_BACKUP, checked against the server's manifest) or "sql" (read over
-  // an SQL session: pg_backup_start, pg_read_binary_file, pg_backup_stop; version 3).
+  // "base_backup" (BASE_BACKUP, checked against the server's manifest), "sql" (read over
+  // an SQL session: pg_backup_start, pg_read_binary_file, pg_backup_stop; version 3) or
+  // "base_backup_incremental" (PostgreSQL 17's incremental BASE_BACKUP, its files checked
+  // against the server's manifest as sent, then rebuilt whole; version 3).
   std::string method = "base_backup";
-  std::uint64_t bytes_read = 0;                      // from the server
-  std::uint64_t blocks_read = 0, blocks_reused = 0;  // of relation files, "sql" only
+  std::uint64_t bytes_read = 0;  // from the server
+  // Of relation files: read (or sent by the server), and the parent's shared; not for
+  // "base_backup".
+  std::uint64_t blocks_read = 0, blocks_reused = 0;
   // --verify-blocks: blocks the WAL said were unchanged, read to check; those that changed.
   std::uint64_t blocks_checked = 0, blocks_missed = 0;
   // Pages whose data checksum was verified when read ("sql"; 0 without data checksums).

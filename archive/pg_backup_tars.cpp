@@ -40,7 +40,9 @@ std::vector<std::string> verify_pg_backup(PgBackupTars& tars, const PgBackupMani
       problems.push_back(fmt::format("{}: {}", key, e.what()));
     }
   }
-  if (m.method == "sql") return problems;  // no server manifest: the block ids are the check
+  // Only a full BASE_BACKUP stores the server's manifest of the files as restored; for the
+  // others, the block ids are the check.
+  if (m.method != "base_backup") return problems;
   auto server_key = layout::backup_file(m.id, kServerManifestName);
   try {
     auto text = archive.read_text(server_key);

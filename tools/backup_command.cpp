@@ -57,6 +57,13 @@ void print_postgres_summary(const archive::PgBackupManifest& m, std::uint64_t by
         "which {:.1f} MiB newly stored compressed\n",
         m.parent, m.blocks_read, m.blocks_reused, m.bytes_read / 1048576.0, m.files,
         bytes / 1048576.0, stored / 1048576.0);
+  else if (m.method == "base_backup_incremental")
+    fmt::print(
+        "  compared with backup {} by the server's WAL summaries: {} changed blocks sent, {} "
+        "unchanged blocks shared; {:.1f} MiB read from the server, {} files checked against its "
+        "manifest; rebuilt whole, {:.1f} MiB, of which {:.1f} MiB newly stored compressed\n",
+        m.parent, m.blocks_read, m.blocks_reused, m.bytes_read / 1048576.0, m.files,
+        bytes / 1048576.0, stored / 1048576.0);
   else
     fmt::print(
         "  {} archives, {} files checked against the server's manifest; {:.1f} MiB, of which "
@@ -197,9 +204,10 @@ CommandRunner add_backup_command(CLI::App& app) {
   cmd->add_option("--type", a->type,
                   "full, diff (compared with the last full) or incr (with the last backup); "
                   "default incr once the archive holds a full. PostgreSQL 15/16: diff and incr "
-                  "read only the blocks the archived WAL says changed, over SQL, and fall back "
-                  "to full saying why. MariaDB --method physical: only the pages changed since "
-                  "(mariabackup --incremental-lsn). MySQL/MariaDB logical: full only")
+                  "read only the blocks the archived WAL says changed, over SQL; 17+: the "
+                  "server's incremental BASE_BACKUP (summarize_wal = on; untested here); both "
+                  "fall back to full saying why. MariaDB --method physical: only the pages "
+                  "changed since (mariabackup --incremental-lsn). MySQL/MariaDB logical: full only")
       ->check(CLI::IsMember({"full", "diff", "incr"}));
   cmd->add_option("--wal-wait", a->wal_wait,
                   "diff/incr: how long to wait for capture to archive the WAL up to the "

@@ -132,13 +132,16 @@ const char* type_name(TarEntry::Type type) {
 
 }  // namespace
 
+void check_restorable(const TarEntry& entry) {
+  if (entry.type == TarEntry::Type::kOther)
+    throw DecodeError("tar entry '" + entry.name +
+                      "' is neither a file, a directory nor a symlink: it could not be restored");
+}
+
 StoredTarWriter::StoredTarWriter(BlockWriter& blocks, std::size_t block_size)
     : files_(std::make_unique<StoredFilesWriter>(blocks, block_size)),
       reader_({[this](const TarEntry& e) {
-                 if (e.type == TarEntry::Type::kOther)
-                   throw DecodeError("tar entry '" + e.name +
-                                     "' is neither a file, a directory nor a symlink: it could "
-                                     "not be restored");
+                 check_restorable(e);
                  current_ = e.name;
                  files_->begin(e);
                },

@@ -29,6 +29,10 @@ struct StoredTarMember {
 
 class StoredFilesWriter;
 
+// Throws DecodeError for an entry that could not be restored (neither a file, a directory
+// nor a symlink).
+void check_restorable(const TarEntry& entry);
+
 class StoredTarWriter {
  public:
   StoredTarWriter(BlockWriter& blocks, std::size_t block_size);

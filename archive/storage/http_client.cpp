@@ -130,9 +130,9 @@ bool retryable(CURLcode code) {
 
 }  // namespace
 
-HttpClient::HttpClient(HttpSigning signing, std::size_t max_connections,
+HttpClient::HttpClient(HttpAuth auth, std::size_t max_connections,
                        std::chrono::seconds stall_timeout)
-    : signing_(std::move(signing)),
+    : auth_(std::move(auth)),
       timeout_(stall_timeout),
       max_connections_(std::max<std::size_t>(1, max_connections)) {
   static CurlGlobal global;
@@ -181,11 +181,19 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
     curl_slist* list;
     ~FreeHeaders() { curl_slist_free_all(list); }
   } free_headers{headers};
-  auto sigv4 = fmt::format("aws:amz:{}:s3", signing_.region);
-  auto userpwd = signing_.access_key_id + ":" + signing_.secret_access_key;
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
+  std::string sigv4;
+  if (const auto* signing = std::get_if<HttpSigning>(&auth_)) {
+    sigv4 = fmt::format("aws:amz:{}:s3", signing->region);
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERNAME, signing->access_key_id.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, signing->secret_access_key.c_str());
+  } else {
+    const auto& basic = std::get<HttpBasicAuth>(auth_);
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, basic.user.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, basic.password.c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);

@@ -1,5 +1,6 @@
 #pragma once
-// HTTP requests through libcurl, signed with AWS SigV4 by libcurl itself. Easy handles are
+// HTTP requests through libcurl, signed with AWS SigV4 by libcurl itself (S3) or with basic
+// authentication (ClickHouse's HTTP interface). Easy handles are
 // pooled so that connections are reused; a bound on concurrent requests comes from the
 // pool size. One request per call, no retries (S3Store decides about those).
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "formats/byte_cursor.hpp"
@@ -36,6 +38,12 @@ struct HttpSigning {
   std::string region, access_key_id, secret_access_key;
 };
 
+struct HttpBasicAuth {
+  std::string user, password;
+};
+
+using HttpAuth = std::variant<HttpSigning, HttpBasicAuth>;
+
 // A transport failure (no HTTP answer, or an answer cut short): the message says which.
 class HttpTransportError : public std::runtime_error {
  public:
@@ -50,7 +58,7 @@ class HttpTransportError : public std::runtime_error {
 class HttpClient {
  public:
   // `stall_timeout`: a request that moves no byte for this long fails (retryably).
-  HttpClient(HttpSigning signing, std::size_t max_connections, std::chrono::seconds stall_timeout);
+  HttpClient(HttpAuth auth, std::size_t max_connections, std::chrono::seconds stall_timeout);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -61,7 +69,7 @@ class HttpClient {
   void* acquire();
   void release(void* handle);
 
-  HttpSigning signing_;
+  HttpAuth auth_;
   std::chrono::seconds timeout_;
   std::size_t max_connections_;
   std::mutex mutex_;

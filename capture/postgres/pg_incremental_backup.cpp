@@ -11,10 +11,12 @@
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/compressed_object_writer.hpp"
 #include "archive/member_list_object.hpp"
+#include "archive/parent_block_ids.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "archive/wal_archive.hpp"
 #include "archive/wal_change_scan.hpp"
+#include "capture/postgres/backup_parent.hpp"
 #include "capture/postgres/fetched_page_check.hpp"
 #include "capture/postgres/pg_file_reader.hpp"
 #include "formats/postgres/data_dir_rules.hpp"
@@ -41,12 +43,6 @@ constexpr std::array<const char*, 5> kFunctions = {
     "pg_ls_dir(text, boolean, boolean)", "pg_stat_file(text, boolean)",
     "pg_read_binary_file(text, bigint, bigint, boolean)"};
 
-// Thrown before anything is stored: a full backup is taken instead.
-struct NotPossible {
-  std::string why;
-  bool first_backup = false;
-};
-
 std::int64_t now_micros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -56,6 +52,9 @@ std::int64_t now_micros() {
 std::string value(const PgResult& r, int column) {
   return PQgetvalue(r.get(), 0, column);
 }
+
+// PostgreSQL 17 and later compare backups themselves (pg_server_incremental.hpp).
+struct ServerIncremental {};
 
 struct ServerFacts {
   std::uint64_t system_identifier = 0;
@@ -83,11 +82,8 @@ ServerFacts read_server(PgConnection& conn) {
   ServerFacts s;
   s.version = PQparameterStatus(conn.get(), "server_version");
   auto version = PQserverVersion(conn.get());
-  if (version < 150000 || version >= 170000)
-    throw NotPossible{fmt::format(
-        "PostgreSQL {} is not 15 or 16 (17 and later have their own incremental BASE_BACKUP, "
-        "which this pitr does not use yet)",
-        s.version)};
+  if (version >= 170000) throw ServerIncremental{};
+  if (version < 150000) throw NotPossible{fmt::format("PostgreSQL {} is older than 15", s.version)};
   check_grants(conn);
   if (auto size = value(conn.exec("SHOW block_size"), 0); size != "8192")
     throw NotPossible{"the server's block size is " + size + ", not 8192"};
@@ -100,18 +96,6 @@ ServerFacts read_server(PgConnection& conn) {
   s.timeline = static_cast<postgres::TimelineId>(
       std::stoul(value(conn.exec("SELECT timeline_id FROM pg_control_checkpoint()"), 0)));
   return s;
-}
-
-// The backup this one is compared with: the last full (diff) or the last of any type (incr).
-archive::PgBackupManifest choose_parent(const PgBackupOptions& o, const std::string& source_id) {
-  std::optional<archive::PgBackupManifest> parent;
-  for (auto& m : archive::list_pg_backups(o.archive))
-    if (m.source_id == source_id && (o.type == "incr" || m.type == "full")) parent = m;
-  if (!parent) throw NotPossible{"the archive holds no full backup of this server yet", true};
-  for (const auto& a : parent->archives)
-    if (a.storage != archive::PgArchiveStorage::kBlocks)
-      throw NotPossible{"backup " + parent->id + " was taken before the block store"};
-  return *parent;
 }
 
 // The changes between the two starts, once capture has archived the WAL up to `to`.
@@ -263,8 +247,7 @@ class IncrementalRun {
         server_(server),
         changes_(changes),
         blocks_(blocks),
-        index_(index),
-        parent_tars_(parent_tars),
+        parent_ids_(o.archive.store(), blocks, index, parent_tars.blocks()),
         checksums_(conn, start),
         fetcher_(conn, blocks, parent.start_lsn, start, stats_,
                  server.data_checksums && o.verify_checksums ? &checksums_ : nullptr) {
@@ -408,28 +391,12 @@ class IncrementalRun {
         need_of.push_back(i);
       }
     }
-    auto ids = parent_block_ids(need_ids);
+    auto ids = parent_ids_(need_ids);
     for (std::size_t k = 0; k < need_of.size(); ++k) window_[need_of[k]].ids = std::move(ids[k]);
     for (std::size_t i = 0; i < window_.size(); ++i) fetch(window_[i], plans[i]);
     fetcher_.flush();
     for (auto& job : window_) finish_file(job);
     window_.clear();
-  }
-
-  // The parent's data block ids of `members`, read through the writer's index while its
-  // workers are idle (no second index to load); should a block be only in a pack retention
-  // condemned, through the index of every pack.
-  std::vector<std::vector<BlockId>> parent_block_ids(
-      const std::vector<const archive::StoredTarMember*>& members) {
-    if (!complete_reader_) {
-      blocks_.drain();
-      try {
-        return archive::data_block_ids(archive::BlockReader(o_.archive.store(), index_), members);
-      } catch (const archive::BlockError&) {
-        complete_reader_.emplace(parent_tars_.block_reader());
-      }
-    }
-    return archive::data_block_ids(*complete_reader_, members);
   }
 
   const archive::StoredTarMember* parent_member(const FileJob& job) const {
@@ -503,9 +470,7 @@ class IncrementalRun {
   const ServerFacts& server_;
   postgres::WalChanges& changes_;
   archive::BlockWriter& blocks_;
-  const archive::BlockIndex& index_;
-  archive::PgBackupTars& parent_tars_;
-  std::optional<archive::BlockReader> complete_reader_;
+  archive::ParentBlockIds parent_ids_;
   ReadStats stats_;
   FetchedPageCheck checksums_;
   RangeFetcher fetcher_;
@@ -624,6 +589,10 @@ IncrementalBackup take_postgres_incremental(const PgBackupOptions& o) {
     return {run_incremental(o, conn, server), "", false};
   } catch (const NotPossible& e) {
     return {std::nullopt, e.why, e.first_backup};
+  } catch (const ServerIncremental&) {
+    IncrementalBackup server;
+    server.server_compares = true;
+    return server;
   }
 }
 

@@ -20,6 +20,9 @@ struct IncrementalBackup {
   // WAL not whole in the archive, a timeline switch, ...), for the user.
   std::string not_possible;
   bool first_backup = false;  // none because the archive holds no full backup of the server
+  // None because the server is PostgreSQL 17 or later, which compares backups itself
+  // (pg_server_incremental.hpp).
+  bool server_compares = false;
 };
 
 // options.type is "diff" or "incr".

@@ -1,7 +1,8 @@
 // libFuzzer target for the PostgreSQL parsers: the WAL record walker, one record's block
 // references and the change map, replication and base-backup messages, tar streams, backup
 // manifests, timeline history files, and data directory paths as a server lists them (with
-// the plan of the segment they name), and WAL summaries. The
+// the plan of the segment they name), WAL summaries, and PostgreSQL 17's incremental files
+// with the plan of the segment rebuilt from one. The
 // first byte picks the parser; everything must end in success or a DecodeError.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "formats/crc32c.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
 #include "formats/postgres/data_dir_rules.hpp"
+#include "formats/postgres/incremental_file.hpp"
 #include "formats/postgres/replication_messages.hpp"
 #include "formats/postgres/segment_plan.hpp"
 #include "formats/postgres/server_manifest.hpp"
@@ -25,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Bytes input(data + 1, size - 1);
   try {
-    switch (data[0] % 9) {
+    switch (data[0] % 10) {
       case 0: {
         postgres::WalScanner scanner(1u << 20);
         // In two pieces, so that records and page headers are split across feeds.
@@ -80,6 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         postgres::WalChanges changes;
         for (const auto& chunk : postgres::decode_wal_summary(summary).chunks)
           changes.append(chunk.changes);
+        break;
+      }
+      case 9: {
+        // Small pages, so that headers, padding and pages all fit in an input; in two pieces.
+        postgres::IncrementalFileReader file("INCREMENTAL.1", 64, 32, [](std::size_t, Bytes) {});
+        auto half = input.size() / 2;
+        file.feed(input.first(half));
+        file.feed(input.subspan(half));
+        postgres::reconstruction_plan(file.finish(), static_cast<std::uint32_t>(input.size() % 40));
         break;
       }
     }
