@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "archive/clickhouse_manifest.hpp"
 #include "archive/compressed_object_reader.hpp"
 #include "archive/file_io.hpp"
 #include "archive/member_list_object.hpp"
@@ -121,7 +122,9 @@ nlohmann::json read_manifest_json(const Archive& archive, const std::string& id)
 std::vector<BackupManifest> list_backups(const Archive& archive) {
   std::vector<BackupManifest> out;
   for (const auto& id : complete_backup_ids(archive)) {
-    if (read_manifest_json(archive, id).value("format", "") == kPostgresBackupFormat) continue;
+    // Other engines' backups; a format no engine knows is an error (a later pitr wrote it).
+    auto format = read_manifest_json(archive, id).value("format", "");
+    if (format == kPostgresBackupFormat || format == kClickHouseBackupFormat) continue;
     out.push_back(read_manifest(archive, id));
   }
   std::sort(out.begin(), out.end(),

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "archive/backup_manifest.hpp"
+#include "archive/clickhouse_manifest.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/pg_backup_tars.hpp"
 
@@ -48,6 +49,8 @@ std::vector<BackupSummary> summarize_backups(const Archive& archive) {
         {m.id, m.source_id, "mysql", m.type, static_cast<std::int64_t>(m.consistent_at) * 1000000});
   for (const auto& m : list_pg_backups(archive))
     out.push_back({m.id, m.source_id, "postgres", m.type, m.finished_at});
+  for (const auto& m : list_clickhouse_backups(archive))
+    out.push_back({m.id, m.source_id, "clickhouse", m.type, m.finished_at});
   sort_by_time(out);
   return out;
 }
@@ -96,6 +99,12 @@ SweepHooks retention_sweep_hooks(const Archive& archive, std::set<std::string> g
       if (gone.contains(m.id) || skip.contains(m.id)) continue;
       seen.insert(m.id);
       if (m.method == "physical") add_blocks_used(reader, physical_members(archive, m), live);
+    }
+    for (const auto& m : list_clickhouse_backups(archive)) {
+      if (gone.contains(m.id) || skip.contains(m.id)) continue;
+      seen.insert(m.id);
+      add_blocks_used(
+          reader, read_member_list(archive, layout::backup_file(m.id, kClickHousePartsName)), live);
     }
   };
   hooks.backups_in_progress = [archive] { return backups_in_progress(archive); };

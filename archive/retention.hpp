@@ -17,7 +17,7 @@ namespace pitr::archive {
 
 struct BackupSummary {
   std::string id, source_id;
-  std::string engine;              // "mysql" or "postgres"
+  std::string engine;              // "mysql", "postgres" or "clickhouse"
   std::string type = "full";       // "full", "diff" or "incr"
   std::int64_t consistent_at = 0;  // Unix µs: the earliest moment it restores to
 };

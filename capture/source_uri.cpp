@@ -14,9 +14,9 @@ SourceUri parse_source_uri(const std::string& text) {
   uri.scheme = text.substr(0, scheme_end);
   if (uri.scheme == "mariadb") uri.scheme = "mysql";
   if (uri.scheme == "postgresql") uri.scheme = "postgres";
-  if (uri.scheme != "mysql" && uri.scheme != "postgres")
+  if (uri.scheme != "mysql" && uri.scheme != "postgres" && uri.scheme != "clickhouse")
     throw std::invalid_argument("unsupported source scheme '" + uri.scheme +
-                                "' (use mysql:// or postgres://)");
+                                "' (use mysql://, postgres:// or clickhouse://)");
   auto rest = text.substr(scheme_end + 3);
   auto slash = rest.find('/');
   if (slash != std::string::npos) {
@@ -32,7 +32,7 @@ SourceUri parse_source_uri(const std::string& text) {
         "the source URI contains a password; pass it in PITR_PASSWORD or --password-file "
         "instead, so it never shows in the process list");
   auto hostport = rest.substr(at + 1);
-  uri.port = uri.scheme == "postgres" ? 5432 : 3306;
+  uri.port = uri.scheme == "postgres" ? 5432 : uri.scheme == "clickhouse" ? 8123 : 3306;
   if (!hostport.empty() && hostport.front() == '[') {  // [ipv6]:port
     auto close = hostport.find(']');
     if (close == std::string::npos) throw std::invalid_argument("unterminated [ in " + text);

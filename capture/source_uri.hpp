@@ -8,7 +8,9 @@
 namespace pitr::capture {
 
 struct SourceUri {
-  std::string scheme;  // "mysql" (also: "mariadb") or "postgres" (also: "postgresql")
+  // "mysql" (also: "mariadb"), "postgres" (also: "postgresql") or "clickhouse" (its HTTP
+  // interface, port 8123 by default)
+  std::string scheme;
   std::string user;
   std::string host;
   std::uint16_t port = 0;

@@ -8,6 +8,7 @@
 
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
+#include "archive/clickhouse_backup_check.hpp"
 #include "archive/compressed_object_reader.hpp"
 #include "archive/member_list_object.hpp"
 #include "archive/pg_backup_manifest.hpp"
@@ -186,12 +187,18 @@ int run_verify(const ArchiveArgs& args) {
     ++pg_backups;
     for (auto& p : archive::verify_pg_backup(tars, manifest)) problems.push_back(p);
   }
+  auto clickhouse = archive::list_clickhouse_backups(archive);
+  for (const auto& manifest : clickhouse)
+    for (auto& p : archive::verify_clickhouse_backup(archive, manifest, tars.blocks()))
+      problems.push_back(p);
   if (problems.empty()) {
     fmt::print(
         "archive OK: {} binlog files, {} sealed segments, {} base backups; {} WAL segments "
         "(every record's CRC checked), {} PostgreSQL base backups (every file against the "
-        "server's manifest); every checksum matches and nothing is missing\n",
-        catalog.logs().size(), segments, backups.size(), wal_segments, pg_backups);
+        "server's manifest); {} ClickHouse backups (every part's files); every checksum "
+        "matches and nothing is missing\n",
+        catalog.logs().size(), segments, backups.size(), wal_segments, pg_backups,
+        clickhouse.size());
     return kExitOk;
   }
   fmt::print("archive has {} problem(s):\n", problems.size());

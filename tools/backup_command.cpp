@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capture/clickhouse/clickhouse_backup.hpp"
 #include "capture/mysql/base_backup.hpp"
 #include "capture/mysql/physical_backup.hpp"
 #include "capture/postgres/pg_base_backup.hpp"
@@ -30,6 +31,7 @@ struct BackupArgs {
   bool verify_blocks = false, no_verify_checksums = false;
   std::string method = "logical";  // MySQL/MariaDB
   std::string mariabackup = "mariabackup";
+  std::vector<std::string> databases;  // ClickHouse
 };
 
 // --json: what scripts need to know about the new backup.
@@ -143,7 +145,42 @@ int run_physical_backup(const BackupArgs& a) {
   return kExitOk;
 }
 
+int run_clickhouse_backup(const BackupArgs& a) {
+  capture::ClickHouseBackupOptions o;
+  o.endpoint = make_clickhouse_endpoint(a.source);
+  o.archive = open_archive(a.archive, SpoolUse::kNone);
+  o.databases = a.databases;
+  o.type = a.type.value_or("incr");
+  o.compression_level = a.compression_level;
+  o.pack_bytes = parse_option("--pack-size", a.pack_size, "a size like 16M", parse_size);
+  auto m = capture::take_clickhouse_backup(o);
+  if (a.json) {
+    print_json(m.id, m.type, "parts", m.parent, m.bytes_read, m.stored_bytes);
+    return kExitOk;
+  }
+  std::size_t tables = 0, parts = 0;
+  std::uint64_t rows = 0;
+  for (const auto& t : m.tables) {
+    tables += t.name.rfind(".inner.", 0) != 0;
+    parts += t.parts.size();
+    rows += t.rows;
+  }
+  fmt::print(
+      "backup {} of {} ({}{}): {} databases, {} tables, {} parts, {} rows\n"
+      "  parts: {} unchanged, {} new, {} gone; {:.1f} MiB read, {:.1f} MiB newly stored "
+      "compressed\n",
+      m.id, m.source_id, m.type, m.parent.empty() ? "" : ", compared with " + m.parent,
+      m.databases.size(), tables, parts, rows, m.parts_unchanged, m.parts_new, m.parts_gone,
+      m.bytes_read / 1048576.0, m.stored_bytes / 1048576.0);
+  return kExitOk;
+}
+
 int run_backup(const BackupArgs& a) {
+  if (is_clickhouse_source(a.source)) return run_clickhouse_backup(a);
+  if (!a.databases.empty())
+    throw UsageError(
+        "--databases chooses ClickHouse databases; MySQL/MariaDB logical backups "
+        "take every database, PostgreSQL backups the whole cluster");
   if (is_postgres_source(a.source)) {
     return run_postgres_backup(a);  // always physical
   }
@@ -186,7 +223,8 @@ CommandRunner add_backup_command(CLI::App& app) {
       "backup",
       "Take a consistent base backup into the archive: MySQL/MariaDB as SQL with the binlog "
       "position and GTID state it is consistent at; PostgreSQL through BASE_BACKUP with its "
-      "start and end LSN and timeline");
+      "start and end LSN and timeline; ClickHouse (on its host) as frozen parts stored by "
+      "content, with every table's DDL");
   add_archive_options(cmd, a->archive, SpoolUse::kOptional,
                       "The archive (created if missing): a directory, file://PATH or "
                       "s3://BUCKET/PREFIX");
@@ -225,6 +263,10 @@ CommandRunner add_backup_command(CLI::App& app) {
       ->check(CLI::IsMember({"logical", "physical"}));
   cmd->add_option("--mariabackup", a->mariabackup,
                   "--method physical: the mariabackup program (default: mariabackup on PATH)");
+  cmd->add_option("--databases", a->databases,
+                  "ClickHouse: these databases only (comma-separated; default: every database "
+                  "but system, and default when it holds nothing)")
+      ->delimiter(',');
   cmd->add_flag("--json", a->json,
                 "Print the new backup as one JSON object: id, type, method, parent, bytes_read "
                 "(from the server), bytes_stored (newly, compressed)");

@@ -9,6 +9,7 @@
 #include "formats/iso_time.hpp"
 #include "replay/backup_loader.hpp"
 #include "replay/binlog_applier.hpp"
+#include "replay/clickhouse/clickhouse_restore.hpp"
 #include "replay/mariadb/physical_restore.hpp"
 #include "replay/mariadb/private_server.hpp"
 #include "replay/parallel_apply.hpp"
@@ -30,7 +31,30 @@ struct RestoreArgs {
   bool dry_run = false;
   PgRestoreArgs pg;
   std::string datadir, mariabackup = "mariabackup";
+  std::vector<std::string> databases;  // ClickHouse
 };
+
+// --target clickhouse://: a ClickHouse backup onto that server (no log to replay).
+int run_clickhouse_restore(const RestoreArgs& a) {
+  if (a.to_time || a.to_position || a.to_gtid || a.before_gtid || a.before_match || a.sql_out ||
+      a.dry_run)
+    throw UsageError(
+        "a ClickHouse backup is restored as it was taken: choose it with --backup ID (the "
+        "moment options and --sql-out are for MySQL/MariaDB and PostgreSQL)");
+  replay::ClickHouseRestoreOptions o;
+  o.target = make_clickhouse_endpoint(a.target);
+  o.archive = open_archive(a.archive, SpoolUse::kNone);
+  o.backup_id = a.backup;
+  o.databases = a.databases;
+  auto started = std::chrono::steady_clock::now();
+  auto r = replay::restore_clickhouse(o);
+  fmt::print(stderr,
+             "restored: ClickHouse backup {}: {} databases, {} tables, {} parts ({:.1f} MiB), {} "
+             "rows, each table's rows and content hash checked, in {:.1f} s\n",
+             r.backup_id, r.databases, r.tables, r.parts, r.bytes / 1048576.0, r.rows,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return kExitOk;
+}
 
 int run_postgres_restore(const RestoreArgs& a) {
   auto pg = a.pg;
@@ -204,6 +228,8 @@ int run_physical_restore(const RestoreArgs& a) {
 }
 
 int run_restore(const RestoreArgs& a) {
+  if (is_clickhouse_source(a.target)) return run_clickhouse_restore(a);
+  if (!a.databases.empty()) throw UsageError("--databases is for a ClickHouse --target");
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
   if (!a.datadir.empty()) return run_physical_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
@@ -251,7 +277,8 @@ CommandRunner add_restore_command(CLI::App& app) {
       "log up to it. With no target option: everything archived.\n"
       "MySQL/MariaDB: --target a server (or --sql-out) from a logical backup, or --datadir a new "
       "data directory from a MariaDB physical one; PostgreSQL: --pgdata a new data directory "
-      "(add --start to recover and promote it).\n"
+      "(add --start to recover and promote it); ClickHouse: --target clickhouse://... a "
+      "backup onto that server, run on its host.\n"
       "Binlog times have one-second resolution; --before-gtid or --before-match name a moment "
       "precisely.");
   add_archive_options(cmd, a->archive, SpoolUse::kOptional);
@@ -307,6 +334,9 @@ CommandRunner add_restore_command(CLI::App& app) {
     for (auto* y : targets)
       if (x != y) x->excludes(y);
   cmd->add_option("--source-id", a->source_id, "Which source, when the archive has several");
+  cmd->add_option("--databases", a->databases,
+                  "ClickHouse: restore these databases of the backup only (comma-separated)")
+      ->delimiter(',');
   cmd->add_option("--jobs", a->jobs,
                   "Sessions loading the base backup and applying independent transactions "
                   "(default 4); 1 applies the binlog strictly in order on one session")

@@ -6,7 +6,9 @@
 namespace pitr::tools {
 
 void add_source_options(CLI::App* cmd, SourceArgs& a, const std::string& option, bool required) {
-  cmd->add_option(option, a.source, "mysql://USER@HOST:PORT or postgres://USER@HOST:PORT[/DB]")
+  cmd->add_option(option, a.source,
+                  "mysql://USER@HOST:PORT, postgres://USER@HOST:PORT[/DB] or "
+                  "clickhouse://USER@HOST:HTTP_PORT")
       ->required(required);
   cmd->add_option("--password-file", a.password_file,
                   "File whose first line is the password (default: $PITR_PASSWORD)")
@@ -59,6 +61,17 @@ capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& a) {
         a.ssl_mode + "'");
   e.ssl_ca = a.ssl_ca;
   return e;
+}
+
+bool is_clickhouse_source(const SourceArgs& a) {
+  return !a.source.empty() && capture::parse_source_uri(a.source).scheme == "clickhouse";
+}
+
+clients::ClickHouseEndpoint make_clickhouse_endpoint(const SourceArgs& a) {
+  auto uri = capture::parse_source_uri(a.source);
+  if (a.ssl_mode != "preferred" && a.ssl_mode != "disabled")
+    throw UsageError("ClickHouse is reached over plain HTTP: --ssl-mode does not apply");
+  return {uri.host, uri.port, uri.user, capture::read_password(a.password_file)};
 }
 
 }  // namespace pitr::tools

@@ -7,6 +7,7 @@
 
 #include "capture/mysql/mysql_connection.hpp"
 #include "capture/postgres/pg_connection.hpp"
+#include "clients/clickhouse/clickhouse_client.hpp"
 
 namespace pitr::tools {
 
@@ -23,5 +24,7 @@ void add_source_options(CLI::App* cmd, SourceArgs& args, const std::string& opti
 capture::MysqlEndpoint make_endpoint(const SourceArgs& args);
 bool is_postgres_source(const SourceArgs& args);
 capture::PostgresEndpoint make_postgres_endpoint(const SourceArgs& args);
+bool is_clickhouse_source(const SourceArgs& args);
+clients::ClickHouseEndpoint make_clickhouse_endpoint(const SourceArgs& args);
 
 }  // namespace pitr::tools

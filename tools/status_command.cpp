@@ -6,6 +6,7 @@
 
 #include "archive/backup_manifest.hpp"
 #include "archive/binlog_archive.hpp"
+#include "archive/clickhouse_manifest.hpp"
 #include "archive/file_io.hpp"
 #include "archive/partial_scan.hpp"
 #include "archive/pg_backup_manifest.hpp"
@@ -220,6 +221,48 @@ void print_binlog_status(const std::vector<SourceSummary>& sources,
   }
 }
 
+// ClickHouse backups: what each holds and what it stored.
+nlohmann::json clickhouse_status(const archive::Archive& archive) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : archive::list_clickhouse_backups(archive)) {
+    std::uint64_t rows = 0, parts = 0, tables = 0;
+    for (const auto& t : m.tables) {
+      rows += t.rows;
+      parts += t.parts.size();
+      tables += !t.name.starts_with(".inner.");
+    }
+    out.push_back({{"id", m.id},
+                   {"source_id", m.source_id},
+                   {"server_version", m.server_version},
+                   {"type", m.type},
+                   {"parent", m.parent.empty() ? nlohmann::json() : nlohmann::json(m.parent)},
+                   {"finished_at", iso_time(m.finished_at / 1000000)},
+                   {"databases", m.databases.size()},
+                   {"tables", tables},
+                   {"parts", parts},
+                   {"rows", rows},
+                   {"parts_unchanged", m.parts_unchanged},
+                   {"parts_new", m.parts_new},
+                   {"parts_gone", m.parts_gone},
+                   {"stored_bytes", m.stored_bytes}});
+  }
+  return out;
+}
+
+void print_clickhouse_status(const nlohmann::json& backups) {
+  if (!backups.empty()) fmt::print("ClickHouse backups\n");
+  for (const auto& b : backups)
+    fmt::print(
+        "  - {} of {}: {}, taken {}; {} databases, {} tables, {} parts ({} new, {} unchanged, "
+        "{} gone), {} rows; {:.1f} MiB newly stored\n",
+        b["id"].get<std::string>(), b["source_id"].get<std::string>(), b["type"].get<std::string>(),
+        b["finished_at"].get<std::string>(), b["databases"].get<std::size_t>(),
+        b["tables"].get<std::uint64_t>(), b["parts"].get<std::uint64_t>(),
+        b["parts_new"].get<std::uint64_t>(), b["parts_unchanged"].get<std::uint64_t>(),
+        b["parts_gone"].get<std::uint64_t>(), b["rows"].get<std::uint64_t>(),
+        b["stored_bytes"].get<std::uint64_t>() / 1048576.0);
+}
+
 int run_status(const ArchiveArgs& args, bool json) {
   auto archive = open_archive(args, SpoolUse::kOptional);
   archive::BinlogArchive catalog(archive);
@@ -253,19 +296,22 @@ int run_status(const ArchiveArgs& args, bool json) {
                            {"detected_at", iso_time(g.detected_at)},
                            {"error", g.server_error}});
     j["postgres"] = postgres_status(archive);
+    j["clickhouse"] = clickhouse_status(archive);
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
   fmt::print("archive {}\n", archive.describe());
   auto postgres = postgres_status(archive);
   bool mysql = !sources.empty() || !backups.empty();
-  if (!mysql && postgres.empty()) fmt::print("  (nothing archived yet)\n");
+  auto clickhouse = clickhouse_status(archive);
+  if (!mysql && postgres.empty() && clickhouse.empty()) fmt::print("  (nothing archived yet)\n");
   if (mysql) print_binlog_status(sources, backups);
   fmt::print("gaps               {}\n", gaps.empty() ? "none" : std::to_string(gaps.size()));
   for (auto& g : gaps)
     fmt::print("  - {} after {}:{} ({}): {}\n", g.source_id, g.after_file, g.after_position,
                iso_time(g.detected_at), g.server_error);
   print_postgres_status(postgres);
+  print_clickhouse_status(clickhouse);
   return kExitOk;
 }
 

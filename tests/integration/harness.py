@@ -23,6 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PITR = os.environ.get("PITR_BIN", os.path.join(REPO, "build", "tools", "pitr"))
 INSTANCE = os.path.join(REPO, "scripts", "mariadb-instance")
 PG_INSTANCE = os.path.join(REPO, "scripts", "postgres-instance")
+CH_INSTANCE = os.path.join(REPO, "scripts", "clickhouse-instance")
 CEPH_INSTANCE = os.path.join(REPO, "scripts", "ceph-instance")
 
 # PITR_TEST_ENCRYPTED=1 runs a suite against encrypted archives (ctest's *_encrypted
@@ -217,6 +218,48 @@ class PostgreSQL:
         self.sql("CHECKPOINT")
         wait_until(lambda: self.sql("SELECT wal_status FROM pg_replication_slots").strip() ==
                    "lost", what="the server to invalidate the slot")
+
+
+class ClickHouse:
+    """A private ClickHouse server on 127.0.0.1, HTTP on `port`, with a user pitr. Under root
+    it runs as the OS user clickhouse, which must be able to traverse `root`."""
+
+    def __init__(self, root, name="ch"):
+        self.dir = os.path.join(root, name)
+        self.port = free_port()
+        self.start()
+        with open(os.path.join(self.dir, "password")) as f:
+            self.password = f.read().strip()
+
+    def start(self):
+        subprocess.run([CH_INSTANCE, "start", self.dir, str(self.port)], check=True)
+
+    def stop(self):
+        subprocess.run([CH_INSTANCE, "stop", self.dir], check=True)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def sql(self, statements, check=True):
+        """Runs the statements as pitr over HTTP, one by one: each must end with ';' at the
+        end of a line (the last may omit it). Returns the results in TabSeparated."""
+        out = subprocess.run([CH_INSTANCE, "sql", self.dir], input=statements,
+                             capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise AssertionError(f"SQL failed: {out.stderr}\n{statements[:500]}")
+        return out.stdout
+
+    @property
+    def data_path(self):
+        """The server's <path>, with a trailing slash: data/, metadata/, shadow/ are below."""
+        out = subprocess.run([CH_INSTANCE, "path", self.dir], capture_output=True, text=True,
+                             check=True)
+        return out.stdout.strip()
+
+    @property
+    def uri(self):
+        return f"clickhouse://pitr@127.0.0.1:{self.port}"
 
 
 class CephGateway:
@@ -559,6 +602,12 @@ class ServerTestCase(unittest.TestCase):
     def postgres(self, name="pg", settings=(), data_checksums=False):
         os.chmod(self.tmp, 0o755)  # the server runs as another OS user
         s = PostgreSQL(self.tmp, name, settings, data_checksums)
+        self.servers.append(s)
+        return s
+
+    def clickhouse(self, name="ch"):
+        os.chmod(self.tmp, 0o755)  # the server runs as another OS user
+        s = ClickHouse(self.tmp, name)
         self.servers.append(s)
         return s
 

@@ -1,0 +1,309 @@
+#include "replay/clickhouse/clickhouse_restore.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "archive/archive_layout.hpp"
+#include "archive/block_store/stored_tar.hpp"
+#include "archive/member_list_object.hpp"
+#include "formats/clickhouse/content_hash.hpp"
+#include "formats/clickhouse/tab_separated.hpp"
+
+namespace pitr::replay {
+namespace {
+
+namespace fs = std::filesystem;
+using archive::ClickHousePart;
+using archive::ClickHouseTable;
+using archive::StoredTarMember;
+using clickhouse::quote_name;
+using clickhouse::quote_string;
+
+std::string table_name(const std::string& database, const std::string& name) {
+  return quote_name(database) + "." + quote_name(name);
+}
+std::string table_name(const ClickHouseTable& t) {
+  return table_name(t.database, t.name);
+}
+
+bool is_inner(const ClickHouseTable& t) {
+  return t.name.starts_with(".inner.");
+}
+
+// Creation order: tables, then materialized views (which create their .inner. tables), then
+// views; Dictionary tables are not restored yet.
+int creation_rank(const ClickHouseTable& t) {
+  if (t.engine == "MaterializedView") return 1;
+  if (t.engine == "View") return 2;
+  return 0;
+}
+
+archive::ClickHouseBackupManifest choose_backup(const ClickHouseRestoreOptions& o) {
+  if (o.backup_id) return archive::read_clickhouse_manifest(o.archive, *o.backup_id);
+  auto all = archive::list_clickhouse_backups(o.archive);
+  if (all.empty()) throw std::runtime_error("the archive holds no ClickHouse backup");
+  std::set<std::string> sources;
+  for (const auto& b : all) sources.insert(b.source_id);
+  if (sources.size() > 1)
+    throw std::runtime_error(
+        "the archive holds ClickHouse backups of several servers; choose one with --backup ID "
+        "(pitr status lists them)");
+  return all.back();
+}
+
+// Undoes a restore that did not finish: what it created is dropped, its files removed.
+class Rollback {
+ public:
+  explicit Rollback(clients::ClickHouseClient& client) : client_(client) {}
+  ~Rollback() {
+    if (done_) return;
+    for (auto it = tables_.rbegin(); it != tables_.rend(); ++it)
+      quietly("DROP TABLE IF EXISTS " + *it);
+    for (const auto& d : databases_) quietly("DROP DATABASE IF EXISTS " + quote_name(d));
+    std::error_code ec;
+    for (const auto& dir : dirs_) fs::remove_all(dir, ec);
+  }
+  void created_table(const std::string& name) { tables_.push_back(name); }
+  void created_database(const std::string& name) { databases_.push_back(name); }
+  void wrote(const fs::path& dir) { dirs_.push_back(dir); }
+  void commit() { done_ = true; }
+
+ private:
+  void quietly(const std::string& sql) {
+    try {
+      client_.execute(sql);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "pitr restore: could not undo ({}): {}\n", sql, e.what());
+    }
+  }
+  clients::ClickHouseClient& client_;
+  std::vector<std::string> tables_, databases_;
+  std::vector<fs::path> dirs_;
+  bool done_ = false;
+};
+
+class RestoreRun {
+ public:
+  RestoreRun(const ClickHouseRestoreOptions& o, const archive::ClickHouseBackupManifest& m,
+             clients::ClickHouseClient& client, Rollback& rollback)
+      : m_(m), client_(client), rollback_(rollback), blocks_(o.archive), reader_(blocks_.reader()) {
+    for (auto& member : archive::read_member_list(
+             o.archive, archive::layout::backup_file(m.id, archive::kClickHousePartsName)))
+      members_.emplace(member.entry.name, std::move(member));
+  }
+
+  void attach_parts(const ClickHouseTable& t, ClickHouseRestoreResult& result) {
+    auto data_path = fs::path(client_
+                                  .rows(fmt::format("SELECT data_path FROM system.tables WHERE "
+                                                    "database = {} AND name = {}",
+                                                    quote_string(t.database), quote_string(t.name)))
+                                  .at(0)
+                                  .at(0));
+    struct stat owner {};
+    if (::stat(data_path.c_str(), &owner) != 0)
+      throw std::runtime_error(fmt::format(
+          "cannot reach {}, the data of {} on the target: run pitr restore on the ClickHouse "
+          "host, as root",
+          data_path.string(), table_name(t)));
+    auto detached = data_path / "detached";
+    fs::create_directories(detached);
+    auto parts = t.parts;
+    std::sort(parts.begin(), parts.end(), [](const ClickHousePart& a, const ClickHousePart& b) {
+      return std::tie(a.partition_id, a.min_block) < std::tie(b.partition_id, b.min_block);
+    });
+    for (const auto& p : parts) {
+      auto temporary = detached / ("pitr_restoring_" + p.name);
+      rollback_.wrote(temporary);
+      result.bytes += write_part(p, temporary, owner);
+      auto final_dir = detached / p.name;
+      rollback_.wrote(final_dir);
+      fs::rename(temporary, final_dir);
+      client_.execute(
+          fmt::format("ALTER TABLE {} ATTACH PART {}", table_name(t), quote_string(p.name)));
+      ++result.parts;
+    }
+  }
+
+  void load_export(const ClickHouseTable& t) {
+    auto it = members_.find(t.export_member);
+    if (it == members_.end())
+      throw std::runtime_error(
+          fmt::format("backup {}: the export of {} is missing", m_.id, table_name(t)));
+    std::vector<std::uint8_t> data(it->second.entry.size);
+    auto ids = archive::data_block_ids(reader_, {&it->second}).at(0);
+    reader_.read_all(ids, [&](std::size_t i, Bytes b) {
+      std::copy(b.begin(), b.end(), data.begin() + static_cast<long>(i * m_.file_block));
+    });
+    if (!data.empty()) client_.insert("INSERT INTO " + table_name(t) + " FORMAT Native", data);
+  }
+
+  // Rows and content hash as the backup recorded them.
+  void check(const ClickHouseTable& t) {
+    std::vector<std::string> columns;
+    for (const auto& r : client_.rows(
+             fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {} AND "
+                         "default_kind != 'ALIAS' ORDER BY name",
+                         quote_string(t.database), quote_string(t.name))))
+      columns.push_back(r.at(0));
+    auto r = client_.rows("SELECT " + clickhouse::count_and_hash_sql(columns) + " FROM " +
+                          table_name(t));
+    auto rows = std::stoull(r.at(0).at(0));
+    auto hash = std::stoull(r.at(0).at(1));
+    if (rows != t.rows || hash != t.content_hash)
+      throw std::runtime_error(fmt::format(
+          "{} holds {} rows with content hash {} after the restore; backup {} recorded {} rows "
+          "with hash {}. The restore is undone",
+          table_name(t), rows, hash, m_.id, t.rows, t.content_hash));
+  }
+
+ private:
+  // Writes a part's files into `dir`, each block checked against its id; returns the bytes.
+  std::uint64_t write_part(const ClickHousePart& p, const fs::path& dir, const struct stat& owner) {
+    fs::create_directories(dir);
+    std::vector<const StoredTarMember*> files;
+    auto prefix = p.identity + "/";
+    for (auto it = members_.lower_bound(prefix);
+         it != members_.end() && it->first.starts_with(prefix); ++it)
+      files.push_back(&it->second);
+    if (files.empty())
+      throw std::runtime_error(
+          fmt::format("backup {}: the files of part {} are missing", m_.id, p.name));
+    std::vector<int> fds;
+    struct Close {
+      std::vector<int>& fds;
+      ~Close() {
+        for (int fd : fds) ::close(fd);
+      }
+    } close{fds};
+    std::vector<archive::BlockId> wanted;
+    std::vector<std::pair<int, std::uint64_t>> where;  // fd and offset of each wanted block
+    auto ids = archive::data_block_ids(reader_, files);
+    std::uint64_t bytes = 0;
+    for (std::size_t k = 0; k < files.size(); ++k) {
+      auto path = dir / files[k]->entry.name.substr(prefix.size());
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+      if (fd < 0) throw std::runtime_error("cannot create " + path.string());
+      fds.push_back(fd);
+      for (std::size_t i = 0; i < ids[k].size(); ++i) {
+        wanted.push_back(ids[k][i]);
+        where.emplace_back(fd, i * m_.file_block);
+      }
+      bytes += files[k]->entry.size;
+    }
+    reader_.read_all(wanted, [&](std::size_t i, Bytes b) {
+      auto [fd, offset] = where[i];
+      if (::pwrite(fd, b.data(), b.size(), static_cast<off_t>(offset)) !=
+          static_cast<ssize_t>(b.size()))
+        throw std::runtime_error(
+            fmt::format("writing part {} into {} failed", p.name, dir.string()));
+    });
+    for (std::size_t k = 0; k < files.size(); ++k) {
+      struct stat st {};
+      if (::fstat(fds[k], &st) != 0 ||
+          static_cast<std::uint64_t>(st.st_size) != files[k]->entry.size)
+        throw std::runtime_error(
+            fmt::format("part {}: {} came back with the wrong size", p.name, files[k]->entry.name));
+      if (::fchown(fds[k], owner.st_uid, owner.st_gid) != 0)
+        throw std::runtime_error("cannot give " + dir.string() + " to the server's user");
+    }
+    if (::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0)
+      throw std::runtime_error("cannot give " + dir.string() + " to the server's user");
+    return bytes;
+  }
+
+  const archive::ClickHouseBackupManifest& m_;
+  clients::ClickHouseClient& client_;
+  Rollback& rollback_;
+  archive::CompleteBackupBlocks blocks_;
+  archive::BlockReader reader_;
+  std::map<std::string, StoredTarMember> members_;
+};
+
+// Refuses, before anything changes, a database that exists on the target with tables.
+std::set<std::string> check_target(clients::ClickHouseClient& client,
+                                   const std::vector<archive::ClickHouseDatabase>& databases) {
+  std::set<std::string> existing;
+  for (const auto& r : client.rows("SELECT name FROM system.databases")) existing.insert(r.at(0));
+  std::map<std::string, std::uint64_t> tables;
+  for (const auto& r : client.rows("SELECT database, count() FROM system.tables GROUP BY database"))
+    tables[r.at(0)] = std::stoull(r.at(1));
+  for (const auto& d : databases)
+    if (tables[d.name] > 0)
+      throw std::runtime_error(fmt::format(
+          "database {} exists on the target and holds {} tables; pitr restores only into a "
+          "database that is missing or empty, and left the target untouched",
+          d.name, tables[d.name]));
+  return existing;
+}
+
+}  // namespace
+
+ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
+  auto m = choose_backup(o);
+  std::vector<archive::ClickHouseDatabase> databases;
+  for (const auto& d : m.databases)
+    if (o.databases.empty() ||
+        std::find(o.databases.begin(), o.databases.end(), d.name) != o.databases.end())
+      databases.push_back(d);
+  for (const auto& w : o.databases)
+    if (std::none_of(databases.begin(), databases.end(), [&](auto& d) { return d.name == w; }))
+      throw std::runtime_error(fmt::format("backup {} holds no database {}", m.id, w));
+  auto wanted = [&](const ClickHouseTable& t) {
+    return std::any_of(databases.begin(), databases.end(),
+                       [&](auto& d) { return d.name == t.database; });
+  };
+
+  clients::ClickHouseClient client(o.target);
+  auto existing = check_target(client, databases);
+  ClickHouseRestoreResult result;
+  result.backup_id = m.id;
+  Rollback rollback(client);
+  for (const auto& d : databases) {
+    if (!existing.contains(d.name)) {
+      client.execute("CREATE DATABASE " + quote_name(d.name));
+      rollback.created_database(d.name);
+    }
+    ++result.databases;
+  }
+  std::vector<const ClickHouseTable*> order;
+  for (const auto& t : m.tables)
+    if (wanted(t) && !is_inner(t)) {
+      if (t.engine == "Dictionary") {
+        fmt::print(stderr, "pitr restore: warning: {} is a Dictionary table, not restored yet\n",
+                   table_name(t));
+        continue;
+      }
+      order.push_back(&t);
+    }
+  std::stable_sort(order.begin(), order.end(),
+                   [](auto* a, auto* b) { return creation_rank(*a) < creation_rank(*b); });
+  for (const auto* t : order) {
+    client.execute(t->create);
+    rollback.created_table(table_name(*t));
+    ++result.tables;
+  }
+  RestoreRun run(o, m, client, rollback);
+  for (const auto& t : m.tables) {
+    if (!wanted(t)) continue;
+    if (t.kind == "merge_tree")
+      run.attach_parts(t, result);
+    else if (t.kind == "export")
+      run.load_export(t);
+    else
+      continue;
+    run.check(t);
+    result.rows += t.rows;
+  }
+  rollback.commit();
+  return result;
+}
+
+}  // namespace pitr::replay
