@@ -31,7 +31,7 @@ struct RestoreArgs {
   bool dry_run = false;
   PgRestoreArgs pg;
   std::string datadir, mariabackup = "mariabackup";
-  std::vector<std::string> databases;  // ClickHouse
+  std::vector<std::string> databases, rename_database;  // ClickHouse
 };
 
 // --target clickhouse://: a ClickHouse backup onto that server (no log to replay).
@@ -46,6 +46,13 @@ int run_clickhouse_restore(const RestoreArgs& a) {
   o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.backup_id = a.backup;
   o.databases = a.databases;
+  for (const auto& r : a.rename_database) {
+    auto eq = r.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
+      throw UsageError("--rename-database wants OLD=NEW, got '" + r + "'");
+    if (!o.rename.emplace(r.substr(0, eq), r.substr(eq + 1)).second)
+      throw UsageError("--rename-database names " + r.substr(0, eq) + " twice");
+  }
   auto started = std::chrono::steady_clock::now();
   auto r = replay::restore_clickhouse(o);
   fmt::print(stderr,
@@ -229,7 +236,8 @@ int run_physical_restore(const RestoreArgs& a) {
 
 int run_restore(const RestoreArgs& a) {
   if (is_clickhouse_source(a.target)) return run_clickhouse_restore(a);
-  if (!a.databases.empty()) throw UsageError("--databases is for a ClickHouse --target");
+  if (!a.databases.empty() || !a.rename_database.empty())
+    throw UsageError("--databases and --rename-database are for a ClickHouse --target");
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
   if (!a.datadir.empty()) return run_physical_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
@@ -337,6 +345,9 @@ CommandRunner add_restore_command(CLI::App& app) {
   cmd->add_option("--databases", a->databases,
                   "ClickHouse: restore these databases of the backup only (comma-separated)")
       ->delimiter(',');
+  cmd->add_option("--rename-database", a->rename_database,
+                  "ClickHouse: OLD=NEW restores database OLD as NEW, every DDL that names it "
+                  "rewritten (repeatable)");
   cmd->add_option("--jobs", a->jobs,
                   "Sessions loading the base backup and applying independent transactions "
                   "(default 4); 1 applies the binlog strictly in order on one session")

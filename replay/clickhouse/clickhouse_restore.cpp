@@ -15,6 +15,7 @@
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/member_list_object.hpp"
 #include "formats/clickhouse/content_hash.hpp"
+#include "formats/clickhouse/ddl_rename.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 
 namespace pitr::replay {
@@ -244,29 +245,40 @@ std::set<std::string> check_target(clients::ClickHouseClient& client,
   return existing;
 }
 
-}  // namespace
+// The backup as the target will hold it: databases and every DDL renamed.
+void rename(archive::ClickHouseBackupManifest& m, const std::map<std::string, std::string>& to) {
+  if (to.empty()) return;
+  for (const auto& [from, _] : to)
+    if (std::none_of(m.databases.begin(), m.databases.end(),
+                     [&](auto& d) { return d.name == from; }))
+      throw std::runtime_error(fmt::format("backup {} holds no database {} to rename", m.id, from));
+  for (auto& d : m.databases)
+    if (auto it = to.find(d.name); it != to.end()) d.name = it->second;
+  for (auto& t : m.tables) {
+    if (auto it = to.find(t.database); it != to.end()) t.database = it->second;
+    t.create = clickhouse::rename_databases(t.create, to);
+  }
+}
 
-ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
-  auto m = choose_backup(o);
-  std::vector<archive::ClickHouseDatabase> databases;
-  for (const auto& d : m.databases)
-    if (o.databases.empty() ||
-        std::find(o.databases.begin(), o.databases.end(), d.name) != o.databases.end())
-      databases.push_back(d);
-  for (const auto& w : o.databases)
-    if (std::none_of(databases.begin(), databases.end(), [&](auto& d) { return d.name == w; }))
+// Keeps the databases asked for (all when none is) and their tables.
+void select_databases(archive::ClickHouseBackupManifest& m,
+                      const std::vector<std::string>& wanted) {
+  for (const auto& w : wanted)
+    if (std::none_of(m.databases.begin(), m.databases.end(), [&](auto& d) { return d.name == w; }))
       throw std::runtime_error(fmt::format("backup {} holds no database {}", m.id, w));
-  auto wanted = [&](const ClickHouseTable& t) {
-    return std::any_of(databases.begin(), databases.end(),
-                       [&](auto& d) { return d.name == t.database; });
+  if (wanted.empty()) return;
+  auto unwanted = [&](const std::string& name) {
+    return std::find(wanted.begin(), wanted.end(), name) == wanted.end();
   };
+  std::erase_if(m.databases, [&](auto& d) { return unwanted(d.name); });
+  std::erase_if(m.tables, [&](auto& t) { return unwanted(t.database); });
+}
 
-  clients::ClickHouseClient client(o.target);
-  auto existing = check_target(client, databases);
-  ClickHouseRestoreResult result;
-  result.backup_id = m.id;
-  Rollback rollback(client);
-  for (const auto& d : databases) {
+// Databases, tables, materialized views, views.
+void create_schema(clients::ClickHouseClient& client, const archive::ClickHouseBackupManifest& m,
+                   Rollback& rollback, ClickHouseRestoreResult& result) {
+  auto existing = check_target(client, m.databases);
+  for (const auto& d : m.databases) {
     if (!existing.contains(d.name)) {
       client.execute("CREATE DATABASE " + quote_name(d.name));
       rollback.created_database(d.name);
@@ -274,15 +286,14 @@ ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
     ++result.databases;
   }
   std::vector<const ClickHouseTable*> order;
-  for (const auto& t : m.tables)
-    if (wanted(t) && !is_inner(t)) {
-      if (t.engine == "Dictionary") {
-        fmt::print(stderr, "pitr restore: warning: {} is a Dictionary table, not restored yet\n",
-                   table_name(t));
-        continue;
-      }
+  for (const auto& t : m.tables) {
+    if (is_inner(t)) continue;
+    if (t.engine == "Dictionary")
+      fmt::print(stderr, "pitr restore: warning: {} is a Dictionary table, not restored yet\n",
+                 table_name(t));
+    else
       order.push_back(&t);
-    }
+  }
   std::stable_sort(order.begin(), order.end(),
                    [](auto* a, auto* b) { return creation_rank(*a) < creation_rank(*b); });
   for (const auto* t : order) {
@@ -290,9 +301,21 @@ ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
     rollback.created_table(table_name(*t));
     ++result.tables;
   }
+}
+
+}  // namespace
+
+ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
+  auto m = choose_backup(o);
+  select_databases(m, o.databases);
+  rename(m, o.rename);
+  clients::ClickHouseClient client(o.target);
+  ClickHouseRestoreResult result;
+  result.backup_id = m.id;
+  Rollback rollback(client);
+  create_schema(client, m, rollback, result);
   RestoreRun run(o, m, client, rollback);
   for (const auto& t : m.tables) {
-    if (!wanted(t)) continue;
     if (t.kind == "merge_tree")
       run.attach_parts(t, result);
     else if (t.kind == "export")

@@ -6,6 +6,7 @@
 // against their ids, given to the server's OS user, renamed, and attached with ATTACH PART
 // in (partition, min block) order; exported tables loaded back. Each table's rows and content
 // hash are then checked against the backup's. A restore that fails drops what it created.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct ClickHouseRestoreOptions {
   archive::Archive archive;
   std::optional<std::string> backup_id;  // default: the newest ClickHouse backup
   std::vector<std::string> databases;    // the backup's names; default: all it holds
+  // OLD → NEW: restore database OLD of the backup as NEW, every DDL that names it rewritten
+  // (formats/clickhouse/ddl_rename.hpp).
+  std::map<std::string, std::string> rename;
 };
 
 struct ClickHouseRestoreResult {

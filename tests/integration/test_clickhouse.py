@@ -184,6 +184,21 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         self.restore(target)
         self.assertEqual(self.state(target), expected)
 
+    def test_a_database_restored_under_a_new_name_beside_the_original(self):
+        source = self.clickhouse("source")
+        source.sql(SCHEMA)
+        source.sql(ROWS)
+        expected = self.state(source)
+        self.backup(source)
+        self.restore(source, "--rename-database", "shop=shop_copy")
+        copy = [source.sql(q.replace("shop.", "shop_copy.")) for q in QUERIES]
+        self.assertEqual(copy, expected)
+        self.assertEqual(self.state(source), expected)  # the original untouched
+        # The copy's materialized view reads the copy's table, not the original.
+        source.sql("INSERT INTO shop_copy.orders VALUES ('2024-05-01', 9, 'n', [])")
+        self.assertIn("9\t1\n", source.sql(QUERIES[5].replace("shop.", "shop_copy.")))
+        self.assertNotIn("9\t", source.sql(QUERIES[5]))
+
     def test_a_database_with_tables_on_the_target_is_left_untouched(self):
         source = self.clickhouse("source")
         source.sql(SCHEMA)

@@ -7,6 +7,7 @@
 #include "archive/clickhouse_manifest.hpp"
 #include "archive/file_io.hpp"
 #include "formats/clickhouse/content_hash.hpp"
+#include "formats/clickhouse/ddl_rename.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 #include "tests/unit/temp_dir.hpp"
 
@@ -78,6 +79,33 @@ TEST(ClickHouseManifest, ReadsBackWhatItWrote) {
   archive.store().put_bytes(archive::layout::backup_file("bad", "manifest.json"), as_bytes(json),
                             storage::PutMode::kIfAbsent);
   EXPECT_THROW(archive::read_clickhouse_manifest(archive, "bad"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace pitr
+
+namespace pitr {
+namespace {
+
+TEST(ClickHouseDdlRename, RenamesQualifiedNamesOutsideStrings) {
+  std::map<std::string, std::string> r = {{"shop", "shop_copy"}};
+  EXPECT_EQ(clickhouse::rename_databases("CREATE TABLE shop.orders (id UInt64) ENGINE = Log", r),
+            "CREATE TABLE `shop_copy`.orders (id UInt64) ENGINE = Log");
+  EXPECT_EQ(clickhouse::rename_databases(
+                "CREATE MATERIALIZED VIEW shop.mv TO `shop`.totals AS SELECT id FROM shop.orders "
+                "WHERE note = 'shop.x' AND shops.y = 1",
+                r),
+            "CREATE MATERIALIZED VIEW `shop_copy`.mv TO `shop_copy`.totals AS SELECT id FROM "
+            "`shop_copy`.orders WHERE note = 'shop.x' AND shops.y = 1");
+  // A column named like the database, not followed by a dot, stays; so do other databases.
+  EXPECT_EQ(clickhouse::rename_databases("SELECT shop FROM other.t, \"shop\".u", r),
+            "SELECT shop FROM other.t, `shop_copy`.u");
+  EXPECT_EQ(clickhouse::rename_databases("CREATE TABLE `a``b`.t", {{"a`b", "c"}}),
+            "CREATE TABLE `a``b`.t");  // `` is not ClickHouse's escape: left alone
+  EXPECT_EQ(clickhouse::rename_databases("CREATE TABLE `a\\`b`.t", {{"a`b", "c"}}),
+            "CREATE TABLE `c`.t");
+  EXPECT_EQ(clickhouse::rename_databases("SELECT 'it\\'s shop.x'", r), "SELECT 'it\\'s shop.x'");
+  EXPECT_THROW(clickhouse::rename_databases("SELECT 'open", r), DecodeError);
 }
 
 }  // namespace
