@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from harness import (ServerTestCase, archive_keys, archive_object, pitr,
+from harness import (PITR, ServerTestCase, archive_keys, archive_object, pitr,
                      replace_archive_object, stored_block_ids, wait_until)
 
 SCHEMA = """
@@ -227,6 +227,37 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
                    password=source.password)
         self.assertIn(f"removed {shadow}/pitr_{dead.pid}_1", out.stderr.decode())
         self.assertEqual(os.listdir(shadow), [])
+
+    def test_a_backup_killed_midway_leaves_a_shadow_the_next_removes(self):
+        source = self.clickhouse("source")
+        source.sql("CREATE DATABASE big;\n"
+                   "CREATE TABLE big.t (id UInt64, s String) ENGINE = MergeTree ORDER BY id;\n"
+                   "INSERT INTO big.t SELECT number, toString(rand64()) FROM numbers(2000000);")
+        shadow = os.path.join(source.data_path, "shadow")
+        env = dict(os.environ, PITR_PASSWORD=source.password)
+        # zstd level 19: the backup is still storing the part when it is killed.
+        killed = subprocess.Popen(
+            [PITR, "backup", "--archive", self.archive, "--source", source.uri,
+             "--compression-level", "19"], env=env, stderr=subprocess.PIPE)
+        wait_until(lambda: os.path.isdir(shadow) and os.listdir(shadow), timeout=60,
+                   what="the backup's shadow")
+        killed.kill()
+        killed.wait()
+        left = os.listdir(shadow)
+        self.assertEqual(len(left), 1)
+        self.assertTrue(left[0].startswith(f"pitr_{killed.pid}_"), left)
+        out = pitr("backup", "--archive", self.archive, "--source", source.uri,
+                   password=source.password)
+        self.assertIn(f"removed {shadow}/{left[0]}", out.stderr.decode())
+        self.assertEqual(os.listdir(shadow), [])
+        backed_up = source.sql("SELECT count(), sum(cityHash64(s)) FROM big.t")
+        # Merges the killed backup stopped run again: two parts merge into one.
+        source.sql("INSERT INTO big.t VALUES (0, 'x');\nOPTIMIZE TABLE big.t FINAL;")
+        self.assertEqual(source.sql(
+            "SELECT count() FROM system.parts WHERE table = 't' AND active"), "1\n")
+        target = self.clickhouse("target")
+        self.restore(target)
+        self.assertEqual(target.sql("SELECT count(), sum(cityHash64(s)) FROM big.t"), backed_up)
 
     def test_a_wrong_password_is_a_clear_error(self):
         source = self.clickhouse("source")
