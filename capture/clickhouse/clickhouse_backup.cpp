@@ -17,7 +17,7 @@
 #include "archive/member_list_object.hpp"
 #include "archive/pending_backup.hpp"
 #include "archive/sha256.hpp"
-#include "formats/clickhouse/content_hash.hpp"
+#include "clients/clickhouse/table_hash.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 
 namespace pitr::capture {
@@ -183,10 +183,9 @@ class BackupRun {
       bytes_read_ += b.size();
     });
     files_.close(t.export_member);
-    auto r = client_.rows("SELECT " + clickhouse::count_and_hash_sql(columns(t)) + " FROM " +
-                          table_name(t));
-    t.rows = std::stoull(r.at(0).at(0));
-    t.content_hash = std::stoull(r.at(0).at(1));
+    auto counted = clients::rows_and_hash(client_, t.database, t.name);
+    t.rows = counted.rows;
+    t.content_hash = counted.hash;
   }
 
   std::vector<StoredTarMember> finish() {
@@ -255,9 +254,9 @@ class BackupRun {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + quote_string(n);
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> got;
-    for (const auto& r :
-         client_.rows(fmt::format("SELECT _part, {} FROM {} WHERE _part IN ({}) GROUP BY _part",
-                                  clickhouse::count_and_hash_sql(columns(t)), table_name(t), list)))
+    for (const auto& r : client_.rows(fmt::format(
+             "SELECT _part, {} FROM {} WHERE _part IN ({}) GROUP BY _part",
+             clients::count_and_hash_of(client_, t.database, t.name), table_name(t), list)))
       got[r.at(0)] = {std::stoull(r.at(1)), std::stoull(r.at(2))};
     for (auto& p : t.parts) {
       if (std::find(names.begin(), names.end(), p.name) == names.end()) continue;
@@ -270,16 +269,6 @@ class BackupRun {
       p.rows = it->second.first;
       p.content_hash = it->second.second;
     }
-  }
-
-  std::vector<std::string> columns(const ClickHouseTable& t) {
-    std::vector<std::string> out;
-    for (const auto& r : client_.rows(
-             fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {} AND "
-                         "default_kind != 'ALIAS' ORDER BY name",
-                         quote_string(t.database), quote_string(t.name))))
-      out.push_back(r.at(0));
-    return out;
   }
 
   clients::ClickHouseClient& client_;

@@ -14,7 +14,7 @@
 #include "archive/archive_layout.hpp"
 #include "archive/block_store/stored_tar.hpp"
 #include "archive/member_list_object.hpp"
-#include "formats/clickhouse/content_hash.hpp"
+#include "clients/clickhouse/table_hash.hpp"
 #include "formats/clickhouse/ddl_rename.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 
@@ -148,16 +148,7 @@ class RestoreRun {
 
   // Rows and content hash as the backup recorded them.
   void check(const ClickHouseTable& t) {
-    std::vector<std::string> columns;
-    for (const auto& r : client_.rows(
-             fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {} AND "
-                         "default_kind != 'ALIAS' ORDER BY name",
-                         quote_string(t.database), quote_string(t.name))))
-      columns.push_back(r.at(0));
-    auto r = client_.rows("SELECT " + clickhouse::count_and_hash_sql(columns) + " FROM " +
-                          table_name(t));
-    auto rows = std::stoull(r.at(0).at(0));
-    auto hash = std::stoull(r.at(0).at(1));
+    auto [rows, hash] = clients::rows_and_hash(client_, t.database, t.name);
     if (rows != t.rows || hash != t.content_hash)
       throw std::runtime_error(fmt::format(
           "{} holds {} rows with content hash {} after the restore; backup {} recorded {} rows "

@@ -34,9 +34,15 @@ TEST(ClickHouseTabSeparated, QuotesNamesAndStrings) {
   EXPECT_EQ(clickhouse::quote_string("it's \\ fine"), "'it\\'s \\\\ fine'");
 }
 
-TEST(ClickHouseContentHash, HashesEveryColumnAsTextInATuple) {
-  EXPECT_EQ(clickhouse::count_and_hash_sql({"a", "b`c"}),
-            "count(), sum(cityHash64(toString(tuple(`a`, `b\\`c`))))");
+TEST(ClickHouseContentHash, HashesNativeTypesAsTheyAreAndOthersAsText) {
+  EXPECT_EQ(clickhouse::count_and_hash_sql({{"a", "UInt64"},
+                                            {"b`c", "Nullable(String)"},
+                                            {"d", "Array(Nullable(String))"},
+                                            {"e", "Decimal(18, 2)"},
+                                            {"f", "Enum8('x' = 1)"},
+                                            {"g", "Nullable(Decimal(9, 2))"}}),
+            "count(), sum(cityHash64(`a`, isNull(`b\\`c`), assumeNotNull(`b\\`c`), "
+            "toString(`d`), toString(`e`), `f`, toString(`g`)))");
   EXPECT_EQ(clickhouse::count_and_hash_sql({}), "count(), toUInt64(0)");
 }
 
