@@ -60,6 +60,9 @@ std::string clickhouse_manifest_json(const ClickHouseBackupManifest& m) {
                       {"parts", parts},
                       {"export_member", t.export_member}});
   }
+  nlohmann::json dictionaries = nlohmann::json::array();
+  for (const auto& d : m.dictionaries)
+    dictionaries.push_back({{"names", d.names}, {"origin", d.origin}, {"member", d.member}});
   nlohmann::json j{{"format", kClickHouseBackupFormat},
                    {"version", kVersion},
                    {"id", m.id},
@@ -76,7 +79,8 @@ std::string clickhouse_manifest_json(const ClickHouseBackupManifest& m) {
                    {"bytes_read", m.bytes_read},
                    {"stored_bytes", m.stored_bytes},
                    {"databases", databases},
-                   {"tables", tables}};
+                   {"tables", tables},
+                   {"dictionaries", dictionaries}};
   if (!m.parent.empty()) j["parent"] = m.parent;
   return j.dump(2) + "\n";
 }
@@ -119,6 +123,10 @@ ClickHouseBackupManifest read_clickhouse_manifest(const Archive& archive, const 
       x.export_member = t.value("export_member", "");
       m.tables.push_back(std::move(x));
     }
+    for (const auto& d : j.value("dictionaries", nlohmann::json::array()))
+      m.dictionaries.push_back({d.at("names").get<std::vector<std::string>>(),
+                                d.at("origin").get<std::string>(),
+                                d.at("member").get<std::string>()});
     return m;
   } catch (const std::exception& e) {
     throw IoError(fmt::format("{} is damaged: {}", key, e.what()));

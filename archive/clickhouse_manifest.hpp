@@ -50,12 +50,21 @@ struct ClickHouseDatabase {
   std::string name, engine;
 };
 
+// A dictionary's configuration file (system.dictionaries.origin), kept whole: its source's
+// data (a file, another server) is not.
+struct ClickHouseDictionaryFile {
+  std::vector<std::string> names;  // the dictionaries it defines
+  std::string origin;              // its path on the source
+  std::string member;              // "dictionaries/<n>" in the member list
+};
+
 struct ClickHouseBackupManifest {
   std::string id, source_id, server_version;
   std::string type = "full", parent;             // parent: the backup parts were compared with
   std::int64_t started_at = 0, finished_at = 0;  // Unix µs
   std::vector<ClickHouseDatabase> databases;
   std::vector<ClickHouseTable> tables;
+  std::vector<ClickHouseDictionaryFile> dictionaries;
   // What this backup found against its parent: parts unchanged, new, and gone.
   std::uint64_t parts_unchanged = 0, parts_new = 0, parts_gone = 0;
   std::uint64_t bytes_read = 0, stored_bytes = 0;  // files read, and compressed bytes new

@@ -32,6 +32,7 @@ struct RestoreArgs {
   PgRestoreArgs pg;
   std::string datadir, mariabackup = "mariabackup";
   std::vector<std::string> databases, rename_database;  // ClickHouse
+  std::optional<std::string> dictionaries_dir;
 };
 
 // --target clickhouse://: a ClickHouse backup onto that server (no log to replay).
@@ -46,6 +47,7 @@ int run_clickhouse_restore(const RestoreArgs& a) {
   o.archive = open_archive(a.archive, SpoolUse::kNone);
   o.backup_id = a.backup;
   o.databases = a.databases;
+  if (a.dictionaries_dir) o.dictionaries_dir = *a.dictionaries_dir;
   for (const auto& r : a.rename_database) {
     auto eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
@@ -236,8 +238,9 @@ int run_physical_restore(const RestoreArgs& a) {
 
 int run_restore(const RestoreArgs& a) {
   if (is_clickhouse_source(a.target)) return run_clickhouse_restore(a);
-  if (!a.databases.empty() || !a.rename_database.empty())
-    throw UsageError("--databases and --rename-database are for a ClickHouse --target");
+  if (!a.databases.empty() || !a.rename_database.empty() || a.dictionaries_dir)
+    throw UsageError(
+        "--databases, --rename-database and --dictionaries-dir are for a ClickHouse --target");
   if (!a.pg.pgdata.empty()) return run_postgres_restore(a);
   if (!a.datadir.empty()) return run_physical_restore(a);
   if (a.pg.to_lsn || a.pg.to_xid || a.pg.to_name || a.pg.immediate || a.pg.start)
@@ -348,6 +351,10 @@ CommandRunner add_restore_command(CLI::App& app) {
   cmd->add_option("--rename-database", a->rename_database,
                   "ClickHouse: OLD=NEW restores database OLD as NEW, every DDL that names it "
                   "rewritten (repeatable)");
+  cmd->add_option("--dictionaries-dir", a->dictionaries_dir,
+                  "ClickHouse: the target's dictionaries_config directory; the backup's "
+                  "dictionary files are written there (without it they are listed and skipped)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--jobs", a->jobs,
                   "Sessions loading the base backup and applying independent transactions "
                   "(default 4); 1 applies the binlog strictly in order on one session")

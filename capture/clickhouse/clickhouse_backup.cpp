@@ -188,6 +188,24 @@ class BackupRun {
     t.content_hash = counted.hash;
   }
 
+  // The configuration files of the server's dictionaries (they are not in any database).
+  std::vector<archive::ClickHouseDictionaryFile> dictionaries() {
+    std::map<std::string, std::vector<std::string>> by_origin;
+    for (const auto& r : client_.rows("SELECT name, origin FROM system.dictionaries ORDER BY name"))
+      by_origin[r.at(1)].push_back(r.at(0));
+    std::vector<archive::ClickHouseDictionaryFile> out;
+    for (const auto& [origin, names] : by_origin) {
+      auto member = fmt::format("dictionaries/{}", out.size());
+      auto text = read_text(origin);
+      files_.begin({member, "", 0, 0640, std::time(nullptr), TarEntry::Type::kFile});
+      files_.append(member, as_bytes(text));
+      files_.close(member);
+      bytes_read_ += text.size();
+      out.push_back({names, origin, member});
+    }
+    return out;
+  }
+
   std::vector<StoredTarMember> finish() {
     auto members = files_.finish();
     members.insert(members.end(), reused_.begin(), reused_.end());
@@ -389,6 +407,7 @@ archive::ClickHouseBackupManifest take_clickhouse_backup(const ClickHouseBackupO
         run.export_rows(t, exports++);
       m.tables.push_back(std::move(t));
     }
+  m.dictionaries = run.dictionaries();
   auto members = run.finish();
   blocks.finish();  // every block is stored before the member list names it
   archive::store_member_list(backup, archive::kClickHousePartsName, members);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,10 +41,11 @@ bool is_inner(const ClickHouseTable& t) {
 }
 
 // Creation order: tables, then materialized views (which create their .inner. tables), then
-// views; Dictionary tables are not restored yet.
+// views, Dictionary tables (once their dictionaries are loaded).
 int creation_rank(const ClickHouseTable& t) {
   if (t.engine == "MaterializedView") return 1;
   if (t.engine == "View") return 2;
+  if (t.engine == "Dictionary") return 3;
   return 0;
 }
 
@@ -134,16 +136,50 @@ class RestoreRun {
   }
 
   void load_export(const ClickHouseTable& t) {
-    auto it = members_.find(t.export_member);
+    auto data = member_bytes(t.export_member);
+    if (!data.empty()) client_.insert("INSERT INTO " + table_name(t) + " FORMAT Native", data);
+  }
+
+  // Writes the backup's dictionary files into `dir` (given to its owner) and has the server
+  // load them. A file of that name with other content was refused before anything changed
+  // (check_dictionaries).
+  void write_dictionaries(const fs::path& dir) {
+    struct stat owner {};
+    if (::stat(dir.c_str(), &owner) != 0)
+      throw std::runtime_error("cannot reach the dictionaries directory " + dir.string());
+    for (const auto& d : m_.dictionaries) {
+      auto path = dir / fs::path(d.origin).filename();
+      if (fs::exists(path)) continue;  // the same content (check_dictionaries)
+      auto temporary = fs::path(path.string() + ".pitr-restoring");
+      rollback_.wrote(temporary);
+      rollback_.wrote(path);
+      {
+        std::ofstream out(temporary, std::ios::binary);
+        out << member_text(d.member);
+        if (!out.flush()) throw std::runtime_error("cannot write " + temporary.string());
+      }
+      if (::chown(temporary.c_str(), owner.st_uid, owner.st_gid) != 0)
+        throw std::runtime_error("cannot give " + temporary.string() + " to the server's user");
+      fs::rename(temporary, path);
+    }
+    client_.execute("SYSTEM RELOAD DICTIONARIES");
+  }
+
+  // A member's whole content (an export or a dictionary file).
+  std::vector<std::uint8_t> member_bytes(const std::string& name) {
+    auto it = members_.find(name);
     if (it == members_.end())
-      throw std::runtime_error(
-          fmt::format("backup {}: the export of {} is missing", m_.id, table_name(t)));
+      throw std::runtime_error(fmt::format("backup {}: {} is missing", m_.id, name));
     std::vector<std::uint8_t> data(it->second.entry.size);
     auto ids = archive::data_block_ids(reader_, {&it->second}).at(0);
     reader_.read_all(ids, [&](std::size_t i, Bytes b) {
       std::copy(b.begin(), b.end(), data.begin() + static_cast<long>(i * m_.file_block));
     });
-    if (!data.empty()) client_.insert("INSERT INTO " + table_name(t) + " FORMAT Native", data);
+    return data;
+  }
+  std::string member_text(const std::string& name) {
+    auto data = member_bytes(name);
+    return {data.begin(), data.end()};
   }
 
   // Rows and content hash as the backup recorded them.
@@ -265,10 +301,37 @@ void select_databases(archive::ClickHouseBackupManifest& m,
   std::erase_if(m.tables, [&](auto& t) { return unwanted(t.database); });
 }
 
-// Databases, tables, materialized views, views.
+// Before anything changes: a dictionary file of the same name with other content in the
+// target's directory is refused.
+void check_dictionaries(const archive::ClickHouseBackupManifest& m, const fs::path& dir,
+                        RestoreRun& run) {
+  for (const auto& d : m.dictionaries) {
+    auto path = dir / fs::path(d.origin).filename();
+    if (!fs::exists(path)) continue;
+    std::ifstream in(path, std::ios::binary);
+    std::string there{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (there != run.member_text(d.member))
+      throw std::runtime_error(fmt::format(
+          "{} exists with other content than dictionary file {} of backup {}; move it away or "
+          "choose another --dictionaries-dir",
+          path.string(), d.origin, m.id));
+  }
+}
+
+void warn_dictionaries_skipped(const archive::ClickHouseBackupManifest& m) {
+  for (const auto& d : m.dictionaries)
+    fmt::print(stderr,
+               "pitr restore: warning: dictionaries {} ({}) not restored: give --dictionaries-dir "
+               "(the target's dictionaries_config directory)\n",
+               fmt::join(d.names, ", "), d.origin);
+}
+
+// Databases, tables, materialized views, views, then the dictionaries and their tables.
 void create_schema(clients::ClickHouseClient& client, const archive::ClickHouseBackupManifest& m,
+                   const std::optional<fs::path>& dictionaries_dir, RestoreRun& run,
                    Rollback& rollback, ClickHouseRestoreResult& result) {
   auto existing = check_target(client, m.databases);
+  if (dictionaries_dir) check_dictionaries(m, *dictionaries_dir, run);
   for (const auto& d : m.databases) {
     if (!existing.contains(d.name)) {
       client.execute("CREATE DATABASE " + quote_name(d.name));
@@ -279,19 +342,29 @@ void create_schema(clients::ClickHouseClient& client, const archive::ClickHouseB
   std::vector<const ClickHouseTable*> order;
   for (const auto& t : m.tables) {
     if (is_inner(t)) continue;
-    if (t.engine == "Dictionary")
-      fmt::print(stderr, "pitr restore: warning: {} is a Dictionary table, not restored yet\n",
+    if (t.engine == "Dictionary" && !dictionaries_dir)
+      fmt::print(stderr,
+                 "pitr restore: warning: {} is a Dictionary table: skipped with its "
+                 "dictionary\n",
                  table_name(t));
     else
       order.push_back(&t);
   }
   std::stable_sort(order.begin(), order.end(),
                    [](auto* a, auto* b) { return creation_rank(*a) < creation_rank(*b); });
+  if (!dictionaries_dir) warn_dictionaries_skipped(m);
+  bool dictionaries_written = false;
   for (const auto* t : order) {
+    if (dictionaries_dir && !dictionaries_written && creation_rank(*t) == 3) {
+      run.write_dictionaries(*dictionaries_dir);
+      dictionaries_written = true;
+    }
     client.execute(t->create);
     rollback.created_table(table_name(*t));
     ++result.tables;
   }
+  if (dictionaries_dir && !dictionaries_written && !m.dictionaries.empty())
+    run.write_dictionaries(*dictionaries_dir);
 }
 
 }  // namespace
@@ -304,8 +377,8 @@ ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
   ClickHouseRestoreResult result;
   result.backup_id = m.id;
   Rollback rollback(client);
-  create_schema(client, m, rollback, result);
   RestoreRun run(o, m, client, rollback);
+  create_schema(client, m, o.dictionaries_dir, run, rollback, result);
   for (const auto& t : m.tables) {
     if (t.kind == "merge_tree")
       run.attach_parts(t, result);

@@ -4,8 +4,10 @@
 // tables of materialized views), materialized views (which create those), and views; each
 // part's files written into the table's detached/ under a temporary name from blocks checked
 // against their ids, given to the server's OS user, renamed, and attached with ATTACH PART
-// in (partition, min block) order; exported tables loaded back. Each table's rows and content
-// hash are then checked against the backup's. A restore that fails drops what it created.
+// in (partition, min block) order; exported tables loaded back; dictionary files written into
+// the target's dictionaries directory before Dictionary tables are created. Each table's rows and
+// content hash are then checked against the backup's. A restore that fails drops what it created.
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +27,9 @@ struct ClickHouseRestoreOptions {
   // OLD → NEW: restore database OLD of the backup as NEW, every DDL that names it rewritten
   // (formats/clickhouse/ddl_rename.hpp).
   std::map<std::string, std::string> rename;
+  // The target's dictionaries_config directory: the backup's dictionary files are written
+  // there before Dictionary tables are created. Without it they are listed and skipped.
+  std::optional<std::filesystem::path> dictionaries_dir;
 };
 
 struct ClickHouseRestoreResult {

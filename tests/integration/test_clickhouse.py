@@ -30,6 +30,14 @@ INSERT INTO shop.old VALUES ('2024-03-01', 7), ('2024-04-01', 8);
 INSERT INTO shop.events VALUES (1, 'x'), (2, NULL);
 """
 
+DICTIONARY = """<yandex><dictionary><name>colors</name>
+<source><file><path>{path}</path><format>TabSeparated</format></file></source>
+<lifetime>0</lifetime><layout><flat/></layout>
+<structure><id><name>id</name></id>
+<attribute><name>name</name><type>String</type><null_value></null_value></attribute></structure>
+</dictionary></yandex>
+"""
+
 # What a restore must reproduce, read the same way from source and target.
 QUERIES = [
     "SELECT * FROM shop.orders ORDER BY id",
@@ -198,6 +206,31 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         source.sql("INSERT INTO shop_copy.orders VALUES ('2024-05-01', 9, 'n', [])")
         self.assertIn("9\t1\n", source.sql(QUERIES[5].replace("shop.", "shop_copy.")))
         self.assertNotIn("9\t", source.sql(QUERIES[5]))
+
+    def test_dictionaries_restore_with_their_files_before_their_tables(self):
+        source = self.clickhouse("source")
+        colors = os.path.join(self.tmp, "colors.tsv")
+        with open(colors, "w") as f:
+            f.write("1\tred\n2\tgreen\n")
+        os.chmod(colors, 0o644)
+        with open(os.path.join(source.dir, "dictionaries", "colors.xml"), "w") as f:
+            f.write(DICTIONARY.format(path=colors))
+        source.sql("SYSTEM RELOAD DICTIONARIES;\nCREATE DATABASE shop;\n"
+                   "CREATE TABLE shop.colors (id UInt64, name String) ENGINE = Dictionary(colors);")
+        self.assertEqual(source.sql("SELECT dictGetString('colors', 'name', toUInt64(2))"),
+                         "green\n")
+        backup = self.backup(source)
+        self.assertEqual([d["names"] for d in self.manifest(backup["id"])["dictionaries"]],
+                         [["colors"]])
+        # Without --dictionaries-dir: named and skipped, with its table.
+        bare = self.clickhouse("bare")
+        out = self.restore(bare)
+        self.assertIn("dictionaries colors", out.stderr.decode())
+        self.assertEqual(bare.sql("SELECT count() FROM system.tables WHERE database = 'shop'"),
+                         "0\n")
+        target = self.clickhouse("target")
+        self.restore(target, "--dictionaries-dir", os.path.join(target.dir, "dictionaries"))
+        self.assertEqual(target.sql("SELECT * FROM shop.colors ORDER BY id"), "1\tred\n2\tgreen\n")
 
     def test_a_database_with_tables_on_the_target_is_left_untouched(self):
         source = self.clickhouse("source")
