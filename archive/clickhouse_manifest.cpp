@@ -59,6 +59,10 @@ std::string clickhouse_manifest_json(const ClickHouseBackupManifest& m) {
                       {"content_hash", std::to_string(t.content_hash)},
                       {"parts", parts},
                       {"export_member", t.export_member}});
+    if (t.final_rows) {
+      tables.back()["final_rows"] = *t.final_rows;
+      tables.back()["final_content_hash"] = std::to_string(t.final_hash.value_or(0));
+    }
   }
   nlohmann::json dictionaries = nlohmann::json::array();
   for (const auto& d : m.dictionaries)
@@ -121,6 +125,10 @@ ClickHouseBackupManifest read_clickhouse_manifest(const Archive& archive, const 
       x.content_hash = std::stoull(t.value("content_hash", std::string("0")));
       for (const auto& p : t.at("parts")) x.parts.push_back(part_of(p));
       x.export_member = t.value("export_member", "");
+      if (t.contains("final_rows")) {
+        x.final_rows = t.at("final_rows").get<std::uint64_t>();
+        x.final_hash = std::stoull(t.at("final_content_hash").get<std::string>());
+      }
       m.tables.push_back(std::move(x));
     }
     for (const auto& d : j.value("dictionaries", nlohmann::json::array()))

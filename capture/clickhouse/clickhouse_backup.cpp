@@ -73,6 +73,13 @@ void remove_stale_shadows(const fs::path& root) {
   }
 }
 
+// 'a', 'b', ...
+std::string quoted_list(const std::vector<std::string>& values) {
+  std::string list;
+  for (const auto& v : values) list += (list.empty() ? "" : ", ") + quote_string(v);
+  return list;
+}
+
 // Removes the backup's shadow directory however the backup ends.
 class Shadow {
  public:
@@ -173,6 +180,12 @@ class BackupRun {
       t.rows += p.rows;
       t.content_hash += p.content_hash;
     }
+    if (clients::final_matters(t.engine) && !names.empty()) {
+      auto final = clients::rows_and_hash(client_, t.database, t.name, true,
+                                          "_part IN (" + quoted_list(names) + ")");
+      t.final_rows = final.rows;
+      t.final_hash = final.hash;
+    }
   }
 
   void export_rows(ClickHouseTable& t, std::size_t n) {
@@ -219,8 +232,7 @@ class BackupRun {
                                                       const std::vector<std::string>& names) {
     std::map<std::string, ClickHousePart> out;
     if (names.empty()) return out;
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + quote_string(n);
+    auto list = quoted_list(names);
     for (const auto& r : client_.rows(fmt::format(
              "SELECT name, partition_id, min_block_number, max_block_number, level, rows, "
              "bytes_on_disk FROM system.parts WHERE database = {} AND table = {} AND name IN ({})",
@@ -269,8 +281,7 @@ class BackupRun {
   // Rows and hash of the new parts, computed by the server.
   void hash_parts(ClickHouseTable& t, const std::vector<std::string>& names) {
     if (names.empty()) return;
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + quote_string(n);
+    auto list = quoted_list(names);
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> got;
     for (const auto& r : client_.rows(fmt::format(
              "SELECT _part, {} FROM {} WHERE _part IN ({}) GROUP BY _part",

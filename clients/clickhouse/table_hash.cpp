@@ -22,11 +22,16 @@ std::string count_and_hash_of(ClickHouseClient& client, const std::string& datab
 }
 
 RowsAndHash rows_and_hash(ClickHouseClient& client, const std::string& database,
-                          const std::string& table) {
-  auto r =
-      client.rows(fmt::format("SELECT {} FROM {}.{}", count_and_hash_of(client, database, table),
-                              quote_name(database), quote_name(table)));
+                          const std::string& table, bool final, const std::string& where) {
+  auto r = client.rows(fmt::format(
+      "SELECT {} FROM {}.{}{}{}", count_and_hash_of(client, database, table), quote_name(database),
+      quote_name(table), final ? " FINAL" : "", where.empty() ? "" : " WHERE " + where));
   return {std::stoull(r.at(0).at(0)), std::stoull(r.at(0).at(1))};
+}
+
+bool final_matters(const std::string& engine) {
+  return engine.find("Replacing") != std::string::npos ||
+         engine.find("Collapsing") != std::string::npos;
 }
 
 }  // namespace pitr::clients

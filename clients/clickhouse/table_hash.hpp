@@ -16,7 +16,13 @@ struct RowsAndHash {
   std::uint64_t rows = 0, hash = 0;
 };
 
+// Of every row, or (`final`) of SELECT ... FINAL; `where` (e.g. "_part IN (...)") limits the
+// parts read.
 RowsAndHash rows_and_hash(ClickHouseClient& client, const std::string& database,
-                          const std::string& table);
+                          const std::string& table, bool final = false,
+                          const std::string& where = "");
+
+// Replacing and Collapsing MergeTree tables: what they hold depends on SELECT ... FINAL.
+bool final_matters(const std::string& engine);
 
 }  // namespace pitr::clients

@@ -190,6 +190,13 @@ class RestoreRun {
           "{} holds {} rows with content hash {} after the restore; backup {} recorded {} rows "
           "with hash {}. The restore is undone",
           table_name(t), rows, hash, m_.id, t.rows, t.content_hash));
+    if (!t.final_rows) return;
+    auto final = clients::rows_and_hash(client_, t.database, t.name, true);
+    if (final.rows != *t.final_rows || final.hash != t.final_hash)
+      throw std::runtime_error(fmt::format(
+          "SELECT ... FINAL from {} gives {} rows with content hash {} after the restore; backup "
+          "{} recorded {} rows with hash {} (its parts' order matters). The restore is undone",
+          table_name(t), final.rows, final.hash, m_.id, *t.final_rows, t.final_hash.value_or(0)));
   }
 
  private:

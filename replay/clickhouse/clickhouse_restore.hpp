@@ -6,7 +6,8 @@
 // against their ids, given to the server's OS user, renamed, and attached with ATTACH PART
 // in (partition, min block) order; exported tables loaded back; dictionary files written into
 // the target's dictionaries directory before Dictionary tables are created. Each table's rows and
-// content hash are then checked against the backup's. A restore that fails drops what it created.
+// content hash are then checked against the backup's (and SELECT ... FINAL's too for Replacing
+// and Collapsing tables). A restore that fails drops what it created.
 #include <filesystem>
 #include <map>
 #include <optional>

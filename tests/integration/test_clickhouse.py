@@ -86,6 +86,8 @@ class ClickHouseBackupTest(ClickHouseTestCase):
                                  "old": "merge_tree", "events": "export", "totals": "view",
                                  ".inner.totals": "merge_tree", "big": "view"})
         self.assertEqual(os.listdir(os.path.join(source.data_path, "shadow")), [])
+        latest = next(t for t in m["tables"] if t["name"] == "latest")
+        self.assertEqual((latest["rows"], latest["final_rows"]), (3, 2))
 
         target = self.clickhouse("target")
         out = self.restore(target)
@@ -231,6 +233,25 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         target = self.clickhouse("target")
         self.restore(target, "--dictionaries-dir", os.path.join(target.dir, "dictionaries"))
         self.assertEqual(target.sql("SELECT * FROM shop.colors ORDER BY id"), "1\tred\n2\tgreen\n")
+
+    def test_a_restore_whose_final_rows_differ_is_undone(self):
+        source = self.clickhouse("source")
+        source.sql(SCHEMA)
+        source.sql(ROWS)
+        backup = self.backup(source)
+        path = os.path.join(self.archive, "backups", backup["id"], "manifest.json")
+        m = self.manifest(backup["id"])
+        for t in m["tables"]:
+            if t["name"] == "latest":
+                t["final_content_hash"] = str((int(t["final_content_hash"]) + 1) % 2**64)
+        with open(path, "w") as f:
+            json.dump(m, f)
+        target = self.clickhouse("target")
+        out = self.restore(target, check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertRegex(out.stderr.decode(), r"FINAL from `shop`.`latest` gives 2 rows")
+        self.assertEqual(target.sql("SELECT count() FROM system.databases WHERE name = 'shop'"),
+                         "0\n")
 
     def test_a_database_with_tables_on_the_target_is_left_untouched(self):
         source = self.clickhouse("source")

@@ -69,7 +69,10 @@ TEST(ClickHouseManifest, ReadsBackWhatItWrote) {
   t.content_hash = 18446744073709551557ull;  // above 2^53: kept exact
   t.parts.push_back(
       {"202401_1_1_0", "202401", 1, 1, 0, 3, 100, std::string(64, 'a'), 18446744073709551557ull});
+  t.final_rows = 2;
+  t.final_hash = 18446744073709551000ull;
   m.tables = {t};
+  m.dictionaries = {{{"colors", "sizes"}, "/etc/clickhouse-server/dicts.xml", "dictionaries/0"}};
   m.parts_unchanged = 4;
   m.parts_new = 1;
   m.parts_gone = 2;
@@ -79,6 +82,8 @@ TEST(ClickHouseManifest, ReadsBackWhatItWrote) {
   auto back = archive::read_clickhouse_manifest(archive, m.id);
   EXPECT_EQ(archive::clickhouse_manifest_json(back), archive::clickhouse_manifest_json(m));
   EXPECT_EQ(back.tables.at(0).parts.at(0).content_hash, 18446744073709551557ull);
+  EXPECT_EQ(back.tables.at(0).final_hash, 18446744073709551000ull);
+  EXPECT_EQ(back.dictionaries.at(0).names.at(1), "sizes");
   // A part identity that could name another key is refused.
   auto json = archive::clickhouse_manifest_json(m);
   json.replace(json.find(std::string(64, 'a')), 64, "../../x");
