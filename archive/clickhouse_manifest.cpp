@@ -58,7 +58,8 @@ std::string clickhouse_manifest_json(const ClickHouseBackupManifest& m) {
                       {"rows", t.rows},
                       {"content_hash", std::to_string(t.content_hash)},
                       {"parts", parts},
-                      {"export_member", t.export_member}});
+                      {"export_member", t.export_member},
+                      {"hash_expression", t.hash_expression}});
     if (t.final_rows) {
       tables.back()["final_rows"] = *t.final_rows;
       tables.back()["final_content_hash"] = std::to_string(t.final_hash.value_or(0));
@@ -125,6 +126,7 @@ ClickHouseBackupManifest read_clickhouse_manifest(const Archive& archive, const 
       x.content_hash = std::stoull(t.value("content_hash", std::string("0")));
       for (const auto& p : t.at("parts")) x.parts.push_back(part_of(p));
       x.export_member = t.value("export_member", "");
+      x.hash_expression = t.value("hash_expression", "");
       if (t.contains("final_rows")) {
         x.final_rows = t.at("final_rows").get<std::uint64_t>();
         x.final_hash = std::stoull(t.at("final_content_hash").get<std::string>());

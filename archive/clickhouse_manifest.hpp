@@ -42,6 +42,9 @@ struct ClickHouseTable {
   // sum(cityHash64(toString(tuple(columns...)))) over the rows, modulo 2^64: NULL-safe, and
   // the sum of the parts' hashes.
   std::uint64_t content_hash = 0;
+  // The count-and-hash expression over its columns (clients/clickhouse/table_hash.hpp) the
+  // parts' hashes were computed with: a later backup reuses them only while it is the same.
+  std::string hash_expression;
   // Replacing and Collapsing tables: rows and hash of SELECT ... FINAL over the parts kept,
   // which depend on the parts' order as well as their rows.
   std::optional<std::uint64_t> final_rows, final_hash;

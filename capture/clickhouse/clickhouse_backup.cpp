@@ -18,6 +18,7 @@
 #include "archive/pending_backup.hpp"
 #include "archive/sha256.hpp"
 #include "clients/clickhouse/table_hash.hpp"
+#include "formats/clickhouse/file_name_escaping.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 
 namespace pitr::capture {
@@ -58,18 +59,44 @@ std::string kind_of(const std::string& engine) {
   return "ddl";
 }
 
-// Shadows "pitr_<pid>_<time>" of backups whose process is gone (killed mid-backup).
-void remove_stale_shadows(const fs::path& root) {
+// The tables a shadow froze: shadow/<name>/data/<database>/<table>/, names escaped.
+std::vector<std::string> frozen_tables(const fs::path& shadow) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& db : fs::directory_iterator(shadow / "data", ec))
+    for (const auto& table : fs::directory_iterator(db.path(), ec)) {
+      auto d = clickhouse::unescape_file_name(db.path().filename().string());
+      auto t = clickhouse::unescape_file_name(table.path().filename().string());
+      if (d && t) out.push_back(quote_name(*d) + "." + quote_name(*t));
+    }
+  return out;
+}
+
+// Shadows "pitr_<pid>_<time>" of backups whose process is gone (killed mid-backup): the merges
+// they stopped restart, and the shadow (hard links that keep old parts' space) goes.
+void remove_stale_shadows(clients::ClickHouseClient& client, const fs::path& root) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root / "shadow", ec)) {
     auto name = e.path().filename().string();
     if (!name.starts_with(kShadowPrefix)) continue;
     auto pid = std::atol(name.c_str() + std::string_view(kShadowPrefix).size());
-    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
-      fs::remove_all(e.path(), ec);
+    if (pid > 0 && !(::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) continue;
+    for (const auto& table : frozen_tables(e.path())) {
+      try {
+        client.execute("SYSTEM START MERGES " + table);
+      } catch (const clients::ClickHouseError&) {  // the table is gone since
+      }
+    }
+    std::error_code removed;
+    fs::remove_all(e.path(), removed);
+    if (removed)
+      fmt::print(stderr,
+                 "pitr backup: warning: could not remove {} ({}), left by a backup that "
+                 "did not finish: remove it by hand, it keeps old parts' disk space\n",
+                 e.path().string(), removed.message());
+    else
       fmt::print(stderr, "pitr backup: removed {}, left by a backup that did not finish\n",
                  e.path().string());
-    }
   }
 }
 
@@ -89,6 +116,11 @@ class Shadow {
   ~Shadow() {
     std::error_code ec;
     fs::remove_all(dir_, ec);
+    if (ec)
+      fmt::print(stderr,
+                 "pitr backup: warning: could not remove {} ({}): remove it by hand, "
+                 "it keeps the frozen parts' disk space\n",
+                 dir_.string(), ec.message());
   }
   const std::string& name() const { return name_; }
   const fs::path& dir() const { return dir_; }
@@ -136,10 +168,12 @@ std::string part_identity(const fs::path& dir) {
   return sha.hex();
 }
 
-// A part stored by an earlier backup: its members, rows and hash.
+// A part stored by an earlier backup: its members, and its rows and hash as computed by
+// `hash_expression` (valid for a table whose columns give the same expression).
 struct KnownPart {
   std::vector<StoredTarMember> members;
   std::uint64_t rows = 0, content_hash = 0;
+  std::string hash_expression;
 };
 
 class BackupRun {
@@ -151,27 +185,28 @@ class BackupRun {
   void merge_tree(ClickHouseTable& t, const fs::path& root, const Shadow& shadow,
                   const std::string& data_path) {
     MergesStopped stopped(client_, table_name(t));
+    t.hash_expression = clients::count_and_hash_of(client_, t.database, t.name);
+    auto active = active_parts(t);
     client_.execute(fmt::format("ALTER TABLE {} FREEZE WITH NAME {}", table_name(t),
                                 quote_string(shadow.name())));
     auto dir = shadow.dir() / fs::path(data_path).lexically_relative(root);
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.is_directory()) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
+    auto names = frozen_parts(t, dir, active);
     auto meta = part_metadata(t, names);
     std::vector<std::string> to_hash;
     for (const auto& name : names) {
       auto part = meta.at(name);
       part.identity = part_identity(dir / name);
-      if (auto it = known_.find(part.identity); reuse_ && it != known_.end()) {
-        part.rows = it->second.rows;
-        part.content_hash = it->second.content_hash;
-        if (stored_.insert(part.identity).second)
-          reused_.insert(reused_.end(), it->second.members.begin(), it->second.members.end());
-      } else {
+      auto known = reuse_ ? known_.find(part.identity) : known_.end();
+      if (known == known_.end()) {
         store_part(dir / name, part.identity);
-        to_hash.push_back(name);
+      } else if (stored_.insert(part.identity).second) {
+        reused_.insert(reused_.end(), known->second.members.begin(), known->second.members.end());
+      }
+      if (known != known_.end() && known->second.hash_expression == t.hash_expression) {
+        part.rows = known->second.rows;
+        part.content_hash = known->second.content_hash;
+      } else {
+        to_hash.push_back(name);  // new, or its table's columns changed since (ADD COLUMN)
       }
       t.parts.push_back(part);
     }
@@ -189,6 +224,7 @@ class BackupRun {
   }
 
   void export_rows(ClickHouseTable& t, std::size_t n) {
+    auto before = clients::rows_and_hash(client_, t.database, t.name);
     t.export_member = fmt::format("export/{}", n);
     files_.begin({t.export_member, "", 0, 0640, std::time(nullptr), TarEntry::Type::kFile});
     client_.stream("SELECT * FROM " + table_name(t) + " FORMAT Native", [&](Bytes b) {
@@ -197,6 +233,11 @@ class BackupRun {
     });
     files_.close(t.export_member);
     auto counted = clients::rows_and_hash(client_, t.database, t.name);
+    if (counted.rows != before.rows || counted.hash != before.hash)
+      throw std::runtime_error(fmt::format(
+          "{} changed while its rows were exported (a {} table has no snapshot); run the backup "
+          "again when it is not written to",
+          table_name(t), t.engine));
     t.rows = counted.rows;
     t.content_hash = counted.hash;
   }
@@ -228,6 +269,38 @@ class BackupRun {
   std::uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  std::vector<std::string> active_parts(const ClickHouseTable& t) {
+    std::vector<std::string> out;
+    for (const auto& r : client_.rows(fmt::format(
+             "SELECT name FROM system.parts WHERE database = {} AND table = {} AND active",
+             quote_string(t.database), quote_string(t.name))))
+      out.push_back(r.at(0));
+    return out;
+  }
+
+  // The parts in the table's shadow: every part active before the freeze must be there (with
+  // merges stopped, none can go but by a DROP or TRUNCATE meanwhile).
+  std::vector<std::string> frozen_parts(const ClickHouseTable& t, const fs::path& dir,
+                                        const std::vector<std::string>& active) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_directory()) names.push_back(e.path().filename().string());
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      throw std::runtime_error(fmt::format(
+          "cannot read the frozen parts of {} in {}: {} (run pitr backup as root or as the "
+          "server's user)",
+          table_name(t), dir.string(), ec.message()));
+    std::sort(names.begin(), names.end());
+    for (const auto& a : active)
+      if (!std::binary_search(names.begin(), names.end(), a))
+        throw std::runtime_error(fmt::format(
+            "part {} of {} was active but is not in the frozen copy {} (dropped meanwhile, or "
+            "on another disk); run the backup again",
+            a, table_name(t), dir.string()));
+    return names;
+  }
+
   std::map<std::string, ClickHousePart> part_metadata(const ClickHouseTable& t,
                                                       const std::vector<std::string>& names) {
     std::map<std::string, ClickHousePart> out;
@@ -331,7 +404,7 @@ std::map<std::string, KnownPart> known_parts(
     for (const auto& t : m.tables)
       for (const auto& p : t.parts)
         if (auto it = by_identity.find(p.identity); it != by_identity.end())
-          out[p.identity] = {it->second, p.rows, p.content_hash};
+          out[p.identity] = {it->second, p.rows, p.content_hash, t.hash_expression};
   }
   return out;
 }
@@ -379,7 +452,7 @@ archive::ClickHouseBackupManifest take_clickhouse_backup(const ClickHouseBackupO
         "cannot read the server's data path {}: run pitr backup on the ClickHouse host, as root "
         "or as the server's user",
         root.string()));
-  remove_stale_shadows(root);
+  remove_stale_shadows(client, root);
 
   std::vector<archive::ClickHouseBackupManifest> earlier;
   for (auto& b : archive::list_clickhouse_backups(o.archive))

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <regex>
 #include <sstream>
 
 namespace pitr::postgres {
@@ -17,9 +18,19 @@ std::uint32_t byte_swap(std::uint32_t v) {
 
 }  // namespace
 
+// Where relation files live, as pg_combinebackup looks for incremental files: global/,
+// base/<database oid>/, and <tablespace version directory>/<database oid>/ in a tablespace's
+// archive.
+bool in_relation_directory(std::string_view dir) {
+  static const std::regex relations(R"(global|base/[0-9]+|PG_[^/]+/[0-9]+)");
+  return std::regex_match(dir.begin(), dir.end(), relations);
+}
+
 std::optional<std::string> incremental_file_target(const std::string& path) {
   auto slash = path.rfind('/');
-  auto base = slash == std::string::npos ? 0 : slash + 1;
+  if (slash == std::string::npos || !in_relation_directory(std::string_view(path).substr(0, slash)))
+    return std::nullopt;
+  auto base = slash + 1;
   if (path.compare(base, kPrefix.size(), kPrefix) != 0 || path.size() == base + kPrefix.size())
     return std::nullopt;
   return path.substr(0, base) + path.substr(base + kPrefix.size());
@@ -51,9 +62,9 @@ void IncrementalFileReader::parse_fixed() {
   header_.truncation_block_length = word(8);
   if (*count_ > segment_blocks_)
     fail(fmt::format("{} blocks, more than a segment holds ({})", *count_, segment_blocks_));
-  if (header_.truncation_block_length > segment_blocks_)
-    fail(fmt::format("truncation block length {} exceeds a segment ({} blocks)",
-                     header_.truncation_block_length, segment_blocks_));
+  // PostgreSQL 17 releases before a 2025 fix could send a truncation length past a segment's
+  // end for a relation of several segments; a segment is never longer, so it is cut there.
+  header_.truncation_block_length = std::min(header_.truncation_block_length, segment_blocks_);
   header_bytes_ = kFixedBytes + 4 * std::size_t{*count_};
   if (*count_ > 0 && header_bytes_ % page_size_ != 0)
     header_bytes_ += page_size_ - header_bytes_ % page_size_;

@@ -18,7 +18,8 @@ namespace pitr::postgres {
 
 inline constexpr std::uint32_t kIncrementalMagic = 0xd3ae1f0d;
 
-// "base/5/INCREMENTAL.16384.1" → "base/5/16384.1"; nullopt for any other name.
+// "base/5/INCREMENTAL.16384.1" → "base/5/16384.1"; nullopt for any other name, and for such a
+// name outside the directories that hold relation files (a user's file of that name).
 std::optional<std::string> incremental_file_target(const std::string& path);
 
 struct IncrementalHeader {

@@ -49,6 +49,15 @@ int creation_rank(const ClickHouseTable& t) {
   return 0;
 }
 
+constexpr std::size_t kFilesAtOnce = 256;  // open at once while writing a part
+
+// The name a dictionary file is restored under: its name on the source.
+std::string dictionary_file_name(const archive::ClickHouseDictionaryFile& d) {
+  auto name = fs::path(d.origin).filename().string();
+  archive::check_path_component(name, "dictionary file");
+  return name;
+}
+
 archive::ClickHouseBackupManifest choose_backup(const ClickHouseRestoreOptions& o) {
   if (o.backup_id) return archive::read_clickhouse_manifest(o.archive, *o.backup_id);
   auto all = archive::list_clickhouse_backups(o.archive);
@@ -68,11 +77,17 @@ class Rollback {
   explicit Rollback(clients::ClickHouseClient& client) : client_(client) {}
   ~Rollback() {
     if (done_) return;
+    // Files first: the server cannot drop a table whose directory holds files it may not
+    // remove.
+    for (const auto& dir : dirs_) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (ec)
+        fmt::print(stderr, "pitr restore: could not remove {}: {}\n", dir.string(), ec.message());
+    }
     for (auto it = tables_.rbegin(); it != tables_.rend(); ++it)
       quietly("DROP TABLE IF EXISTS " + *it);
     for (const auto& d : databases_) quietly("DROP DATABASE IF EXISTS " + quote_name(d));
-    std::error_code ec;
-    for (const auto& dir : dirs_) fs::remove_all(dir, ec);
   }
   void created_table(const std::string& name) { tables_.push_back(name); }
   void created_database(const std::string& name) { databases_.push_back(name); }
@@ -117,12 +132,16 @@ class RestoreRun {
           "host, as root",
           data_path.string(), table_name(t)));
     auto detached = data_path / "detached";
-    fs::create_directories(detached);
+    if (!fs::exists(detached)) {
+      fs::create_directories(detached);
+      give(detached, owner);
+    }
     auto parts = t.parts;
     std::sort(parts.begin(), parts.end(), [](const ClickHousePart& a, const ClickHousePart& b) {
       return std::tie(a.partition_id, a.min_block) < std::tie(b.partition_id, b.min_block);
     });
     for (const auto& p : parts) {
+      archive::check_path_component(p.name, "part name");
       auto temporary = detached / ("pitr_restoring_" + p.name);
       rollback_.wrote(temporary);
       result.bytes += write_part(p, temporary, owner);
@@ -148,7 +167,7 @@ class RestoreRun {
     if (::stat(dir.c_str(), &owner) != 0)
       throw std::runtime_error("cannot reach the dictionaries directory " + dir.string());
     for (const auto& d : m_.dictionaries) {
-      auto path = dir / fs::path(d.origin).filename();
+      auto path = dir / dictionary_file_name(d);
       if (fs::exists(path)) continue;  // the same content (check_dictionaries)
       auto temporary = fs::path(path.string() + ".pitr-restoring");
       rollback_.wrote(temporary);
@@ -172,7 +191,9 @@ class RestoreRun {
       throw std::runtime_error(fmt::format("backup {}: {} is missing", m_.id, name));
     std::vector<std::uint8_t> data(it->second.entry.size);
     auto ids = archive::data_block_ids(reader_, {&it->second}).at(0);
+    check_block_count(it->second, ids.size());
     reader_.read_all(ids, [&](std::size_t i, Bytes b) {
+      check_block(it->second, i * m_.file_block, b.size());
       std::copy(b.begin(), b.end(), data.begin() + static_cast<long>(i * m_.file_block));
     });
     return data;
@@ -200,17 +221,34 @@ class RestoreRun {
   }
 
  private:
-  // Writes a part's files into `dir`, each block checked against its id; returns the bytes.
+  // Writes a part's files into `dir` (owned by `owner` from the start, so that the server can
+  // remove whatever is left), each block checked against its id; returns the bytes.
   std::uint64_t write_part(const ClickHousePart& p, const fs::path& dir, const struct stat& owner) {
     fs::create_directories(dir);
+    give(dir, owner);
     std::vector<const StoredTarMember*> files;
     auto prefix = p.identity + "/";
     for (auto it = members_.lower_bound(prefix);
-         it != members_.end() && it->first.starts_with(prefix); ++it)
+         it != members_.end() && it->first.starts_with(prefix); ++it) {
+      archive::check_path_component(it->first.substr(prefix.size()), "part file");
       files.push_back(&it->second);
+    }
     if (files.empty())
       throw std::runtime_error(
           fmt::format("backup {}: the files of part {} are missing", m_.id, p.name));
+    std::uint64_t bytes = 0;
+    for (std::size_t at = 0; at < files.size(); at += kFilesAtOnce) {
+      std::vector<const StoredTarMember*> batch(
+          files.begin() + static_cast<long>(at),
+          files.begin() + static_cast<long>(std::min(files.size(), at + kFilesAtOnce)));
+      bytes += write_files(batch, prefix.size(), dir, owner);
+    }
+    return bytes;
+  }
+
+  // Writes `files` (members named <prefix><file>) into `dir`.
+  std::uint64_t write_files(const std::vector<const StoredTarMember*>& files, std::size_t prefix,
+                            const fs::path& dir, const struct stat& owner) {
     std::vector<int> fds;
     struct Close {
       std::vector<int>& fds;
@@ -219,39 +257,57 @@ class RestoreRun {
       }
     } close{fds};
     std::vector<archive::BlockId> wanted;
-    std::vector<std::pair<int, std::uint64_t>> where;  // fd and offset of each wanted block
+    std::vector<std::pair<std::size_t, std::uint64_t>> where;  // file and offset of each block
     auto ids = archive::data_block_ids(reader_, files);
     std::uint64_t bytes = 0;
     for (std::size_t k = 0; k < files.size(); ++k) {
-      auto path = dir / files[k]->entry.name.substr(prefix.size());
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+      auto path = dir / files[k]->entry.name.substr(prefix);
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
       if (fd < 0) throw std::runtime_error("cannot create " + path.string());
       fds.push_back(fd);
+      if (::fchown(fd, owner.st_uid, owner.st_gid) != 0)
+        throw std::runtime_error("cannot give " + path.string() + " to the server's user");
+      check_block_count(*files[k], ids[k].size());
       for (std::size_t i = 0; i < ids[k].size(); ++i) {
         wanted.push_back(ids[k][i]);
-        where.emplace_back(fd, i * m_.file_block);
+        where.emplace_back(k, i * m_.file_block);
       }
       bytes += files[k]->entry.size;
     }
     reader_.read_all(wanted, [&](std::size_t i, Bytes b) {
-      auto [fd, offset] = where[i];
-      if (::pwrite(fd, b.data(), b.size(), static_cast<off_t>(offset)) !=
+      auto [k, offset] = where[i];
+      check_block(*files[k], offset, b.size());
+      if (::pwrite(fds[k], b.data(), b.size(), static_cast<off_t>(offset)) !=
           static_cast<ssize_t>(b.size()))
         throw std::runtime_error(
-            fmt::format("writing part {} into {} failed", p.name, dir.string()));
+            fmt::format("writing {} into {} failed", files[k]->entry.name, dir.string()));
     });
     for (std::size_t k = 0; k < files.size(); ++k) {
       struct stat st {};
       if (::fstat(fds[k], &st) != 0 ||
           static_cast<std::uint64_t>(st.st_size) != files[k]->entry.size)
         throw std::runtime_error(
-            fmt::format("part {}: {} came back with the wrong size", p.name, files[k]->entry.name));
-      if (::fchown(fds[k], owner.st_uid, owner.st_gid) != 0)
-        throw std::runtime_error("cannot give " + dir.string() + " to the server's user");
+            fmt::format("{} came back with the wrong size", files[k]->entry.name));
     }
-    if (::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0)
-      throw std::runtime_error("cannot give " + dir.string() + " to the server's user");
     return bytes;
+  }
+
+  // The member lists a file's blocks `file_block` bytes apart: as many as its size needs, each
+  // within it (a damaged manifest or list must not write past the file).
+  void check_block_count(const StoredTarMember& m, std::size_t blocks) const {
+    if (blocks != (m.entry.size + m_.file_block - 1) / m_.file_block)
+      throw std::runtime_error(fmt::format("backup {}: {} lists {} blocks for {} bytes", m_.id,
+                                           m.entry.name, blocks, m.entry.size));
+  }
+  void check_block(const StoredTarMember& m, std::uint64_t offset, std::size_t size) const {
+    if (size > m_.file_block || offset + size > m.entry.size)
+      throw std::runtime_error(
+          fmt::format("backup {}: a block of {} lies outside it", m_.id, m.entry.name));
+  }
+
+  static void give(const fs::path& path, const struct stat& owner) {
+    if (::chown(path.c_str(), owner.st_uid, owner.st_gid) != 0)
+      throw std::runtime_error("cannot give " + path.string() + " to the server's user");
   }
 
   const archive::ClickHouseBackupManifest& m_;
@@ -313,7 +369,7 @@ void select_databases(archive::ClickHouseBackupManifest& m,
 void check_dictionaries(const archive::ClickHouseBackupManifest& m, const fs::path& dir,
                         RestoreRun& run) {
   for (const auto& d : m.dictionaries) {
-    auto path = dir / fs::path(d.origin).filename();
+    auto path = dir / dictionary_file_name(d);
     if (!fs::exists(path)) continue;
     std::ifstream in(path, std::ios::binary);
     std::string there{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -325,53 +381,72 @@ void check_dictionaries(const archive::ClickHouseBackupManifest& m, const fs::pa
   }
 }
 
-void warn_dictionaries_skipped(const archive::ClickHouseBackupManifest& m) {
+// The restore in the order materialized views need: an INSERT into (or ATTACH of) a table a
+// view reads from would fire the view again once it exists, and a view's .inner. table exists
+// only once the view does. So: tables, their data, materialized views, their .inner. data,
+// views, dictionaries and their tables; every table checked at the end.
+class SchemaAndData {
+ public:
+  SchemaAndData(clients::ClickHouseClient& client, const archive::ClickHouseBackupManifest& m,
+                RestoreRun& run, Rollback& rollback, ClickHouseRestoreResult& result)
+      : client_(client), m_(m), run_(run), rollback_(rollback), result_(result) {}
+
+  void databases(const std::set<std::string>& existing) {
+    for (const auto& d : m_.databases) {
+      if (!existing.contains(d.name)) {
+        client_.execute("CREATE DATABASE " + quote_name(d.name));
+        rollback_.created_database(d.name);
+      }
+      ++result_.databases;
+    }
+  }
+
+  // Tables of the rank (creation_rank), and the data of those that hold some.
+  void tables(int rank) {
+    for (const auto& t : m_.tables) {
+      if (is_inner(t) || creation_rank(t) != rank) continue;
+      client_.execute(t.create);
+      rollback_.created_table(table_name(t));
+      ++result_.tables;
+    }
+    for (const auto& t : m_.tables) {
+      bool mine = is_inner(t) ? rank == 1 : creation_rank(t) == rank;
+      if (!mine) continue;
+      if (t.kind == "merge_tree")
+        run_.attach_parts(t, result_);
+      else if (t.kind == "export")
+        run_.load_export(t);
+    }
+  }
+
+  void check() {
+    for (const auto& t : m_.tables)
+      if (t.kind == "merge_tree" || t.kind == "export") {
+        run_.check(t);
+        result_.rows += t.rows;
+      }
+  }
+
+ private:
+  clients::ClickHouseClient& client_;
+  const archive::ClickHouseBackupManifest& m_;
+  RestoreRun& run_;
+  Rollback& rollback_;
+  ClickHouseRestoreResult& result_;
+};
+
+void skip_dictionaries(const archive::ClickHouseBackupManifest& m) {
   for (const auto& d : m.dictionaries)
     fmt::print(stderr,
                "pitr restore: warning: dictionaries {} ({}) not restored: give --dictionaries-dir "
                "(the target's dictionaries_config directory)\n",
                fmt::join(d.names, ", "), d.origin);
-}
-
-// Databases, tables, materialized views, views, then the dictionaries and their tables.
-void create_schema(clients::ClickHouseClient& client, const archive::ClickHouseBackupManifest& m,
-                   const std::optional<fs::path>& dictionaries_dir, RestoreRun& run,
-                   Rollback& rollback, ClickHouseRestoreResult& result) {
-  auto existing = check_target(client, m.databases);
-  if (dictionaries_dir) check_dictionaries(m, *dictionaries_dir, run);
-  for (const auto& d : m.databases) {
-    if (!existing.contains(d.name)) {
-      client.execute("CREATE DATABASE " + quote_name(d.name));
-      rollback.created_database(d.name);
-    }
-    ++result.databases;
-  }
-  std::vector<const ClickHouseTable*> order;
-  for (const auto& t : m.tables) {
-    if (is_inner(t)) continue;
-    if (t.engine == "Dictionary" && !dictionaries_dir)
+  for (const auto& t : m.tables)
+    if (creation_rank(t) == 3)
       fmt::print(stderr,
                  "pitr restore: warning: {} is a Dictionary table: skipped with its "
                  "dictionary\n",
                  table_name(t));
-    else
-      order.push_back(&t);
-  }
-  std::stable_sort(order.begin(), order.end(),
-                   [](auto* a, auto* b) { return creation_rank(*a) < creation_rank(*b); });
-  if (!dictionaries_dir) warn_dictionaries_skipped(m);
-  bool dictionaries_written = false;
-  for (const auto* t : order) {
-    if (dictionaries_dir && !dictionaries_written && creation_rank(*t) == 3) {
-      run.write_dictionaries(*dictionaries_dir);
-      dictionaries_written = true;
-    }
-    client.execute(t->create);
-    rollback.created_table(table_name(*t));
-    ++result.tables;
-  }
-  if (dictionaries_dir && !dictionaries_written && !m.dictionaries.empty())
-    run.write_dictionaries(*dictionaries_dir);
 }
 
 }  // namespace
@@ -385,17 +460,18 @@ ClickHouseRestoreResult restore_clickhouse(const ClickHouseRestoreOptions& o) {
   result.backup_id = m.id;
   Rollback rollback(client);
   RestoreRun run(o, m, client, rollback);
-  create_schema(client, m, o.dictionaries_dir, run, rollback, result);
-  for (const auto& t : m.tables) {
-    if (t.kind == "merge_tree")
-      run.attach_parts(t, result);
-    else if (t.kind == "export")
-      run.load_export(t);
-    else
-      continue;
-    run.check(t);
-    result.rows += t.rows;
+  auto existing = check_target(client, m.databases);
+  if (o.dictionaries_dir) check_dictionaries(m, *o.dictionaries_dir, run);
+  SchemaAndData restore(client, m, run, rollback, result);
+  restore.databases(existing);
+  for (int rank : {0, 1, 2}) restore.tables(rank);
+  if (o.dictionaries_dir) {
+    if (!m.dictionaries.empty()) run.write_dictionaries(*o.dictionaries_dir);
+    restore.tables(3);
+  } else {
+    skip_dictionaries(m);
   }
+  restore.check();
   rollback.commit();
   return result;
 }

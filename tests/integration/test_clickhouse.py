@@ -19,6 +19,8 @@ CREATE TABLE shop.events (id UInt32, s Nullable(String)) ENGINE = Log;
 CREATE MATERIALIZED VIEW shop.totals ENGINE = SummingMergeTree ORDER BY id
   AS SELECT id, toUInt64(count()) AS n FROM shop.orders GROUP BY id;
 CREATE VIEW shop.big AS SELECT id FROM shop.orders WHERE id > 2;
+CREATE MATERIALIZED VIEW shop.event_counts ENGINE = SummingMergeTree ORDER BY id
+  AS SELECT id, toUInt64(1) AS n FROM shop.events;
 """
 
 ROWS = """
@@ -47,6 +49,7 @@ QUERIES = [
     "SELECT * FROM shop.events ORDER BY id",
     "SELECT id, sum(n) FROM shop.totals GROUP BY id ORDER BY id",
     "SELECT * FROM shop.big ORDER BY id",
+    "SELECT id, sum(n) FROM shop.event_counts GROUP BY id ORDER BY id",
 ]
 
 
@@ -84,7 +87,8 @@ class ClickHouseBackupTest(ClickHouseTestCase):
         kinds = {t["name"]: t["kind"] for t in m["tables"]}
         self.assertEqual(kinds, {"orders": "merge_tree", "latest": "merge_tree",
                                  "old": "merge_tree", "events": "export", "totals": "view",
-                                 ".inner.totals": "merge_tree", "big": "view"})
+                                 ".inner.totals": "merge_tree", "big": "view",
+                                 "event_counts": "view", ".inner.event_counts": "merge_tree"})
         self.assertEqual(os.listdir(os.path.join(source.data_path, "shadow")), [])
         latest = next(t for t in m["tables"] if t["name"] == "latest")
         self.assertEqual((latest["rows"], latest["final_rows"]), (3, 2))
@@ -129,6 +133,21 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         self.restore(target, "--backup", third["id"])
         self.assertEqual(self.state(target), expected)
 
+    def test_a_column_added_between_backups_rehashes_the_parts_it_reuses(self):
+        source = self.clickhouse("source")
+        source.sql(SCHEMA)
+        source.sql(ROWS)
+        self.backup(source)
+        source.sql("ALTER TABLE shop.orders ADD COLUMN extra UInt8 DEFAULT 7")
+        expected = self.state(source)
+        second = self.backup(source)
+        m = self.manifest(second["id"])
+        self.assertEqual(m["parts_new"], 0)  # the files are the same parts'
+        target = self.clickhouse("target")
+        self.restore(target)
+        self.assertEqual(self.state(target), expected)
+        self.assertEqual(target.sql("SELECT DISTINCT extra FROM shop.orders"), "7\n")
+
     def test_a_part_name_reused_after_truncate_is_stored_as_new(self):
         source = self.clickhouse("source")
         source.sql("CREATE DATABASE d;\nCREATE TABLE d.t (id UInt32) ENGINE = MergeTree ORDER BY id;"
@@ -168,6 +187,8 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
                          "0\n")
         detached = [d for d, _, files in os.walk(target.data_path) if "detached" in d and files]
         self.assertEqual(detached, [])
+        self.assertFalse(os.path.exists(os.path.join(target.data_path, "data", "shop")))
+        self.assertFalse(os.path.exists(os.path.join(target.data_path, "metadata", "shop.sql")))
 
     def test_expiring_the_first_backup_keeps_the_later_one_whole(self):
         source = self.clickhouse("source")
@@ -292,7 +313,7 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         # zstd level 19: the backup is still storing the part when it is killed.
         killed = subprocess.Popen(
             [PITR, "backup", "--archive", self.archive, "--source", source.uri,
-             "--compression-level", "19"], env=env, stderr=subprocess.PIPE)
+             "--compression-level", "19"], env=env, stderr=subprocess.DEVNULL)
         wait_until(lambda: os.path.isdir(shadow) and os.listdir(shadow), timeout=60,
                    what="the backup's shadow")
         killed.kill()

@@ -8,6 +8,7 @@
 #include "archive/file_io.hpp"
 #include "formats/clickhouse/content_hash.hpp"
 #include "formats/clickhouse/ddl_rename.hpp"
+#include "formats/clickhouse/file_name_escaping.hpp"
 #include "formats/clickhouse/tab_separated.hpp"
 #include "tests/unit/temp_dir.hpp"
 
@@ -97,6 +98,14 @@ TEST(ClickHouseManifest, ReadsBackWhatItWrote) {
 
 namespace pitr {
 namespace {
+
+TEST(ClickHouseFileNames, UnescapesWhatEscapeForFileNameWrote) {
+  EXPECT_EQ(clickhouse::unescape_file_name("orders_2024"), "orders_2024");
+  EXPECT_EQ(clickhouse::unescape_file_name("%2Einner%2Etotals"), ".inner.totals");
+  EXPECT_EQ(clickhouse::unescape_file_name("a%20b%C3%A9"), "a b\xC3\xA9");
+  EXPECT_FALSE(clickhouse::unescape_file_name("bad%2"));
+  EXPECT_FALSE(clickhouse::unescape_file_name("bad%G0"));
+}
 
 TEST(ClickHouseDdlRename, RenamesQualifiedNamesOutsideStrings) {
   std::map<std::string, std::string> r = {{"shop", "shop_copy"}};

@@ -72,8 +72,11 @@ Read read_in_pieces(const std::string& file, std::size_t piece) {
 TEST(IncrementalFile, NamesTheFileItStandsFor) {
   EXPECT_EQ(postgres::incremental_file_target("base/5/INCREMENTAL.16384"), "base/5/16384");
   EXPECT_EQ(postgres::incremental_file_target("base/5/INCREMENTAL.16384.2"), "base/5/16384.2");
-  EXPECT_EQ(postgres::incremental_file_target("INCREMENTAL.1_vm"), "1_vm");
+  EXPECT_EQ(postgres::incremental_file_target("global/INCREMENTAL.1262_vm"), "global/1262_vm");
   EXPECT_EQ(postgres::incremental_file_target("PG_17_1/5/INCREMENTAL.7"), "PG_17_1/5/7");
+  EXPECT_FALSE(postgres::incremental_file_target("INCREMENTAL.1_vm"));
+  EXPECT_FALSE(postgres::incremental_file_target("pg_notes/INCREMENTAL.txt"));
+  EXPECT_FALSE(postgres::incremental_file_target("base/5/x/INCREMENTAL.1"));
   EXPECT_FALSE(postgres::incremental_file_target("base/5/16384"));
   EXPECT_FALSE(postgres::incremental_file_target("INCREMENTAL.x/16384"));
   EXPECT_FALSE(postgres::incremental_file_target("base/5/INCREMENTAL."));
@@ -91,6 +94,10 @@ TEST(IncrementalFile, ReadsHeaderAndPagesInAnyPieces) {
   // A server of the other byte order, and a file with no blocks (no padding).
   EXPECT_EQ(read_in_pieces(incremental_file(3, {2}, {page('d')}, true), 7).header.blocks,
             (std::vector<std::uint32_t>{2}));
+  // A truncation length past a segment (17 before a 2025 fix) is cut to the segment.
+  EXPECT_EQ(read_in_pieces(incremental_file(kSegmentBlocks + 5, {}, {}), 4)
+                .header.truncation_block_length,
+            kSegmentBlocks);
   auto none = incremental_file(9, {}, {});
   EXPECT_EQ(none.size(), 12u);
   EXPECT_EQ(read_in_pieces(none, 5).header.truncation_block_length, 9u);
@@ -113,7 +120,6 @@ TEST(IncrementalFile, RefusesDamage) {
   expect_refused(bad_magic, "magic");
   expect_refused(incremental_file(4, std::vector<std::uint32_t>(kSegmentBlocks + 1, 0), {}),
                  "more than a segment");
-  expect_refused(incremental_file(kSegmentBlocks + 1, {}, {}), "truncation block length");
   expect_refused(incremental_file(4, {kSegmentBlocks}, {page('a')}), "past the end");
   expect_refused(incremental_file(4, {2, 1}, {page('a'), page('b')}), "ascending");
   expect_refused(good.substr(0, 10), "inside its header");
