@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "archive/block_store/stored_tar.hpp"
+#include "archive/member_list_object.hpp"
 #include "archive/pg_backup_tars.hpp"
 #include "formats/postgres/backup_file_check.hpp"
 #include "formats/postgres/base_backup_stream.hpp"
@@ -106,6 +107,22 @@ std::uint64_t announced_total(PgConnection& conn) {
 }
 
 }  // namespace
+
+void store_received_backup(const ReceivedBackup& got, archive::BlockWriter& blocks,
+                           const archive::PendingBackup& backup, archive::PgBackupManifest& m) {
+  m.start_lsn = got.start_lsn;
+  m.end_lsn = got.end_lsn;
+  m.timeline = got.timeline;
+  m.finished_at = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  m.files = got.files;
+  m.archives = got.archives;
+  m.bytes_read = got.bytes_received;
+  blocks.finish();  // every block is stored before a member list names it
+  for (std::size_t i = 0; i < m.archives.size(); ++i)
+    archive::store_member_list(backup, m.archives[i].file, got.members[i]);
+}
 
 std::string base_backup_command(const PgConnection& conn, const std::string& label,
                                 bool fast_checkpoint, bool verify_checksums, bool incremental) {

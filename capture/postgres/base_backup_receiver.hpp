@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/pending_backup.hpp"
 #include "archive/pg_backup_manifest.hpp"
 #include "archive/pg_incremental_tar.hpp"
 #include "capture/postgres/pg_connection.hpp"
@@ -42,6 +43,11 @@ std::string base_backup_command(const PgConnection& conn, const std::string& lab
 ReceivedBackup receive_base_backup(PgConnection& conn, const std::string& command,
                                    archive::BlockWriter& blocks, std::size_t page_size,
                                    bool progress, const BaseBackupParent* parent = nullptr);
+
+// Finishes a received backup: its positions, files and archives into `m` (finished now), its
+// blocks stored, then the member lists that name them.
+void store_received_backup(const ReceivedBackup& got, archive::BlockWriter& blocks,
+                           const archive::PendingBackup& backup, archive::PgBackupManifest& m);
 
 // The server's first answer to BASE_BACKUP, the position it starts at; what it would not do
 // shows here (an error the caller may classify by its SQLSTATE).

@@ -51,16 +51,7 @@ archive::PgBackupManifest take_full_backup(const PgBackupOptions& o) {
   auto got = receive_base_backup(
       conn, base_backup_command(conn, "pitr " + m.id, o.fast_checkpoint, o.verify_checksums, false),
       blocks, page_size, o.progress);
-  m.start_lsn = got.start_lsn;
-  m.end_lsn = got.end_lsn;
-  m.timeline = got.timeline;
-  m.finished_at = now_micros();
-  m.files = got.files;
-  m.archives = got.archives;
-  m.bytes_read = got.bytes_received;
-  blocks.finish();  // every block is stored before a member list names it
-  for (std::size_t i = 0; i < m.archives.size(); ++i)
-    archive::store_member_list(backup, m.archives[i].file, got.members[i]);
+  store_received_backup(got, blocks, backup, m);
   backup.store().put_bytes(backup.key(archive::kServerManifestName), as_bytes(got.server_manifest),
                            storage::PutMode::kIfAbsent);
   backup.commit(archive::pg_manifest_json(m));

@@ -98,18 +98,9 @@ archive::PgBackupManifest run(const PgBackupOptions& o, PgConnection& conn) {
     throw NotPossible{
         fmt::format("the server cannot compare with backup {}: {}", parent.id, e.what())};
   }
-  m.start_lsn = got.start_lsn;
-  m.end_lsn = got.end_lsn;
-  m.timeline = got.timeline;
-  m.finished_at = now_micros();
-  m.files = got.files;
-  m.archives = got.archives;
-  m.bytes_read = got.bytes_received;
+  store_received_backup(got, blocks, backup, m);
   m.blocks_read = got.incremental.blocks_sent;
   m.blocks_reused = got.incremental.blocks_from_parent;
-  blocks.finish();  // every block is stored before a member list names it
-  for (std::size_t i = 0; i < m.archives.size(); ++i)
-    archive::store_member_list(backup, m.archives[i].file, got.members[i]);
   backup.commit(archive::pg_manifest_json(m));
   return m;
 }
