@@ -6,8 +6,8 @@ import json
 import os
 import subprocess
 
-from harness import (PITR, ServerTestCase, archive_keys, archive_object, pitr,
-                     replace_archive_object, stored_block_ids, wait_until)
+from harness import (ENCRYPTED, PITR, ServerTestCase, archive_keys, archive_object, pitr,
+                     replace_archive_object, stored_block_ids, wait_until, with_spool)
 
 SCHEMA = """
 CREATE DATABASE shop;
@@ -56,7 +56,7 @@ QUERIES = [
 class ClickHouseTestCase(ServerTestCase):
     def setUp(self):
         super().setUp()
-        self.archive = os.path.join(self.tmp, "archive")
+        self.archive = self.new_archive()
 
     def backup(self, server, *args, check=True):
         out = pitr("backup", "--archive", self.archive, "--source", server.uri, "--json", *args,
@@ -68,8 +68,8 @@ class ClickHouseTestCase(ServerTestCase):
                     password=server.password, check=check)
 
     def manifest(self, backup_id):
-        with open(os.path.join(self.archive, "backups", backup_id, "manifest.json")) as f:
-            return json.load(f)
+        return json.loads(pitr("get", "--archive", self.archive, "--backup", backup_id,
+                               "manifest.json").stdout)
 
     def state(self, server):
         return [server.sql(q) for q in QUERIES]
@@ -260,13 +260,14 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         source.sql(SCHEMA)
         source.sql(ROWS)
         backup = self.backup(source)
-        path = os.path.join(self.archive, "backups", backup["id"], "manifest.json")
+        if ENCRYPTED:
+            self.skipTest("the manifest is rewritten in plain text behind pitr's back")
         m = self.manifest(backup["id"])
         for t in m["tables"]:
             if t["name"] == "latest":
                 t["final_content_hash"] = str((int(t["final_content_hash"]) + 1) % 2**64)
-        with open(path, "w") as f:
-            json.dump(m, f)
+        replace_archive_object(self.archive, f"backups/{backup['id']}/manifest.json",
+                               json.dumps(m).encode())
         target = self.clickhouse("target")
         out = self.restore(target, check=False)
         self.assertEqual(out.returncode, 1)
@@ -312,8 +313,8 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         env = dict(os.environ, PITR_PASSWORD=source.password)
         # zstd level 19: the backup is still storing the part when it is killed.
         killed = subprocess.Popen(
-            [PITR, "backup", "--archive", self.archive, "--source", source.uri,
-             "--compression-level", "19"], env=env, stderr=subprocess.DEVNULL)
+            [PITR, *with_spool(["backup", "--archive", self.archive, "--source", source.uri,
+                                "--compression-level", "19"])], env=env, stderr=subprocess.DEVNULL)
         wait_until(lambda: os.path.isdir(shadow) and os.listdir(shadow), timeout=60,
                    what="the backup's shadow")
         killed.kill()
@@ -340,8 +341,7 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
                    password="wrong", check=False)
         self.assertEqual(out.returncode, 1)
         self.assertIn("refused user 'pitr'", out.stderr.decode())
-        self.assertFalse(os.path.exists(os.path.join(self.archive, "backups")) and
-                         os.listdir(os.path.join(self.archive, "backups")))
+        self.assertEqual(archive_keys(self.archive, "backups/"), [])
 
 
 if __name__ == "__main__":
