@@ -338,10 +338,12 @@ std::set<std::string> check_target(clients::ClickHouseClient& client,
 // The backup as the target will hold it: databases and every DDL renamed.
 void rename(archive::ClickHouseBackupManifest& m, const std::map<std::string, std::string>& to) {
   if (to.empty()) return;
-  for (const auto& [from, _] : to)
+  for (const auto& pair : to) {
+    const auto& from = pair.first;
     if (std::none_of(m.databases.begin(), m.databases.end(),
                      [&](auto& d) { return d.name == from; }))
       throw std::runtime_error(fmt::format("backup {} holds no database {} to rename", m.id, from));
+  }
   for (auto& d : m.databases)
     if (auto it = to.find(d.name); it != to.end()) d.name = it->second;
   for (auto& t : m.tables) {

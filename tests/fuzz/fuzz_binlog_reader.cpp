@@ -9,6 +9,7 @@
 #include "formats/binlog/event_reader.hpp"
 #include "formats/binlog/event_types.hpp"
 #include "formats/binlog/row_image.hpp"
+#include "formats/binlog/row_value.hpp"
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
 
@@ -23,12 +24,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     binlog::TableSchema table;
     while (auto ev = reader.next()) {
       tracker.feed(ev->header, ev->data, reader.format());
-      // Row images are walked for find and for the write sets of parallel replay.
+      // Row images are walked for find and for the write sets of parallel replay, and their
+      // values decoded.
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTableMap))
         table = binlog::decode_table_schema(ev->data, reader.format());
       if (binlog::is_rows_event(ev->header.type))
-        binlog::for_each_row_image(ev->data, reader.format(), table,
-                                   [](const binlog::RowImage&) {});
+        binlog::for_each_row_image(
+            ev->data, reader.format(), table, [&](const binlog::RowImage& row) {
+              for (std::size_t i = 0; i < row.size() && i < table.types.size(); ++i)
+                if (row[i].state == binlog::ColumnValue::kValue)
+                  binlog::decode_row_value(table.types[i], table.metadata[i], row[i].bytes,
+                                           i % 2 == 1);
+            });
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTransactionPayload)) {
         auto payload = binlog::decompress_transaction_payload(
             binlog::decode_transaction_payload(ev->data, reader.format()), 1 << 20);
