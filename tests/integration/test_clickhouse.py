@@ -335,6 +335,25 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         self.restore(target)
         self.assertEqual(target.sql("SELECT count(), sum(cityHash64(s)) FROM big.t"), backed_up)
 
+    def test_a_data_path_pitr_cannot_read_is_a_clear_error(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run pitr as another user")
+        if subprocess.run(["runuser", "-u", "nobody", "--", "test", "-x", PITR]).returncode:
+            self.skipTest(f"the user nobody cannot run {PITR}")
+        source = self.clickhouse("source")
+        source.sql(SCHEMA)
+        source.sql(ROWS)
+        archive = os.path.join(self.tmp, "nobody-archive")
+        os.makedirs(archive)
+        os.chmod(archive, 0o777)
+        env = dict(os.environ, PITR_PASSWORD=source.password)
+        out = subprocess.run(["runuser", "-u", "nobody", "--", PITR, "backup", "--archive",
+                              archive, "--source", source.uri], env=env, capture_output=True)
+        self.assertEqual(out.returncode, 1, out.stderr.decode())
+        self.assertRegex(out.stderr.decode(), r"cannot read the (server's data path|frozen "
+                                              r"parts of `shop`)")
+        self.assertEqual(archive_keys(archive, "backups/"), [])  # nothing half-written
+
     def test_a_wrong_password_is_a_clear_error(self):
         source = self.clickhouse("source")
         out = pitr("backup", "--archive", self.archive, "--source", source.uri,
