@@ -155,6 +155,8 @@ TableSchema decode_table_schema(Bytes event, const FormatDescription& fd) {
       t.metadata.push_back(static_cast<std::uint16_t>(meta.uint(n)));
     }
   }
+  c.bytes((t.types.size() + 7) / 8);  // which columns may be NULL
+  t.optional = decode_table_map_metadata(c.peek_rest(), t.types, t.metadata);
   return t;
 }
 

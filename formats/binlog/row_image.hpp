@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/binlog/format_description.hpp"
+#include "formats/binlog/table_map_metadata.hpp"
 
 namespace pitr::binlog {
 
@@ -18,6 +19,7 @@ struct TableSchema {
   std::string table;
   std::vector<std::uint8_t> types;
   std::vector<std::uint16_t> metadata;  // per column, as TABLE_MAP stores it
+  TableMapMetadata optional;            // what binlog_row_metadata added
   std::string qualified() const { return database + "." + table; }
 };
 

@@ -11,12 +11,14 @@
 #include "formats/binlog/event_types.hpp"
 #include "formats/binlog/row_image.hpp"
 #include "formats/binlog/row_value.hpp"
+#include "formats/binlog/table_map_metadata.hpp"
 #include "tests/unit/fixture_path.hpp"
 
 namespace pitr::binlog {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
+constexpr std::uint8_t kSignednessField = 1;
 
 Buffer big_endian(std::uint64_t v, std::size_t n) {
   Buffer out(n);
@@ -133,6 +135,87 @@ TEST_F(RowValues, EveryValueInTheFixturesDecodes) {
     }
   }
   EXPECT_GT(values, 1500u);
+}
+
+// binlog_row_metadata=FULL names every column, its key and its ENUM and SET members.
+TEST_F(RowValues, TableMapOptionalMetadata) {
+  auto last_table = [](const std::string& name) {
+    archive::MappedFile map(test::fixture(name));
+    EventReader reader(map.bytes(), name);
+    TableSchema t;
+    while (auto ev = reader.next())
+      if (ev->header.type == static_cast<std::uint8_t>(EventType::kTableMap))
+        t = decode_table_schema(ev->data, reader.format());
+    return t;
+  };
+  auto full = last_table("mariadb-bin.000001");
+  ASSERT_EQ(full.optional.column_names.size(), full.types.size());
+  for (const auto& n : full.optional.column_names) EXPECT_FALSE(n.empty());
+  EXPECT_FALSE(full.optional.primary_key.empty());
+  EXPECT_EQ(full.optional.is_unsigned.size(), full.types.size());
+  // MySQL 8.0.28 with FULL too: its ENUM and SET columns' members by name.
+  auto mysql = last_table("mysql-enum-string-set.000001");
+  ASSERT_EQ(mysql.optional.column_names.size(), mysql.types.size());
+  ASSERT_EQ(mysql.optional.charsets.size(), mysql.types.size());
+  std::size_t members = 0;
+  for (const auto& e : mysql.optional.enum_values) members += e.size();
+  for (const auto& e : mysql.optional.set_values) members += e.size();
+  EXPECT_GT(members, 0u);
+  bool character = false;
+  for (auto c : mysql.optional.charsets) character |= c != 0;
+  EXPECT_TRUE(character);
+}
+
+TEST(TableMapMetadata, DecodesEachFieldForItsColumns) {
+  // Columns: INT, VARCHAR, ENUM (a STRING whose real type is ENUM), TINYINT.
+  std::vector<std::uint8_t> types = {kLong, kVarchar, kString, kTiny};
+  std::vector<std::uint16_t> metadata = {0, 40, kEnum << 8 | 1, 0};
+  Buffer fields = {kSignednessField,
+                   1,
+                   0x40,  // INT signed, TINYINT unsigned
+                   2,
+                   3,
+                   33,
+                   0,
+                   63,  // default 33; VARCHAR (0) 63
+                   4,
+                   10,
+                   2,
+                   'i',
+                   'd',
+                   1,
+                   'v',
+                   2,
+                   'e',
+                   'n',
+                   1,
+                   't',
+                   6,
+                   7,
+                   2,
+                   3,
+                   'o',
+                   'f',
+                   'f',
+                   1,
+                   'o',  // ENUM members
+                   8,
+                   1,
+                   0,  // primary key: column 0
+                   99,
+                   2,
+                   0xAB,
+                   0xCD};  // a later server's field: skipped
+  auto m = decode_table_map_metadata(fields, types, metadata);
+  EXPECT_EQ(m.is_unsigned, (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(m.charsets, (std::vector<std::uint32_t>{0, 63, 0, 0}));
+  EXPECT_EQ(m.column_names, (std::vector<std::string>{"id", "v", "en", "t"}));
+  EXPECT_EQ(m.enum_values.at(2), (std::vector<std::string>{"off", "o"}));
+  EXPECT_EQ(m.primary_key, (std::vector<std::size_t>{0}));
+  Buffer overrun = {4, 50, 2, 'i', 'd'};
+  EXPECT_THROW(decode_table_map_metadata(overrun, types, metadata), DecodeError);
+  Buffer bad_key = {8, 1, 9};
+  EXPECT_THROW(decode_table_map_metadata(bad_key, types, metadata), DecodeError);
 }
 
 }  // namespace
