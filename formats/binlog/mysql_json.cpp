@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "formats/base64.hpp"
 #include "formats/binlog/column_type.hpp"
 #include "formats/binlog/row_value.hpp"
 
@@ -28,21 +29,6 @@ enum JsonType : std::uint8_t {
 };
 
 constexpr int kMaxDepth = 100;
-
-std::string base64(Bytes data) {
-  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    std::uint32_t n = data[i] << 16;
-    if (i + 1 < data.size()) n |= data[i + 1] << 8;
-    if (i + 2 < data.size()) n |= data[i + 2];
-    out += digits[n >> 18 & 63];
-    out += digits[n >> 12 & 63];
-    out += i + 1 < data.size() ? digits[n >> 6 & 63] : '=';
-    out += i + 2 < data.size() ? digits[n & 63] : '=';
-  }
-  return out;
-}
 
 // The variable-length size of strings and opaque values: 7 bits a byte, low bits first.
 std::size_t variable_length(ByteCursor& c) {
@@ -95,7 +81,7 @@ nlohmann::json opaque(ByteCursor& c) {
                                                    : kDateTime,
                              static_cast<std::int64_t>(load_le(data.data(), 8)));
     default:
-      return "base64:type" + std::to_string(field_type) + ":" + base64(data);
+      return "base64:type" + std::to_string(field_type) + ":" + to_base64(data);
   }
 }
 

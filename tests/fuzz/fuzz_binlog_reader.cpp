@@ -8,9 +8,8 @@
 #include "formats/binlog/event_bodies.hpp"
 #include "formats/binlog/event_reader.hpp"
 #include "formats/binlog/event_types.hpp"
-#include "formats/binlog/mysql_json.hpp"
 #include "formats/binlog/row_image.hpp"
-#include "formats/binlog/row_value.hpp"
+#include "formats/binlog/row_json.hpp"
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
 
@@ -32,13 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (binlog::is_rows_event(ev->header.type))
         binlog::for_each_row_image(
             ev->data, reader.format(), table, [&](const binlog::RowImage& row) {
-              for (std::size_t i = 0; i < row.size() && i < table.types.size(); ++i)
-                if (row[i].state == binlog::ColumnValue::kValue) {
-                  auto value = binlog::decode_row_value(table.types[i], table.metadata[i],
-                                                        row[i].bytes, i % 2 == 1);
-                  if (auto* json = std::get_if<binlog::JsonBinaryValue>(&value))
-                    binlog::decode_mysql_json(as_bytes(json->bytes));
-                }
+              (void)binlog::row_json(table, row)
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             });
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTransactionPayload)) {
         auto payload = binlog::decompress_transaction_payload(
