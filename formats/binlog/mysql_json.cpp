@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <limits>
 
 #include "formats/base64.hpp"
 #include "formats/binlog/column_type.hpp"
@@ -44,6 +45,8 @@ std::size_t variable_length(ByteCursor& c) {
 // A temporal opaque value: MySQL's packed longlong (date and time parts above 24 bits of
 // microseconds).
 std::string packed_temporal(std::uint8_t field_type, std::int64_t packed) {
+  if (packed == std::numeric_limits<std::int64_t>::min())
+    throw DecodeError("JSON temporal value out of range");
   bool negative = packed < 0;
   if (negative) packed = -packed;
   auto fraction = packed % (1 << 24);
