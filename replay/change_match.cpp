@@ -1,5 +1,7 @@
 #include "replay/change_match.hpp"
 
+#include <optional>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -144,6 +146,21 @@ TableChange classify_statement(const std::string& statement, const std::string& 
   else if (!default_db.empty())
     c.table = default_db + "." + t[name_at];
   return c;
+}
+
+std::optional<TableChange> classify_query(const std::string& query, const std::string& db) {
+  auto t = classify_statement(query, db);
+  if (t.kind != ChangeKind::kDdl || !t.table.empty()) return t;
+  auto lower = query.substr(0, 16);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto [word, kind] : {std::pair{"insert", ChangeKind::kInsert},
+                            {"replace", ChangeKind::kInsert},
+                            {"update", ChangeKind::kUpdate},
+                            {"delete", ChangeKind::kDelete}})
+    if (lower.rfind(word, 0) == 0) return TableChange{kind, "", std::nullopt, query};
+  for (auto word : {"begin", "commit", "rollback", "xa ", "savepoint", "release"})
+    if (lower.rfind(word, 0) == 0) return std::nullopt;
+  return t;  // other DDL (CREATE USER, GRANT, ...): kind ddl, no table
 }
 
 }  // namespace pitr::replay

@@ -32,4 +32,9 @@ struct ChangeMatch {
 // The table a DDL statement names ("db.t" with `default_db` filled in) and its kind.
 TableChange classify_statement(const std::string& statement, const std::string& default_db);
 
+// A QUERY event's statement: DDL (classify_statement), or statement-based DML (for binlogs not
+// written in ROW format) as insert, update or delete with the statement; nullopt for BEGIN,
+// COMMIT, ROLLBACK, XA and savepoints.
+std::optional<TableChange> classify_query(const std::string& query, const std::string& db);
+
 }  // namespace pitr::replay

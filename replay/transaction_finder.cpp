@@ -31,22 +31,6 @@ ChangeKind kind_of_rows(std::uint8_t type) {
   }
 }
 
-// Statement-based DML, for binlogs not written in ROW format.
-std::optional<TableChange> classify_dml(const std::string& query, const std::string& db) {
-  auto t = classify_statement(query, db);
-  if (t.kind != ChangeKind::kDdl || !t.table.empty()) return t;
-  auto lower = query.substr(0, 16);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto [word, kind] : {std::pair{"insert", ChangeKind::kInsert},
-                            {"replace", ChangeKind::kInsert},
-                            {"update", ChangeKind::kUpdate},
-                            {"delete", ChangeKind::kDelete}})
-    if (lower.rfind(word, 0) == 0) return TableChange{kind, "", std::nullopt, query};
-  for (auto word : {"begin", "commit", "rollback", "xa ", "savepoint", "release"})
-    if (lower.rfind(word, 0) == 0) return std::nullopt;
-  return t;  // other DDL (CREATE USER, GRANT, ...): kind ddl, no table
-}
-
 // Collects one log's transactions.
 class LogWalker {
  public:
@@ -95,7 +79,8 @@ class LogWalker {
         if (!whole)
           return add({ChangeKind::kDdl, "", std::nullopt, "(statement too large to show)"});
         auto q = binlog::decode_query(data, fd);
-        if (auto change = classify_dml(std::string(q.query), std::string(q.database))) add(*change);
+        if (auto change = classify_query(std::string(q.query), std::string(q.database)))
+          add(*change);
         return;
       }
       case EventType::kTransactionPayload:

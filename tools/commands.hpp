@@ -25,6 +25,7 @@ CommandRunner add_get_command(CLI::App& app);
 CommandRunner add_verify_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
 CommandRunner add_find_command(CLI::App& app);
+CommandRunner add_log_command(CLI::App& app);
 CommandRunner add_backup_command(CLI::App& app);
 CommandRunner add_restore_command(CLI::App& app);
 CommandRunner add_wal_fetch_command(CLI::App& app);

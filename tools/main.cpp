@@ -18,8 +18,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("pitr 0.1.0"));
   std::map<CLI::App*, CommandRunner> runners;
   for (auto add : {add_capture_command, add_status_command, add_get_command, add_verify_command,
-                   add_inspect_command, add_find_command, add_backup_command, add_restore_command,
-                   add_wal_fetch_command, add_expire_command}) {
+                   add_inspect_command, add_find_command, add_log_command, add_backup_command,
+                   add_restore_command, add_wal_fetch_command, add_expire_command}) {
     auto before = app.get_subcommands({}).size();
     auto runner = add(app);
     runners[app.get_subcommands({})[before]] = std::move(runner);
