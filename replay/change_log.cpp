@@ -13,6 +13,7 @@
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
 #include "formats/hex.hpp"
+#include "replay/archived_events.hpp"
 
 namespace pitr::replay {
 namespace {
@@ -20,8 +21,6 @@ namespace {
 using binlog::EventType;
 
 constexpr std::size_t kLargestEvent = std::size_t{1} << 30;
-
-struct Stop {};
 
 // One log's changes, event by event.
 class RowWalker {
@@ -32,7 +31,8 @@ class RowWalker {
       fd_ = binlog::decode_format_description(from_hex(*hex));
   }
 
-  void on_event(const binlog::StreamedEvent& ev) {
+  // Returns false once the visitor asked to stop.
+  bool on_event(const binlog::StreamedEvent& ev) {
     const auto& h = ev.header;
     if (!ev.whole)
       throw binlog::BinlogError(log_.file, ev.offset,
@@ -45,6 +45,7 @@ class RowWalker {
     tracker_.feed(h, data, fd_);
     event(h, data, ev.offset, fd_);
     if (tracker_.completed_transaction()) tables_.clear();
+    return !stopped_;
   }
 
  private:
@@ -138,7 +139,7 @@ class RowWalker {
   }
 
   void emit(const RowChange& c) {
-    if (!visit_(c)) throw Stop{};
+    if (!stopped_) stopped_ = !visit_(c);
   }
 
   const archive::ArchivedLog& log_;
@@ -146,6 +147,7 @@ class RowWalker {
   binlog::FormatDescription fd_;
   binlog::TransactionTracker tracker_;
   std::map<std::uint64_t, binlog::TableSchema> tables_;
+  bool stopped_ = false;
 };
 
 }  // namespace
@@ -153,20 +155,12 @@ class RowWalker {
 void for_each_row_change(const archive::BinlogArchive& archive,
                          const std::function<bool(const RowChange&)>& visit,
                          const std::function<bool(const archive::ArchivedLog&)>& wanted) {
-  std::vector<const archive::ArchivedLog*> logs;
-  for (const auto& log : archive.logs())
-    if (!wanted || wanted(log)) logs.push_back(&log);
-  archive.will_read(logs);
-  try {
-    for (const auto* log : logs) {
-      RowWalker walker(*log, visit);
-      binlog::EventSplitter splitter(log->start(), kLargestEvent);
-      archive.read_log(*log, [&](Bytes chunk) {
-        splitter.feed(chunk, [&](const binlog::StreamedEvent& ev) { walker.on_event(ev); });
+  std::unique_ptr<RowWalker> walker;
+  for_each_archived_event(
+      archive, kLargestEvent, wanted, [&](const archive::ArchivedLog& log) -> EventVisitor {
+        walker = std::make_unique<RowWalker>(log, visit);
+        return [&](const binlog::StreamedEvent& ev) { return walker->on_event(ev); };
       });
-    }
-  } catch (const Stop&) {
-  }
 }
 
 }  // namespace pitr::replay

@@ -14,11 +14,15 @@
 #include "formats/binlog/row_image.hpp"
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
+#include "replay/archived_events.hpp"
 
 namespace pitr::replay {
 namespace {
 
 using binlog::EventType;
+
+// A larger event (a statement over 16 MiB) is classified by its beginning.
+constexpr std::size_t kLargestWholeEvent = 16u << 20;
 
 ChangeKind kind_of_rows(std::uint8_t type) {
   switch (binlog::rows_kind(type)) {
@@ -125,30 +129,17 @@ class LogWalker {
   TransactionRecord current_;
 };
 
-struct Stop {};
-
 }  // namespace
 
 void for_each_transaction(const archive::BinlogArchive& archive,
                           const std::function<bool(const TransactionRecord&)>& visit,
                           const std::function<bool(const archive::ArchivedLog&)>& wanted) {
-  std::vector<const archive::ArchivedLog*> logs;
-  for (const auto& log : archive.logs())
-    if (!wanted || wanted(log)) logs.push_back(&log);
-  archive.will_read(logs);
-  try {
-    for (const auto* each : logs) {
-      const auto& log = *each;
-      LogWalker walker(log, visit);
-      binlog::EventSplitter splitter(log.start());
-      archive.read_log(log, [&](Bytes chunk) {
-        splitter.feed(chunk, [&](const binlog::StreamedEvent& ev) {
-          if (!walker.on_event(ev)) throw Stop{};
-        });
+  std::unique_ptr<LogWalker> walker;
+  for_each_archived_event(
+      archive, kLargestWholeEvent, wanted, [&](const archive::ArchivedLog& log) -> EventVisitor {
+        walker = std::make_unique<LogWalker>(log, visit);
+        return [&](const binlog::StreamedEvent& ev) { return walker->on_event(ev); };
       });
-    }
-  } catch (const Stop&) {
-  }
 }
 
 }  // namespace pitr::replay

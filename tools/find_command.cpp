@@ -48,12 +48,8 @@ nlohmann::json to_json(const replay::TransactionRecord& t) {
 int run_find(const FindArgs& a) {
   std::vector<replay::ChangeMatch> matches;
   for (const auto& m : a.matches) matches.push_back(replay::ChangeMatch::parse(m));
-  auto time_option = [](const char* option, const std::optional<std::string>& text) {
-    return text ? std::optional(parse_option(option, *text, kIsoTimeForm, parse_iso_time))
-                : std::nullopt;
-  };
-  auto since = time_option("--since", a.since);
-  auto until = time_option("--until", a.until);
+  auto since = parse_time_option("--since", a.since);
+  auto until = parse_time_option("--until", a.until);
   archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional));
   std::size_t found = 0;
   replay::for_each_transaction(catalog, [&](const replay::TransactionRecord& t) {

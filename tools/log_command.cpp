@@ -64,12 +64,8 @@ std::string to_text(const replay::RowChange& c) {
 int run_log(const LogArgs& a) {
   if (a.format != "json" && a.format != "text")
     throw UsageError("--format wants json or text (sql is not built yet), got '" + a.format + "'");
-  auto time_option = [](const char* option, const std::optional<std::string>& text) {
-    return text ? std::optional(parse_option(option, *text, kIsoTimeForm, parse_iso_time))
-                : std::nullopt;
-  };
-  auto since = time_option("--since", a.since);
-  auto until = time_option("--until", a.until);
+  auto since = parse_time_option("--since", a.since);
+  auto until = parse_time_option("--until", a.until);
   std::set<std::string> types(a.types.begin(), a.types.end());
   for (const auto& t : types)
     if (t != "insert" && t != "update" && t != "delete" && t != "ddl")

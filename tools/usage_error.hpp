@@ -4,6 +4,8 @@
 // the text of whatever parser failed underneath.
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,5 +30,9 @@ auto parse_option(std::string_view option, const std::string& text, std::string_
     throw UsageError(fmt::format("{} wants {}, got '{}'", option, wants, text));
   }
 }
+
+// An optional ISO 8601 time option (--since, --until) as Unix seconds.
+std::optional<std::int64_t> parse_time_option(std::string_view option,
+                                              const std::optional<std::string>& text);
 
 }  // namespace pitr::tools
