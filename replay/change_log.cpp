@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <regex>
 
 #include "formats/binlog/event_bodies.hpp"
 #include "formats/binlog/event_reader.hpp"
@@ -10,6 +11,7 @@
 #include "formats/binlog/event_types.hpp"
 #include "formats/binlog/row_image.hpp"
 #include "formats/binlog/row_json.hpp"
+#include "formats/binlog/row_sql.hpp"
 #include "formats/binlog/transaction_payload.hpp"
 #include "formats/binlog/transaction_tracker.hpp"
 #include "formats/hex.hpp"
@@ -22,11 +24,21 @@ using binlog::EventType;
 
 constexpr std::size_t kLargestEvent = std::size_t{1} << 30;
 
+// A statement with the default database it ran in; not for statements about databases
+// themselves, whose default database may not exist (yet, or any more).
+std::string statement_sql(const std::string& statement, const std::string& database) {
+  static const std::regex about_databases(R"(^\s*(CREATE|DROP|ALTER)\s+(DATABASE|SCHEMA)\b)",
+                                          std::regex::icase);
+  if (database.empty() || std::regex_search(statement, about_databases)) return statement + ";";
+  return "USE " + binlog::quote_identifier(database) + ";\n" + statement + ";";
+}
+
 // One log's changes, event by event.
 class RowWalker {
  public:
-  RowWalker(const archive::ArchivedLog& log, const std::function<bool(const RowChange&)>& visit)
-      : log_(log), visit_(visit) {
+  RowWalker(const archive::ArchivedLog& log, const std::function<bool(const RowChange&)>& visit,
+            bool with_sql)
+      : log_(log), visit_(visit), with_sql_(with_sql) {
     if (auto hex = log.format_description())
       fd_ = binlog::decode_format_description(from_hex(*hex));
   }
@@ -95,6 +107,7 @@ class RowWalker {
     c.database = dot == std::string::npos ? std::string(q.database) : t.table.substr(0, dot);
     c.table = dot == std::string::npos ? t.table : t.table.substr(dot + 1);
     c.statement = std::string(q.query);
+    if (with_sql_) c.sql = statement_sql(c.statement, std::string(q.database));
     emit(c);
   }
 
@@ -108,10 +121,12 @@ class RowWalker {
     const auto& schema = table->second;
     auto kind = binlog::rows_kind(h.type);
     std::optional<nlohmann::json> before;
+    binlog::RowImage before_row;
     bool walked = binlog::for_each_row_image(data, fd, schema, [&](const binlog::RowImage& row) {
       auto image = binlog::row_json(schema, row);
       if (kind == binlog::RowsKind::kUpdate && !before) {
         before = std::move(image);
+        before_row = row;
         return;
       }
       auto c = base(h, offset);
@@ -120,13 +135,16 @@ class RowWalker {
       if (kind == binlog::RowsKind::kInsert) {
         c.kind = ChangeKind::kInsert;
         c.after = std::move(image);
+        if (with_sql_) c.sql = binlog::insert_sql(schema, row);
       } else if (kind == binlog::RowsKind::kDelete) {
         c.kind = ChangeKind::kDelete;
         c.before = std::move(image);
+        if (with_sql_) c.sql = binlog::delete_sql(schema, row);
       } else {
         c.kind = ChangeKind::kUpdate;
         c.before = std::move(*before);
         c.after = std::move(image);
+        if (with_sql_) c.sql = binlog::update_sql(schema, before_row, row);
         before.reset();
       }
       emit(c);
@@ -146,6 +164,7 @@ class RowWalker {
   const std::function<bool(const RowChange&)>& visit_;
   binlog::FormatDescription fd_;
   binlog::TransactionTracker tracker_;
+  bool with_sql_;
   std::map<std::uint64_t, binlog::TableSchema> tables_;
   bool stopped_ = false;
 };
@@ -154,11 +173,12 @@ class RowWalker {
 
 void for_each_row_change(const archive::BinlogArchive& archive,
                          const std::function<bool(const RowChange&)>& visit,
-                         const std::function<bool(const archive::ArchivedLog&)>& wanted) {
+                         const std::function<bool(const archive::ArchivedLog&)>& wanted,
+                         bool with_sql) {
   std::unique_ptr<RowWalker> walker;
   for_each_archived_event(
       archive, kLargestEvent, wanted, [&](const archive::ArchivedLog& log) -> EventVisitor {
-        walker = std::make_unique<RowWalker>(log, visit);
+        walker = std::make_unique<RowWalker>(log, visit, with_sql);
         return [&](const binlog::StreamedEvent& ev) { return walker->on_event(ev); };
       });
 }

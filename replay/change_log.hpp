@@ -22,7 +22,8 @@ struct RowChange {
   ChangeKind kind = ChangeKind::kInsert;  // insert, update, delete or ddl
   std::string database, table;
   nlohmann::json before, after;  // null when the kind has none
-  std::string statement;         // ddl
+  std::string statement;         // ddl, or statement-based DML
+  std::string sql;  // with_sql: the statement that applies the change (row_sql.hpp)
 };
 
 // Calls `visit` for every change in archive order (per source, binlog order); `visit` returns
@@ -30,6 +31,7 @@ struct RowChange {
 // a rows event larger than pitr holds at once (1 GiB).
 void for_each_row_change(const archive::BinlogArchive& archive,
                          const std::function<bool(const RowChange&)>& visit,
-                         const std::function<bool(const archive::ArchivedLog&)>& wanted = {});
+                         const std::function<bool(const archive::ArchivedLog&)>& wanted = {},
+                         bool with_sql = false);
 
 }  // namespace pitr::replay

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "formats/binlog/row_sql.hpp"
 #include "formats/iso_time.hpp"
 #include "replay/change_log.hpp"
 #include "tools/archive_options.hpp"
@@ -62,8 +63,8 @@ std::string to_text(const replay::RowChange& c) {
 }
 
 int run_log(const LogArgs& a) {
-  if (a.format != "json" && a.format != "text")
-    throw UsageError("--format wants json or text (sql is not built yet), got '" + a.format + "'");
+  if (a.format != "json" && a.format != "text" && a.format != "sql")
+    throw UsageError("--format wants json, text or sql, got '" + a.format + "'");
   auto since = parse_time_option("--since", a.since);
   auto until = parse_time_option("--until", a.until);
   std::set<std::string> types(a.types.begin(), a.types.end());
@@ -76,19 +77,26 @@ int run_log(const LogArgs& a) {
       throw UsageError("--table wants DB.TABLE, got '" + t + "'");
   archive::BinlogArchive catalog(open_archive(a.archive, SpoolUse::kOptional));
   std::size_t shown = 0;
-  replay::for_each_row_change(catalog, [&](const replay::RowChange& c) {
-    if (a.source_id && c.source_id != *a.source_id) return true;
-    if (since && c.time < *since) return true;
-    if (until && c.time > *until) return true;
-    if (a.gtid && c.gtid != *a.gtid) return true;
-    if (!tables.empty() && !tables.contains(c.database + "." + c.table)) return true;
-    if (!kind_wanted(types, c.kind)) return true;
-    if (a.format == "json")
-      fmt::print("{}\n", to_json(c).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    else
-      fmt::print("{}\n", to_text(c));
-    return !a.limit || ++shown < *a.limit;
-  });
+  if (a.format == "sql") fmt::print("{}\n", binlog::kRowSqlPreamble);
+  replay::for_each_row_change(
+      catalog,
+      [&](const replay::RowChange& c) {
+        if (a.source_id && c.source_id != *a.source_id) return true;
+        if (since && c.time < *since) return true;
+        if (until && c.time > *until) return true;
+        if (a.gtid && c.gtid != *a.gtid) return true;
+        if (!tables.empty() && !tables.contains(c.database + "." + c.table)) return true;
+        if (!kind_wanted(types, c.kind)) return true;
+        if (a.format == "json")
+          fmt::print("{}\n",
+                     to_json(c).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        else if (a.format == "sql")
+          fmt::print("{}\n", c.sql);
+        else
+          fmt::print("{}\n", to_text(c));
+        return !a.limit || ++shown < *a.limit;
+      },
+      {}, a.format == "sql");
   return kExitOk;
 }
 
@@ -110,7 +118,9 @@ CommandRunner add_log_command(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--gtid", a->gtid, "Only the changes of this transaction");
   cmd->add_option("--source-id", a->source_id, "Only this source's changes");
-  cmd->add_option("--format", a->format, "json (one object per line, default) or text");
+  cmd->add_option("--format", a->format,
+                  "json (one object per line, default), text, or sql (statements that apply "
+                  "the changes; needs binlog_row_metadata=FULL)");
   cmd->add_option("--limit", a->limit, "Stop after this many changes");
   return [a] { return run_log(*a); };
 }

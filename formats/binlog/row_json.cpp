@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "formats/base64.hpp"
+#include "formats/binlog/charsets.hpp"
 #include "formats/binlog/column_type.hpp"
 #include "formats/binlog/mysql_json.hpp"
 #include "formats/binlog/row_value.hpp"
@@ -11,13 +12,6 @@
 namespace pitr::binlog {
 namespace {
 
-constexpr std::uint32_t kBinaryCharset = 63;
-
-bool is_latin1(std::uint32_t charset) {
-  return charset == 5 || charset == 8 || charset == 15 || charset == 31 || charset == 47 ||
-         charset == 48 || charset == 49 || charset == 94;
-}
-
 bool valid_utf8(const std::string& s) {
   try {
     (void)nlohmann::json(s).dump();
@@ -25,19 +19,6 @@ bool valid_utf8(const std::string& s) {
   } catch (const nlohmann::json::type_error&) {
     return false;
   }
-}
-
-std::string latin1_to_utf8(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      out += static_cast<char>(0xC0 | c >> 6);
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return out;
 }
 
 std::uint32_t charset_of(const TableSchema& t, std::size_t i) {

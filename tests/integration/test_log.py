@@ -70,6 +70,25 @@ class LogTest(ServerTestCase):
         self.assertIn("update shop.orders", text.stdout.decode())
         self.assertIn('"state":"sent"', text.stdout.decode())
 
+    def test_the_sql_form_rebuilds_the_data_on_a_strict_server_in_another_zone(self):
+        server = self.mariadb(extra_args=["--binlog-row-metadata=FULL"])
+        server.sql(WORKLOAD)
+        server.sql("SET time_zone = '+00:00';\n"
+                   "INSERT INTO shop.orders VALUES (7, 'new', '', 'it''s \\\\ fine', 0x0001,"
+                   " 0.05, '1999-12-31 23:59:59.000', NULL, NULL, -0.25, -7);\n"
+                   "INSERT INTO shop.orders (id, note) VALUES (8, NULL);\n"
+                   "UPDATE shop.orders SET n = 8, tags = 'b' WHERE id = 8;\n"
+                   "DELETE FROM shop.other WHERE id = 1;")
+        archive = self.archive_of(server)
+        script = pitr("log", "--archive", archive, "--format", "sql").stdout
+        target = self.mariadb(server_id=2, extra_args=[
+            "--sql-mode=STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES", "--default-time-zone=+05:00"])
+        target.sql(script.decode())
+        for query in ["SET time_zone = '+00:00'; SELECT * FROM shop.orders ORDER BY id",
+                      "SELECT * FROM shop.other ORDER BY id", "CHECKSUM TABLE shop.orders"]:
+            self.assertEqual(target.sql(query), server.sql(query), query)
+        self.assertIn("it's", server.sql("SELECT note FROM shop.orders WHERE id = 7"))
+
     def test_without_row_metadata_columns_are_numbered(self):
         server = self.mariadb()  # MariaDB's default: binlog_row_metadata=NO_LOG
         server.sql("CREATE DATABASE d;\nCREATE TABLE d.t (a INT, b VARCHAR(5));\n"

@@ -12,6 +12,7 @@
 #include "formats/binlog/mysql_json.hpp"
 #include "formats/binlog/row_image.hpp"
 #include "formats/binlog/row_json.hpp"
+#include "formats/binlog/row_sql.hpp"
 #include "formats/binlog/row_value.hpp"
 #include "tests/unit/fixture_path.hpp"
 
@@ -158,6 +159,39 @@ TEST_F(MysqlJsonFixture, FixtureRowsRenderWithTheirNamesAndMembers) {
     }
     EXPECT_GT(rows, 0u);
   }
+}
+
+}  // namespace
+}  // namespace pitr::binlog
+
+namespace pitr::binlog {
+namespace {
+
+TEST(RowSql, StatementsAnySessionAppliesAlike) {
+  TableSchema t;
+  t.database = "sh`op";
+  t.table = "t";
+  t.types = {kLong, kVarchar, kTimestamp2, kString};
+  t.metadata = {0, 40, 0, 0xFE << 8 | 4};
+  t.optional.column_names = {"id", "note", "at", "code"};
+  t.optional.charsets = {0, 45, 0, 63};
+  Buffer id = {7, 0, 0, 0}, note = {4, 'i', 't', '\'', 's'}, at = {0x65, 0x53, 0xF1, 0x00},
+         code = {1, 0};
+  RowImage row = {value_of(id), value_of(note), value_of(at), value_of(code)};
+  EXPECT_EQ(insert_sql(t, row),
+            "INSERT INTO `sh``op`.`t` (`id`, `note`, `at`, `code`) VALUES (7, _utf8mb4 "
+            "X'69742773', '2023-11-14 22:13:20', X'00');");
+  RowImage after = row;
+  after[1] = {ColumnValue::kNull, {}};
+  // No primary key in the metadata: the row is found by every column, NULL-safe.
+  EXPECT_EQ(update_sql(t, row, after),
+            "UPDATE `sh``op`.`t` SET `id` = 7, `note` = NULL, `at` = '2023-11-14 22:13:20', "
+            "`code` = X'00' WHERE `id` <=> 7 AND `note` <=> _utf8mb4 X'69742773' AND `at` <=> "
+            "'2023-11-14 22:13:20' AND `code` <=> X'00' LIMIT 1;");
+  t.optional.primary_key = {0};
+  EXPECT_EQ(delete_sql(t, row), "DELETE FROM `sh``op`.`t` WHERE `id` <=> 7 LIMIT 1;");
+  t.optional.column_names.clear();
+  EXPECT_THROW(insert_sql(t, row), DecodeError);  // SQL needs the columns' names
 }
 
 }  // namespace
