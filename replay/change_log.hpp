@@ -23,7 +23,7 @@ struct RowChange {
   std::string database, table;
   nlohmann::json before, after;  // null when the kind has none
   std::string statement;         // ddl, or statement-based DML
-  std::string sql;  // with_sql: the statement that applies the change (row_sql.hpp)
+  std::string sql;               // with_sql: the statement that applies the change (row_sql.hpp)
 };
 
 // Calls `visit` for every change in archive order (per source, binlog order); `visit` returns
