@@ -120,18 +120,22 @@ class RowWalker {
           log_.file, offset, fmt::format("rows event for table id {} without its TABLE_MAP", id));
     const auto& schema = table->second;
     auto kind = binlog::rows_kind(h.type);
-    std::optional<nlohmann::json> before;
+    std::string before;
     binlog::RowImage before_row;
+    bool have_before = false;
     bool walked = binlog::for_each_row_image(data, fd, schema, [&](const binlog::RowImage& row) {
-      auto image = binlog::row_json(schema, row);
-      if (kind == binlog::RowsKind::kUpdate && !before) {
-        before = std::move(image);
+      if (kind == binlog::RowsKind::kUpdate && !have_before) {
+        before.clear();
+        binlog::append_row_json(before, schema, row);
         before_row = row;
+        have_before = true;
         return;
       }
       auto c = base(h, offset);
       c.database = schema.database;
       c.table = schema.table;
+      std::string image;
+      binlog::append_row_json(image, schema, row);
       if (kind == binlog::RowsKind::kInsert) {
         c.kind = ChangeKind::kInsert;
         c.after = std::move(image);
@@ -142,10 +146,10 @@ class RowWalker {
         if (with_sql_) c.sql = binlog::delete_sql(schema, row);
       } else {
         c.kind = ChangeKind::kUpdate;
-        c.before = std::move(*before);
+        c.before = std::move(before);
         c.after = std::move(image);
         if (with_sql_) c.sql = binlog::update_sql(schema, before_row, row);
-        before.reset();
+        have_before = false;
       }
       emit(c);
     });

@@ -6,8 +6,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "archive/binlog_archive.hpp"
 #include "replay/change_match.hpp"
 
@@ -21,9 +19,10 @@ struct RowChange {
   std::optional<std::string> gtid;
   ChangeKind kind = ChangeKind::kInsert;  // insert, update, delete or ddl
   std::string database, table;
-  nlohmann::json before, after;  // null when the kind has none
-  std::string statement;         // ddl, or statement-based DML
-  std::string sql;               // with_sql: the statement that applies the change (row_sql.hpp)
+  // The images as JSON text (formats/binlog/row_json.hpp); empty when the kind has none.
+  std::string before, after;
+  std::string statement;  // ddl, or statement-based DML
+  std::string sql;        // with_sql: the statement that applies the change (row_sql.hpp)
 };
 
 // Calls `visit` for every change in archive order (per source, binlog order); `visit` returns

@@ -5,6 +5,7 @@
 
 #include "formats/binlog/row_sql.hpp"
 #include "formats/iso_time.hpp"
+#include "formats/json_text.hpp"
 #include "replay/change_log.hpp"
 #include "tools/archive_options.hpp"
 #include "tools/commands.hpp"
@@ -30,35 +31,56 @@ bool kind_wanted(const std::set<std::string>& types, replay::ChangeKind kind) {
   return types.contains(ddl ? "ddl" : name);
 }
 
-nlohmann::json to_json(const replay::RowChange& c) {
-  nlohmann::json j{{"gtid", c.gtid ? nlohmann::json(*c.gtid) : nlohmann::json(nullptr)},
-                   {"time", format_iso_time(c.time)},
-                   {"source", c.source_id},
-                   {"file", c.file},
-                   {"position", c.position},
-                   {"server_id", c.server_id},
-                   {"database", c.database},
-                   {"table", c.table},
-                   {"kind", replay::change_kind_name(c.kind)}};
-  if (!c.statement.empty()) {
-    j["statement"] = c.statement;
-  } else {
-    j["before"] = c.before;
-    j["after"] = c.after;
+// The ISO form of a change's time: consecutive changes mostly share it.
+const std::string& iso_time_of(std::uint32_t time) {
+  static std::uint32_t last = 0;
+  static std::string text = format_iso_time(0);
+  if (time != last) {
+    last = time;
+    text = format_iso_time(time);
   }
-  return j;
+  return text;
+}
+
+// One JSON object per line, written directly (formats/json_text.hpp).
+std::string to_json(const replay::RowChange& c) {
+  std::string out = "{\"gtid\":";
+  if (c.gtid)
+    append_json_string(out, *c.gtid);
+  else
+    out += "null";
+  out += ",\"time\":\"";
+  out += iso_time_of(c.time);
+  out += "\",\"source\":";
+  append_json_string(out, c.source_id);
+  out += ",\"file\":";
+  append_json_string(out, c.file);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"position\":{},\"server_id\":{},\"database\":", c.position, c.server_id);
+  auto text = [&](const std::string& s) {
+    if (!append_json_string(out, s)) append_json_string(out, "(not UTF-8)");
+  };
+  text(c.database);
+  out += ",\"table\":";
+  text(c.table);
+  fmt::format_to(std::back_inserter(out), ",\"kind\":\"{}\"", replay::change_kind_name(c.kind));
+  if (!c.statement.empty()) {
+    out += ",\"statement\":";
+    text(c.statement);
+  } else {
+    out += ",\"before\":" + (c.before.empty() ? std::string("null") : c.before);
+    out += ",\"after\":" + (c.after.empty() ? std::string("null") : c.after);
+  }
+  return out + "}";
 }
 
 std::string to_text(const replay::RowChange& c) {
   auto head =
       fmt::format("{}  {}  {}:{}  {} {}.{}", format_iso_time(c.time), c.gtid.value_or("-"), c.file,
                   c.position, replay::change_kind_name(c.kind), c.database, c.table);
-  auto dump = [](const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
   if (!c.statement.empty()) return head + "  " + c.statement;
-  if (!c.before.is_null()) head += "\n    before " + dump(c.before);
-  if (!c.after.is_null()) head += "\n    after  " + dump(c.after);
+  if (!c.before.empty()) head += "\n    before " + c.before;
+  if (!c.after.empty()) head += "\n    after  " + c.after;
   return head;
 }
 
@@ -88,8 +110,7 @@ int run_log(const LogArgs& a) {
         if (!tables.empty() && !tables.contains(c.database + "." + c.table)) return true;
         if (!kind_wanted(types, c.kind)) return true;
         if (a.format == "json")
-          fmt::print("{}\n",
-                     to_json(c).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          fmt::print("{}\n", to_json(c));
         else if (a.format == "sql")
           fmt::print("{}\n", c.sql);
         else

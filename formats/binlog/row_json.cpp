@@ -1,5 +1,7 @@
 #include "formats/binlog/row_json.hpp"
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 #include "formats/base64.hpp"
@@ -8,18 +10,10 @@
 #include "formats/binlog/mysql_json.hpp"
 #include "formats/binlog/row_value.hpp"
 #include "formats/hex.hpp"
+#include "formats/json_text.hpp"
 
 namespace pitr::binlog {
 namespace {
-
-bool valid_utf8(const std::string& s) {
-  try {
-    (void)nlohmann::json(s).dump();
-    return true;
-  } catch (const nlohmann::json::type_error&) {
-    return false;
-  }
-}
 
 std::uint32_t charset_of(const TableSchema& t, std::size_t i) {
   return t.optional.charsets.empty() ? 0 : t.optional.charsets[i];
@@ -35,23 +29,36 @@ std::string padded_binary(const TableSchema& t, std::size_t i, std::string bytes
   return bytes;
 }
 
-nlohmann::json text(const TableSchema& t, std::size_t i, std::string bytes) {
-  auto charset = charset_of(t, i);
-  if (charset == kBinaryCharset) return to_base64(as_bytes(padded_binary(t, i, std::move(bytes))));
-  if (is_latin1(charset)) return latin1_to_utf8(bytes);
-  if (valid_utf8(bytes)) return bytes;
-  return nlohmann::json{{"base64", to_base64(as_bytes(bytes))}};  // not text we can show
+void quoted(std::string& out, std::string_view ascii) {
+  out += '"';
+  out += ascii;
+  out += '"';
 }
 
-nlohmann::json vector_of_floats(const std::string& bytes) {
+void text(std::string& out, const TableSchema& t, std::size_t i, const std::string& bytes) {
+  auto charset = charset_of(t, i);
+  if (charset == kBinaryCharset)
+    return quoted(out, to_base64(as_bytes(padded_binary(t, i, bytes))));
+  if (is_latin1(charset)) {
+    append_json_string(out, latin1_to_utf8(bytes));
+    return;
+  }
+  if (append_json_string(out, bytes)) return;
+  out += "{\"base64\":";  // not text we can show
+  quoted(out, to_base64(as_bytes(bytes)));
+  out += '}';
+}
+
+void vector_of_floats(std::string& out, const std::string& bytes) {
   if (bytes.size() % 4) throw DecodeError("a VECTOR value not of whole 4-byte floats");
-  auto out = nlohmann::json::array();
+  out += '[';
   for (std::size_t at = 0; at < bytes.size(); at += 4) {
     float f;
     std::memcpy(&f, bytes.data() + at, 4);
-    out.push_back(f);
+    if (at) out += ',';
+    fmt::format_to(std::back_inserter(out), "{}", f);
   }
-  return out;
+  out += ']';
 }
 
 std::string members(const std::vector<std::string>& names, std::uint64_t mask) {
@@ -61,36 +68,48 @@ std::string members(const std::vector<std::string>& names, std::uint64_t mask) {
   return out;
 }
 
-nlohmann::json value_json(const TableSchema& t, std::size_t i, RowValue value) {
+void value_json(std::string& out, const TableSchema& t, std::size_t i, RowValue value) {
   auto type = t.types[i];
   const auto& enums = t.optional.enum_values;
   const auto& sets = t.optional.set_values;
-  return std::visit(
-      [&](auto&& v) -> nlohmann::json {
+  auto number = [&](auto v) {
+    if constexpr (std::is_integral_v<decltype(v)>)
+      out += fmt::format_int(v).str();
+    else
+      fmt::format_to(std::back_inserter(out), "{}", v);
+  };
+  std::visit(
+      [&](auto&& v) {
         using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::monostate>)
-          return nullptr;
-        else if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, std::uint64_t> ||
-                           std::is_same_v<V, double>)
-          return v;
-        else if constexpr (std::is_same_v<V, DecimalValue> || std::is_same_v<V, TemporalValue>)
-          return v.text;
-        else if constexpr (std::is_same_v<V, BitValue>)
-          return v.bits;
-        else if constexpr (std::is_same_v<V, EnumValue>) {
+        if constexpr (std::is_same_v<V, std::monostate>) {
+          out += "null";
+        } else if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, std::uint64_t> ||
+                             std::is_same_v<V, double>) {
+          number(v);
+        } else if constexpr (std::is_same_v<V, DecimalValue> || std::is_same_v<V, TemporalValue>) {
+          quoted(out, v.text);
+        } else if constexpr (std::is_same_v<V, BitValue>) {
+          number(v.bits);
+        } else if constexpr (std::is_same_v<V, EnumValue>) {
           if (i < enums.size() && !enums[i].empty())
-            return v.index == 0 || v.index > enums[i].size() ? "" : enums[i][v.index - 1];
-          return v.index;
+            append_json_string(
+                out, v.index == 0 || v.index > enums[i].size() ? "" : enums[i][v.index - 1]);
+          else
+            number(v.index);
         } else if constexpr (std::is_same_v<V, SetValue>) {
-          if (i < sets.size() && !sets[i].empty()) return members(sets[i], v.members);
-          return v.members;
+          if (i < sets.size() && !sets[i].empty())
+            append_json_string(out, members(sets[i], v.members));
+          else
+            number(v.members);
         } else if constexpr (std::is_same_v<V, JsonBinaryValue>) {
-          return decode_mysql_json(as_bytes(v.bytes));
-        } else {                  // std::string
-          if (type == kGeometry)  // 4 bytes of SRID, then the WKB
-            return to_hex(as_bytes(v).subspan(std::min<std::size_t>(4, v.size())));
-          if (type == kVector) return vector_of_floats(v);
-          return text(t, i, v);
+          out += decode_mysql_json(as_bytes(v.bytes))
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        } else if (type == kGeometry) {  // 4 bytes of SRID, then the WKB
+          quoted(out, to_hex(as_bytes(v).subspan(std::min<std::size_t>(4, v.size()))));
+        } else if (type == kVector) {
+          vector_of_floats(out, v);
+        } else {
+          text(out, t, i, v);
         }
       },
       std::move(value));
@@ -103,19 +122,28 @@ std::string column_key(const TableSchema& table, std::size_t column) {
   return "@" + std::to_string(column + 1);
 }
 
-nlohmann::json row_json(const TableSchema& table, const RowImage& row) {
-  auto out = nlohmann::json::object();
+void append_row_json(std::string& out, const TableSchema& table, const RowImage& row) {
+  out += '{';
+  bool first = true;
   for (std::size_t i = 0; i < row.size() && i < table.types.size(); ++i) {
     if (row[i].state == ColumnValue::kAbsent) continue;
+    if (!first) out += ',';
+    first = false;
+    if (!append_json_string(out, column_key(table, i))) {
+      out += "\"@";  // a name that is not UTF-8: its position instead
+      out += std::to_string(i + 1);
+      out += '"';
+    }
+    out += ':';
     if (row[i].state == ColumnValue::kNull) {
-      out[column_key(table, i)] = nullptr;
+      out += "null";
       continue;
     }
     bool is_unsigned = i < table.optional.is_unsigned.size() && table.optional.is_unsigned[i];
-    out[column_key(table, i)] = value_json(
-        table, i, decode_row_value(table.types[i], table.metadata[i], row[i].bytes, is_unsigned));
+    value_json(out, table, i,
+               decode_row_value(table.types[i], table.metadata[i], row[i].bytes, is_unsigned));
   }
-  return out;
+  out += '}';
 }
 
 }  // namespace pitr::binlog

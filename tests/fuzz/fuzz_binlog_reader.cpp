@@ -29,11 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTableMap))
         table = binlog::decode_table_schema(ev->data, reader.format());
       if (binlog::is_rows_event(ev->header.type))
-        binlog::for_each_row_image(
-            ev->data, reader.format(), table, [&](const binlog::RowImage& row) {
-              (void)binlog::row_json(table, row)
-                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-            });
+        binlog::for_each_row_image(ev->data, reader.format(), table,
+                                   [&](const binlog::RowImage& row) {
+                                     std::string json;
+                                     binlog::append_row_json(json, table, row);
+                                   });
       if (ev->header.type == static_cast<std::uint8_t>(binlog::EventType::kTransactionPayload)) {
         auto payload = binlog::decompress_transaction_payload(
             binlog::decode_transaction_payload(ev->data, reader.format()), 1 << 20);

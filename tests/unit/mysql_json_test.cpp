@@ -14,6 +14,7 @@
 #include "formats/binlog/row_json.hpp"
 #include "formats/binlog/row_sql.hpp"
 #include "formats/binlog/row_value.hpp"
+#include "formats/json_text.hpp"
 #include "tests/unit/fixture_path.hpp"
 
 namespace pitr::binlog {
@@ -91,6 +92,12 @@ TEST_F(MysqlJsonFixture, EveryDocumentMatchesTheColumnsMysqlGeneratedFromIt) {
 
 namespace pitr::binlog {
 namespace {
+
+nlohmann::json row_json(const TableSchema& t, const RowImage& row) {
+  std::string text;
+  append_row_json(text, t, row);
+  return nlohmann::json::parse(text);
+}
 
 ColumnValue value_of(const Buffer& b) {
   return {ColumnValue::kValue, Bytes(b)};
@@ -196,3 +203,21 @@ TEST(RowSql, StatementsAnySessionAppliesAlike) {
 
 }  // namespace
 }  // namespace pitr::binlog
+
+namespace pitr {
+namespace {
+
+TEST(JsonText, EscapesAndRefusesWhatIsNotUtf8) {
+  std::string out;
+  EXPECT_TRUE(append_json_string(out, "a\"b\\c\n\x01 é 😀"));
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001 é 😀\"");
+  EXPECT_EQ(nlohmann::json::parse(out), "a\"b\\c\n\x01 é 😀");
+  for (std::string bad : {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "a\xFF"}) {
+    std::string kept = "x";
+    EXPECT_FALSE(append_json_string(kept, bad)) << bad;
+    EXPECT_EQ(kept, "x");  // nothing appended
+  }
+}
+
+}  // namespace
+}  // namespace pitr
