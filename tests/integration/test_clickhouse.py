@@ -347,6 +347,7 @@ ALTER TABLE shop.orders DELETE WHERE id = 2;
         os.makedirs(archive)
         os.chmod(archive, 0o777)
         env = dict(os.environ, PITR_PASSWORD=source.password)
+        env.pop("PITR_ENCRYPTION_KEY_FILE", None)  # a plain archive: nobody cannot read the key
         out = subprocess.run(["runuser", "-u", "nobody", "--", PITR, "backup", "--archive",
                               archive, "--source", source.uri], env=env, capture_output=True)
         self.assertEqual(out.returncode, 1, out.stderr.decode())
