@@ -62,6 +62,10 @@ std::uint32_t default_server_id(const std::string& archive) {
 }
 
 int run_capture(const CaptureArgs& a) {
+  if (is_clickhouse_source(a.source))
+    throw UsageError(
+        "ClickHouse has no change log pitr captures: back it up with pitr backup --source "
+        "clickhouse://...");
   if (is_postgres_source(a.source)) return run_postgres_capture(a);
   capture::CaptureOptions o;
   o.endpoint = make_endpoint(a.source);
