@@ -126,7 +126,7 @@ class RowWalker {
     bool walked = binlog::for_each_row_image(data, fd, schema, [&](const binlog::RowImage& row) {
       if (kind == binlog::RowsKind::kUpdate && !have_before) {
         before.clear();
-        binlog::append_row_json(before, schema, row);
+        if (!with_sql_) binlog::append_row_json(before, schema, row);
         before_row = row;
         have_before = true;
         return;
@@ -134,8 +134,8 @@ class RowWalker {
       auto c = base(h, offset);
       c.database = schema.database;
       c.table = schema.table;
-      std::string image;
-      binlog::append_row_json(image, schema, row);
+      std::string image;  // the images are for json and text; sql needs only the statement
+      if (!with_sql_) binlog::append_row_json(image, schema, row);
       if (kind == binlog::RowsKind::kInsert) {
         c.kind = ChangeKind::kInsert;
         c.after = std::move(image);

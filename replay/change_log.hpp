@@ -19,7 +19,8 @@ struct RowChange {
   std::optional<std::string> gtid;
   ChangeKind kind = ChangeKind::kInsert;  // insert, update, delete or ddl
   std::string database, table;
-  // The images as JSON text (formats/binlog/row_json.hpp); empty when the kind has none.
+  // The images as JSON text (formats/binlog/row_json.hpp); empty when the kind has none,
+  // and with_sql.
   std::string before, after;
   std::string statement;  // ddl, or statement-based DML
   std::string sql;        // with_sql: the statement that applies the change (row_sql.hpp)

@@ -28,7 +28,6 @@ namespace fs = std::filesystem;
 using archive::ClickHousePart;
 using archive::ClickHouseTable;
 using archive::StoredTarMember;
-using clickhouse::quote_name;
 using clickhouse::quote_string;
 
 constexpr std::size_t kFileBlock = archive::kClickHouseFileBlock;
@@ -41,7 +40,7 @@ std::int64_t now_micros() {
 }
 
 std::string table_name(const ClickHouseTable& t) {
-  return quote_name(t.database) + "." + quote_name(t.name);
+  return clickhouse::qualified_name(t.database, t.name);
 }
 
 // "/srv/ch/data/shop/" (a database's data path) → "/srv/ch/": the server's path.
@@ -67,7 +66,7 @@ std::vector<std::string> frozen_tables(const fs::path& shadow) {
     for (const auto& table : fs::directory_iterator(db.path(), ec)) {
       auto d = clickhouse::unescape_file_name(db.path().filename().string());
       auto t = clickhouse::unescape_file_name(table.path().filename().string());
-      if (d && t) out.push_back(quote_name(*d) + "." + quote_name(*t));
+      if (d && t) out.push_back(clickhouse::qualified_name(*d, *t));
     }
   return out;
 }

@@ -7,7 +7,6 @@
 
 namespace pitr::clients {
 
-using clickhouse::quote_name;
 using clickhouse::quote_string;
 
 std::string count_and_hash_of(ClickHouseClient& client, const std::string& database,
@@ -23,9 +22,10 @@ std::string count_and_hash_of(ClickHouseClient& client, const std::string& datab
 
 RowsAndHash rows_and_hash(ClickHouseClient& client, const std::string& database,
                           const std::string& table, bool final, const std::string& where) {
-  auto r = client.rows(fmt::format(
-      "SELECT {} FROM {}.{}{}{}", count_and_hash_of(client, database, table), quote_name(database),
-      quote_name(table), final ? " FINAL" : "", where.empty() ? "" : " WHERE " + where));
+  auto r =
+      client.rows(fmt::format("SELECT {} FROM {}{}{}", count_and_hash_of(client, database, table),
+                              clickhouse::qualified_name(database, table), final ? " FINAL" : "",
+                              where.empty() ? "" : " WHERE " + where));
   return {std::stoull(r.at(0).at(0)), std::stoull(r.at(0).at(1))};
 }
 

@@ -70,4 +70,8 @@ std::string quote_name(std::string_view name) {
   return quoted(name, '`');
 }
 
+std::string qualified_name(std::string_view database, std::string_view table) {
+  return quote_name(database) + "." + quote_name(table);
+}
+
 }  // namespace pitr::clickhouse

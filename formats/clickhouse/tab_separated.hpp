@@ -14,5 +14,7 @@ std::vector<std::vector<std::string>> parse_tab_separated(std::string_view text)
 std::string quote_string(std::string_view value);
 // A name as a ClickHouse identifier: `...` with \\ and \` escaped.
 std::string quote_name(std::string_view name);
+// `db`.`table`, both quoted.
+std::string qualified_name(std::string_view database, std::string_view table);
 
 }  // namespace pitr::clickhouse

@@ -29,11 +29,8 @@ using archive::StoredTarMember;
 using clickhouse::quote_name;
 using clickhouse::quote_string;
 
-std::string table_name(const std::string& database, const std::string& name) {
-  return quote_name(database) + "." + quote_name(name);
-}
 std::string table_name(const ClickHouseTable& t) {
-  return table_name(t.database, t.name);
+  return clickhouse::qualified_name(t.database, t.name);
 }
 
 bool is_inner(const ClickHouseTable& t) {
